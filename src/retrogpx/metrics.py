@@ -145,6 +145,8 @@ def resample_along(x: np.ndarray, y: np.ndarray, step_m: float) -> tuple[np.ndar
     if len(s) < 2 or s[-1] <= 0:
         return np.asarray(x[:1], float), np.asarray(y[:1], float)
     grid = np.arange(0.0, s[-1] + 1e-9, step_m)
+    if s[-1] - grid[-1] > 0.25 * step_m:  # keep a last partial step, or a bend there is lost
+        grid = np.append(grid, s[-1])
     return np.interp(grid, s, x), np.interp(grid, s, y)
 
 
@@ -191,11 +193,15 @@ def grade(s: np.ndarray, ele: np.ndarray | None) -> tuple[float | None, float | 
 
 
 def robust_jitter_m(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:
-    """Per-axis white jitter, from the median absolute residual about the smoothed path."""
-    r = np.concatenate([x - xs, y - ys])
-    if len(r) < 4:
+    """Per-axis white jitter from the residuals about the smoothed path.
+
+    The residual distances are Rayleigh-distributed for isotropic noise, with median
+    sigma * sqrt(2 ln 2); using the distance keeps the estimate rotation invariant and
+    the median keeps it robust to the odd outlier.
+    """
+    if len(x) < 4:
         return 0.0
-    return float(1.4826 * np.median(np.abs(r - np.median(r))))
+    return float(np.median(np.hypot(x - xs, y - ys)) / math.sqrt(2.0 * math.log(2.0)))
 
 
 def chord_uncertainty_m(

@@ -108,12 +108,12 @@ def make_points(
     """
     n = len(lat)
     nan = np.full(n, np.nan)
-    times = pd.to_datetime(pd.Series(time), utc=True)
+    times = pd.to_datetime(pd.Series(time), utc=True).reset_index(drop=True)
     if str(times.dtype) != "datetime64[ns, UTC]":
         times = times.astype("datetime64[ns, UTC]")
     return pd.DataFrame(
         {
-            "time": times.to_numpy() if n else times,
+            "time": times,
             "lat": np.asarray(lat, dtype="float64"),
             "lon": np.asarray(lon, dtype="float64"),
             "ele": nan if ele is None else np.asarray(ele, dtype="float64"),

@@ -1,0 +1,282 @@
+"""One run end to end: file -> Track -> Segments -> Metrics -> Findings.
+
+This is the library's main entry point (:func:`check_file`); the CLI and the batch
+runner are thin layers over it. No printing and no plotting here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .errors import LapError
+from .geo import LocalProjection
+from .laps import LapPlan, Segment, lap_file_for, plan_segments, read_lap_rows
+from .metrics import SegmentMetrics, segment_metrics, smooth_path
+from .readers import read_track
+from .rules import Judgement, Verdict, judge_run, judge_segment, worst
+from .track import Track
+
+if TYPE_CHECKING:
+    from .layers import LayerSet
+    from .safety import SegmentSafety
+
+SCHEMA = "retrogpx.check/1"
+
+
+@dataclass
+class SegmentResult:
+    """Everything known about one reverse segment."""
+
+    segment: Segment
+    metrics: SegmentMetrics
+    judgement: Judgement
+    x: np.ndarray  # projected raw points, metres
+    y: np.ndarray
+    safety: SegmentSafety | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        """The segment's verdict."""
+        return self.judgement.verdict
+
+
+@dataclass
+class RunResult:
+    """The findings for one run: per-segment results plus the run's verdict."""
+
+    track: Track
+    projection: LocalProjection
+    segments: list[SegmentResult]
+    context: list[Segment]
+    warmup_min: float | None
+    run_judgement: Judgement
+    distance_m: float
+    notes: list[str] = field(default_factory=list)
+    safety_checked: bool = False
+    lap_source: str | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        """Worst of the segments' verdicts and the run-level reasons."""
+        return worst([self.run_judgement.verdict, *(s.verdict for s in self.segments)])
+
+    @property
+    def reasons(self) -> list[str]:
+        """Run-level reason codes."""
+        return self.run_judgement.reasons
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``retrogpx.check/1`` JSON document (see README)."""
+        t = self.track
+        duration = (
+            (t.end - t.start).total_seconds() if t.start is not None and t.end is not None else None
+        )
+        return {
+            "schema": SCHEMA,
+            "track": {
+                "file": t.source,
+                "name": t.name,
+                "start": _iso(t.start),
+                "end": _iso(t.end),
+                "points": len(t),
+                "distance_m": _r(self.distance_m, 1),
+                "duration_s": _r(duration, 1),
+            },
+            "warmup_min": _r(self.warmup_min, 1),
+            "verdict": self.verdict,
+            "reasons": self.reasons,
+            "safety_checked": self.safety_checked,
+            "notes": [*self.notes, *self.run_judgement.notes],
+            "segments": [segment_dict(s) for s in self.segments],
+        }
+
+
+def _iso(ts: pd.Timestamp | None) -> str | None:
+    if ts is None or pd.isna(ts):
+        return None
+    return ts.tz_convert("UTC").isoformat().replace("+00:00", "Z")
+
+
+def _r(value: float | None, digits: int) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def segment_dict(s: SegmentResult) -> dict[str, Any]:
+    """One segment as the JSON/CSV/GeoJSON record."""
+    m = s.metrics
+    safety = s.safety
+    return {
+        "index": s.segment.index,
+        "label": s.segment.label,
+        "source": s.segment.source,
+        "start": _iso(s.segment.start),
+        "end": _iso(s.segment.end),
+        "duration_s": _r(m.duration_s, 1),
+        "points": m.points,
+        "distance_m": _r(m.distance_m, 1),
+        "chord_m": _r(m.chord_m, 1),
+        "straightness": _r(m.straightness, 3),
+        "max_deviation_m": _r(m.max_deviation_m, 1),
+        "rms_deviation_m": _r(m.rms_deviation_m, 1),
+        "heading_change_deg": _r(m.heading_change_deg, 0),
+        "mean_speed_mps": _r(m.mean_speed_mps, 2),
+        "grade_pct": _r(m.grade_pct, 1),
+        "max_gap_s": _r(m.max_gap_s, 1),
+        "chord_uncertainty_m": _r(m.chord_uncertainty_m, 1),
+        "distance_uncertainty_m": _r(m.distance_uncertainty_m, 1),
+        "raw_distance_m": _r(m.raw_distance_m, 1),
+        "nearest_road_m": _r(safety.nearest_road_m, 1) if safety else None,
+        "nearest_road": (
+            {"highway": safety.nearest_road_highway, "name": safety.nearest_road_name}
+            if safety and safety.nearest_road_highway
+            else None
+        ),
+        "crosses_road": safety.crosses_road if safety else None,
+        "nearest_hazard_m": _r(safety.nearest_hazard_m, 1) if safety else None,
+        "venue": safety.venue if safety else None,
+        "verdict": s.verdict,
+        "reasons": s.judgement.reasons,
+        "notes": s.judgement.notes,
+    }
+
+
+def track_distance_m(track: Track, x: np.ndarray, y: np.ndarray, smoothing_s: float) -> float:
+    """Distance covered by the whole track on the smoothed path, summed per recording part."""
+    t = track.seconds() if track.has_time else np.arange(len(track), dtype=float)
+    part = track.points["part"].to_numpy()
+    total = 0.0
+    for p in np.unique(part):  # a handful of recording parts, not points
+        sel = part == p
+        xs, ys, _ = smooth_path(t[sel], x[sel], y[sel], smoothing_s)
+        total += float(np.hypot(np.diff(xs), np.diff(ys)).sum())
+    return total
+
+
+def analyse(
+    track: Track,
+    plan: LapPlan,
+    config: Config,
+    layers: LayerSet | None = None,
+    lap_source: str | None = None,
+) -> RunResult:
+    """Measure and judge every reverse segment of ``plan`` on ``track``."""
+    pts = track.points
+    lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
+    proj = LocalProjection.for_points(lat, lon)
+    x, y = proj.to_xy(lat, lon)
+    t = track.seconds() if track.has_time else None
+    ele = pts["ele"].to_numpy()
+    measured: list[tuple[Segment, SegmentMetrics, np.ndarray, np.ndarray]] = []
+    notes = [*track.notes, *plan.notes]
+    for seg in plan.segments:
+        sl = slice(seg.first, seg.last + 1)
+        m = segment_metrics(None if t is None else t[sl], x[sl], y[sl], ele[sl], config.metrics)
+        measured.append((seg, m, x[sl], y[sl]))
+        if len(np.unique(pts["part"].to_numpy()[sl])) > 1:
+            notes.append(f"segment {seg.index} spans a pause in the recording")
+    safeties: Sequence[SegmentSafety | None] = [None] * len(measured)
+    if layers is not None:
+        from .safety import segment_safety
+
+        safeties = segment_safety(layers, [(mx, my) for _, _, mx, my in measured])
+        notes.extend(layers.notes)
+    else:
+        notes.append("venue safety was not checked: no map layer was given (--layers)")
+    results = [
+        SegmentResult(seg, m, judge_segment(m, config.rules, s), mx, my, s)
+        for (seg, m, mx, my), s in zip(measured, safeties, strict=True)
+    ]
+    warmup = None
+    if plan.segments and track.start is not None and plan.segments[0].start is not None:
+        warmup = (plan.segments[0].start - track.start).total_seconds() / 60.0
+    elif plan.segments:
+        notes.append("the track has no times: warm-up not checked")
+    if not plan.segments:
+        notes.append("the lap file marks no reverse segment")
+    return RunResult(
+        track=track,
+        projection=proj,
+        segments=results,
+        context=plan.context,
+        warmup_min=warmup,
+        run_judgement=judge_run(warmup, config.rules),
+        distance_m=track_distance_m(track, x, y, config.metrics.smoothing_s),
+        notes=notes,
+        safety_checked=layers is not None,
+        lap_source=lap_source,
+    )
+
+
+def load_track(path: str | Path, config: Config) -> Track:
+    """Read a track with the config's size limits."""
+    mib = 1024 * 1024
+    return read_track(
+        path,
+        max_bytes=int(config.limits.max_file_mb * mib),
+        max_decompressed_bytes=int(config.limits.max_decompressed_mb * mib),
+    )
+
+
+def load_layer_set(
+    track: Track, layer_paths: Sequence[str | Path], hazard_paths: Sequence[str | Path] = ()
+) -> LayerSet | None:
+    """Map layers clipped to the track's surroundings, or None when none are given."""
+    if not layer_paths and not hazard_paths:
+        return None
+    from .layers import load_layers
+
+    pts = track.points
+    lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
+    bbox = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+    return load_layers(
+        list(layer_paths), LocalProjection.for_points(lat, lon), bbox, hazards=list(hazard_paths)
+    )
+
+
+def check_file(
+    path: str | Path,
+    *,
+    laps: str | Path | None = None,
+    config: Config | None = None,
+    layers: Sequence[str | Path] | None = None,
+    hazards: Sequence[str | Path] | None = None,
+) -> RunResult:
+    """Check one track file against the guidance.
+
+    Args:
+        path: a GPX/TCX/FIT file (optionally gzip-compressed).
+        laps: the lap file; default ``RUN.laps.csv`` beside the track.
+        config: settings; default :class:`Config` defaults.
+        layers: map layer files (default: the config's ``[layers] files``).
+        hazards: hazard layer files (default: the config's ``[layers] hazards``).
+
+    Raises:
+        RetrogpxError: for any problem with the inputs (one clear line).
+    """
+    config = config or Config()
+    track = load_track(path, config)
+    lap_path = Path(laps) if laps is not None else lap_file_for(path)
+    if laps is None and not lap_path.is_file():
+        raise LapError(
+            f"no lap file: expected {lap_path.name} beside the track",
+            path=path,
+            hint="write one (start,end,label) or pass --laps FILE",
+        )
+    rows = read_lap_rows(lap_path, timezone=config.laps.timezone)
+    plan = plan_segments(track, rows, path=lap_path)
+    layer_set = load_layer_set(
+        track,
+        layers if layers is not None else config.layers.files,
+        hazards if hazards is not None else config.layers.hazards,
+    )
+    return analyse(track, plan, config, layer_set, lap_source=str(lap_path))

@@ -1,0 +1,183 @@
+"""Settings: defaults from GUIDANCE.md, overridable by a TOML file and CLI options.
+
+The TOML file is ``--config FILE`` or ``retrogpx.toml`` in the working directory.
+Every key is checked: a typo is an error naming the key, not a silently ignored
+setting. See the README for the full list with defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .metrics import GpsErrorModel, MetricSettings
+
+DEFAULT_CONFIG_NAME = "retrogpx.toml"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Limits the rules judge against (GUIDANCE.md rows 1-3)."""
+
+    warmup_min: float = 10.0  # row 1: warm up ~10 min before the first reverse section
+    min_chord_m: float = 50.0  # row 3: straight-line distance 50-100 m
+    max_length_m: float = 100.0  # row 3: never more than 100 m (covered or chord)
+    max_deviation_m: float = 10.0  # row 3: smoothed path within 10 m of the chord
+    max_grade_pct: float = 4.0  # row 2: flat ground
+    max_gap_s: float = 15.0  # longer gaps mean the segment was not really recorded
+    near_road_m: float = 30.0  # row 2: away from vehicles
+    near_road_m_by_class: dict[str, float] = field(default_factory=dict)
+    near_hazard_m: float = 10.0  # row 2: avoid pits, kerbs, parked cars
+
+    def road_limit_m(self, highway: str) -> float:
+        """The near-road distance for one ``highway`` class."""
+        return self.near_road_m_by_class.get(highway, self.near_road_m)
+
+
+@dataclass(frozen=True)
+class LapSettings:
+    """How lap files are read."""
+
+    timezone: str = "UTC"  # zone of lap-file times written without one
+
+
+@dataclass(frozen=True)
+class LayerSettings:
+    """Map layers applied to every check (a runner's usual venue map)."""
+
+    files: tuple[str, ...] = ()
+    hazards: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Input size caps."""
+
+    max_file_mb: float = 512.0
+    max_decompressed_mb: float = 1024.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings of one retrogpx run."""
+
+    rules: Thresholds = field(default_factory=Thresholds)
+    metrics: MetricSettings = field(default_factory=MetricSettings)
+    laps: LapSettings = field(default_factory=LapSettings)
+    layers: LayerSettings = field(default_factory=LayerSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+
+    def replace_rules(self, **changes: Any) -> Config:
+        """A copy with some thresholds changed (CLI options); None values are ignored."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, rules=dataclasses.replace(self.rules, **given))
+
+
+# The TOML layout: [rules], [rules.near_road_m_by_class], [metrics], [gps], [laps],
+# [layers], [limits]. [gps] is the metrics' GPS error model, kept at top level because
+# users tune it on its own.
+_SECTIONS: dict[str, type] = {
+    "rules": Thresholds,
+    "metrics": MetricSettings,
+    "gps": GpsErrorModel,
+    "laps": LapSettings,
+    "layers": LayerSettings,
+    "limits": LimitSettings,
+}
+
+
+def _coerce(value: Any, annotation: Any, key: str, path: Path) -> Any:
+    """Check a TOML value against a dataclass field type and convert it."""
+    origin = typing.get_origin(annotation)
+    if annotation is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    elif origin is tuple:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        if isinstance(value, str):
+            return (value,)
+    elif origin is dict:
+        if isinstance(value, dict) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()
+        ):
+            return {str(k): float(v) for k, v in value.items()}
+    elif isinstance(annotation, types.UnionType):
+        return value
+    raise ConfigError(
+        f"'{key}' has the wrong type ({type(value).__name__})",
+        path=path,
+        hint=f"expected {getattr(annotation, '__name__', str(annotation))}",
+    )
+
+
+def _section(cls: type, table: Any, name: str, path: Path) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{name}] must be a table", path=path)
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)} - {"gps"}  # [gps] is its own section
+    kwargs = {}
+    for key, value in table.items():
+        if key not in fields:
+            raise ConfigError(
+                f"unknown key '{key}' in [{name}]",
+                path=path,
+                hint=f"known keys: {', '.join(sorted(fields))}",
+            )
+        kwargs[key] = _coerce(value, hints[key], f"{name}.{key}", path)
+    return cls(**kwargs)
+
+
+def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> Config:
+    """Load settings from ``path``, else from ``retrogpx.toml`` in ``cwd``, else defaults.
+
+    Raises:
+        ConfigError: unreadable TOML, unknown sections or keys, wrong types.
+    """
+    if path is None:
+        candidate = (cwd or Path.cwd()) / DEFAULT_CONFIG_NAME
+        if not candidate.is_file():
+            return Config()
+        path = candidate
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ConfigError("no such config file", path=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML ({exc})", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config ({exc})", path=path) from None
+    unknown = set(data) - set(_SECTIONS)
+    if unknown:
+        raise ConfigError(
+            f"unknown section [{sorted(unknown)[0]}]",
+            path=path,
+            hint=f"known sections: {', '.join(_SECTIONS)}",
+        )
+    parts = {
+        name: _section(cls, data[name], name, path)
+        for name, cls in _SECTIONS.items()
+        if name in data
+    }
+    gps = parts.pop("gps", GpsErrorModel())
+    metrics = parts.pop("metrics", MetricSettings())
+    metrics = dataclasses.replace(metrics, gps=gps)
+    layers = parts.get("layers")
+    if isinstance(layers, LayerSettings):
+        # Relative layer paths are relative to the config file, not the working folder.
+        base = path.parent
+        parts["layers"] = LayerSettings(
+            files=tuple(str(base / f) for f in layers.files),
+            hazards=tuple(str(base / f) for f in layers.hazards),
+        )
+    return Config(metrics=metrics, **parts)

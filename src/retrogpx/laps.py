@@ -1,0 +1,325 @@
+"""Lap files in, reverse :class:`Segment` s out.
+
+A lap file sits beside the track (``RUN.gpx`` -> ``RUN.laps.csv``) and has a header
+line and columns ``start,end[,label]``. Each bound is one of:
+
+* an ISO 8601 time, with or without a zone (``2025-05-01T07:12:30Z``; a time without
+  a zone is read in the lap time zone, UTC unless the config says otherwise);
+* an elapsed offset from the first recorded point (``+00:12:30``, ``12:30``,
+  ``0:12:30``, ``750s``, ``12.5min``);
+* a distance along the track (``1200m``, ``1.2km``, ``0.75mi``), measured point to point
+  within recording parts, as :func:`retrogpx.geo.cumulative_distance` does.
+
+Labels ``reverse``, ``backward(s)``, ``retro`` and ``r`` (any case) mark reverse
+sections; a missing label means reverse; other labels (``warmup``, ``forward`` ...) are
+kept as context and not judged. Delimiters ``,`` ``;`` and tab, a byte-order mark and
+Windows line endings are all accepted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from .errors import LapError
+from .geo import LocalProjection, cumulative_distance
+from .track import Track
+
+REVERSE_LABELS = frozenset({"reverse", "backward", "backwards", "retro", "r"})
+KNOWN_COLUMNS = ("start", "end", "label")
+#: A lap needs this many points to be measured.
+MIN_POINTS = 3
+
+BoundKind = Literal["time", "elapsed", "distance"]
+
+_ELAPSED_HMS = re.compile(r"^\+?(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
+_ELAPSED_UNIT = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*(s|sec|min|h)$", re.IGNORECASE)
+_DISTANCE = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|km|mi)$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
+_UNIT_METRES = {"m": 1.0, "km": 1000.0, "mi": 1609.344}
+
+
+@dataclass(frozen=True)
+class LapBound:
+    """One parsed ``start`` or ``end`` value."""
+
+    kind: BoundKind
+    time: pd.Timestamp | None = None  # kind == "time" (UTC)
+    value: float = 0.0  # seconds (elapsed) or metres (distance)
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class LapRow:
+    """One row of a lap file."""
+
+    line: int  # line number in the file, header = 1
+    start: LapBound
+    end: LapBound
+    label: str
+
+    @property
+    def reverse(self) -> bool:
+        """True when the label marks a reverse section (a blank label does)."""
+        return self.label.strip().lower() in REVERSE_LABELS or not self.label.strip()
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A reverse section of a track: a slice of its points.
+
+    ``first``/``last`` are point indices into ``Track.points`` (both inclusive).
+    """
+
+    index: int  # 1-based among the run's reverse segments
+    label: str
+    first: int
+    last: int
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    source: str  # "lap file line 3", "watch lap 4"
+
+    @property
+    def points(self) -> int:
+        """Number of track points in the segment."""
+        return self.last - self.first + 1
+
+
+@dataclass
+class LapPlan:
+    """What a lap file says about a track: reverse segments plus context rows."""
+
+    segments: list[Segment]
+    context: list[Segment] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def lap_file_for(track_path: str | Path) -> Path:
+    """The lap file expected beside a track: ``RUN.gpx(.gz)`` -> ``RUN.laps.csv``."""
+    p = Path(track_path)
+    name = p.name
+    for suffix in (".gz", ".bz2"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return p.with_name(f"{stem}.laps.csv")
+
+
+def parse_bound(text: str, tz: ZoneInfo) -> LapBound:
+    """Parse one ``start``/``end`` cell; raises ValueError with a short reason."""
+    s = text.strip()
+    if not s:
+        raise ValueError("empty value")
+    if m := _DISTANCE.match(s):
+        return LapBound("distance", value=float(m[1]) * _UNIT_METRES[m[2].lower()], text=s)
+    if m := _ELAPSED_UNIT.match(s):
+        return LapBound("elapsed", value=float(m[1]) * _UNIT_SECONDS[m[2].lower()], text=s)
+    if m := _ELAPSED_HMS.match(s):
+        hours = float(m[1] or 0)
+        minutes, seconds = float(m[2]), float(m[3])
+        if (minutes >= 60 and m[1] is not None) or seconds >= 60:
+            raise ValueError(f"'{s}' is not a valid elapsed time")
+        return LapBound("elapsed", value=hours * 3600 + minutes * 60 + seconds, text=s)
+    if "T" in s or re.match(r"^\d{4}-\d{2}-\d{2}", s):
+        try:
+            ts = pd.Timestamp(s.replace(" ", "T", 1))
+        except (ValueError, TypeError):
+            raise ValueError(f"'{s}' is not an ISO 8601 time") from None
+        if ts is pd.NaT:
+            raise ValueError(f"'{s}' is not an ISO 8601 time")
+        ts = ts.tz_localize(tz) if ts.tzinfo is None else ts
+        return LapBound("time", time=ts.tz_convert("UTC"), text=s)
+    raise ValueError(
+        f"cannot read '{s}': use an ISO 8601 time, an elapsed offset such as +00:12:30, "
+        "or a distance such as 1200m or 1.2km"
+    )
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise LapError(
+            f"unknown time zone '{name}'", hint="use an IANA name such as Europe/Berlin"
+        ) from None
+
+
+def read_lap_rows(path: str | Path, *, timezone: str = "UTC") -> list[LapRow]:
+    """Read and parse a lap file.
+
+    Raises:
+        LapError: unreadable file, bad header, unknown column or a value that cannot
+            be read, naming the line.
+    """
+    path = Path(path)
+    tz = _zone(timezone)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise LapError("no such lap file", path=path) from None
+    except UnicodeDecodeError:
+        raise LapError(
+            "lap file is not UTF-8 text", path=path, hint="save it as UTF-8 CSV"
+        ) from None
+    except OSError as exc:
+        raise LapError(f"cannot read lap file ({exc.strerror})", path=path) from None
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise LapError("lap file is empty", path=path, hint="add a header start,end,label")
+    header = lines[0]
+    delimiter = max((",", ";", "\t"), key=header.count)
+    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+    columns = [c.strip().lower() for c in next(reader)]
+    unknown = [c for c in columns if c not in KNOWN_COLUMNS]
+    if unknown or "start" not in columns or "end" not in columns:
+        found = ",".join(columns)
+        raise LapError(
+            f"header is '{found}'" + (f"; unknown column '{unknown[0]}'" if unknown else ""),
+            path=path,
+            where="line 1",
+            hint="the header must be start,end or start,end,label",
+        )
+    rows: list[LapRow] = []
+    for lineno, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
+            continue
+        if len(cells) > len(columns):
+            raise LapError(
+                f"{len(cells)} values but the header has {len(columns)} columns",
+                path=path,
+                where=f"line {lineno}",
+                hint=f"use '{delimiter}' only between columns",
+            )
+        record = dict(zip(columns, [c.strip() for c in cells], strict=False))
+        try:
+            start = parse_bound(record.get("start", ""), tz)
+            end = parse_bound(record.get("end", ""), tz)
+        except ValueError as exc:
+            raise LapError(str(exc), path=path, where=f"line {lineno}") from None
+        rows.append(LapRow(lineno, start, end, record.get("label", "")))
+    if not rows:
+        raise LapError("lap file has a header but no laps", path=path)
+    return rows
+
+
+def _bound_seconds(bound: LapBound, track: Track, dist: np.ndarray, t_s: np.ndarray) -> float:
+    """A bound as seconds since the first point, or as metres when there are no times."""
+    if bound.kind == "elapsed":
+        return bound.value
+    if bound.kind == "time":
+        start = track.start
+        assert start is not None and bound.time is not None
+        return (bound.time - start) / timedelta(seconds=1)
+    # distance -> time of the point where the track reaches it (interpolated)
+    return float(np.interp(bound.value, dist, t_s))
+
+
+def plan_segments(
+    track: Track,
+    rows: list[LapRow],
+    *,
+    path: str | Path | None = None,
+) -> LapPlan:
+    """Turn lap rows into point slices of ``track``.
+
+    Errors (LapError naming the line): a lap that ends before it starts, lies wholly
+    outside the track, overlaps another lap, or holds fewer than 3 points; a time-based
+    lap on a track without times. Warning (a note; the lap is clipped and analysed): a
+    lap that runs past either end of the track.
+    """
+    pts = track.points
+    n = len(pts)
+    proj = LocalProjection.for_points(pts["lat"].to_numpy(), pts["lon"].to_numpy())
+    x, y = proj.to_xy(pts["lat"].to_numpy(), pts["lon"].to_numpy())
+    dist = cumulative_distance(x, y, pts["part"].to_numpy())
+    timed = track.has_time
+    # Without times, everything is placed by distance along the track.
+    axis = track.seconds() if timed else dist
+    unit = "s" if timed else "m"
+    notes: list[str] = []
+    placed: list[tuple[LapRow, int, int]] = []
+    for row in rows:
+        where = f"line {row.line}"
+        if not timed and (row.start.kind, row.end.kind) != ("distance", "distance"):
+            raise LapError(
+                "the track has no times, so laps must be given as distances (1200m, 1.2km)",
+                path=path,
+                where=where,
+            )
+        a = _bound_seconds(row.start, track, dist, axis) if timed else row.start.value
+        b = _bound_seconds(row.end, track, dist, axis) if timed else row.end.value
+        if b <= a:
+            raise LapError(
+                f"ends ({row.end.text}) before it starts ({row.start.text})",
+                path=path,
+                where=where,
+                hint="swap start and end",
+            )
+        lo, hi = float(axis[0]), float(axis[-1])
+        if b < lo or a > hi:
+            span = (
+                f"{track.start:%Y-%m-%d %H:%M:%S} to {track.end:%H:%M:%S} UTC"
+                if timed
+                else f"0 to {hi:.0f} m"
+            )
+            hint = "check the lap file belongs to this track"
+            if timed and "time" in (row.start.kind, row.end.kind):
+                hint += "; times without a zone are read as UTC unless laps timezone is set"
+            raise LapError(
+                f"lap {row.start.text} to {row.end.text} lies outside the track ({span})",
+                path=path,
+                where=where,
+                hint=hint,
+            )
+        if a < lo or b > hi:
+            notes.append(
+                f"lap file {where}: lap runs past the end of the track; only the recorded part "
+                "is analysed"
+            )
+        first = int(np.searchsorted(axis, a - 1e-6, side="left"))
+        last = int(np.searchsorted(axis, b + 1e-6, side="right")) - 1
+        count = last - first + 1
+        if count < MIN_POINTS:
+            raise LapError(
+                f"lap holds {max(count, 0)} recorded points, fewer than {MIN_POINTS}",
+                path=path,
+                where=where,
+                hint=f"check its start and end ({unit} on the track)",
+            )
+        placed.append((row, first, min(last, n - 1)))
+    order = sorted(placed, key=lambda p: p[1])
+    for (r1, _f1, l1), (r2, f2, _l2) in pairwise(order):
+        if f2 <= l1:
+            raise LapError(
+                f"lap overlaps the lap on line {r1.line}",
+                path=path,
+                where=f"line {r2.line}",
+                hint="make each lap end before the next starts",
+            )
+    times = pts["time"]
+    segments: list[Segment] = []
+    context: list[Segment] = []
+    for row, first, last in order:
+        target = segments if row.reverse else context
+        target.append(
+            Segment(
+                index=len(target) + 1,
+                label=row.label.strip() or "reverse",
+                first=first,
+                last=last,
+                start=times.iloc[first] if timed else None,
+                end=times.iloc[last] if timed else None,
+                source=f"lap file line {row.line}",
+            )
+        )
+    return LapPlan(segments, context, notes)

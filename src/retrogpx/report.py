@@ -1,0 +1,162 @@
+"""Output: the terminal table, JSON, CSV and GeoJSON of check results.
+
+Pure formatting of :class:`~retrogpx.analysis.RunResult` objects into text; writing
+files is the caller's job (see :func:`write_atomic`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .analysis import RunResult, segment_dict
+
+FORMATS = ("table", "json", "csv", "geojson")
+
+#: CSV columns, in order: the JSON segment fields flattened, plus ``file``.
+CSV_COLUMNS = (
+    "file", "index", "label", "source", "start", "end", "duration_s", "points", "distance_m",
+    "chord_m", "straightness", "max_deviation_m", "rms_deviation_m", "heading_change_deg",
+    "mean_speed_mps", "grade_pct", "max_gap_s", "chord_uncertainty_m", "distance_uncertainty_m",
+    "raw_distance_m", "nearest_road_m", "nearest_road_highway", "nearest_road_name",
+    "crosses_road", "nearest_hazard_m", "venue", "verdict", "reasons", "notes",
+)  # fmt: skip
+
+
+def flat_row(result: RunResult, record: dict[str, Any]) -> dict[str, Any]:
+    """A segment record flattened for CSV (lists joined, nested road split)."""
+    road = record.get("nearest_road") or {}
+    row = {k: v for k, v in record.items() if k != "nearest_road"}
+    row.update(
+        file=result.track.source,
+        nearest_road_highway=road.get("highway"),
+        nearest_road_name=road.get("name"),
+        reasons=";".join(record["reasons"]),
+        notes=" | ".join(record["notes"]),
+    )
+    return row
+
+
+def to_json(result: RunResult) -> str:
+    """The ``retrogpx.check/1`` document."""
+    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_csv(results: Iterable[RunResult]) -> str:
+    """One row per segment of every run, columns :data:`CSV_COLUMNS`."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for result in results:
+        for seg in result.segments:
+            writer.writerow(flat_row(result, segment_dict(seg)))
+    return out.getvalue()
+
+
+def to_geojson(results: Iterable[RunResult]) -> str:
+    """A FeatureCollection: each segment a LineString (lon, lat) with its fields."""
+    features = []
+    for result in results:
+        lat = result.track.points["lat"].to_numpy()
+        lon = result.track.points["lon"].to_numpy()
+        for seg in result.segments:
+            sl = slice(seg.segment.first, seg.segment.last + 1)
+            props = {"file": result.track.source, **segment_dict(seg)}
+            coords = [
+                [round(float(a), 7), round(float(b), 7)]
+                for a, b in zip(lon[sl], lat[sl], strict=True)
+            ]
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "LineString", "coordinates": coords},
+                    "properties": props,
+                }
+            )
+    return (
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False) + "\n"
+    )
+
+
+_VERDICT_STYLE = {"ok": "green", "warn": "yellow", "unsafe": "bold red"}
+
+
+def _fmt(value: float | None, digits: int = 0, unit: str = "") -> str:
+    return "–" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def render_table(result: RunResult, *, width: int | None = None) -> str:
+    """The human-readable report: a header, one table row per segment, then notes."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=io.StringIO(), width=width or 120, color_system=None, highlight=False)
+    d = result.to_dict()
+    tr = d["track"]
+    warm = "–" if result.warmup_min is None else f"{result.warmup_min:.1f} min"
+    km = None if tr["distance_m"] is None else tr["distance_m"] / 1000
+    console.print(
+        f"{tr['file']}  ·  {(tr['start'] or 'no times')[:16].replace('T', ' ')}  ·  "
+        f"{tr['points']} points, {_fmt(km, 2, ' km')}  ·  "
+        f"warm-up {warm}  ·  verdict {result.verdict.upper()}"
+    )
+    table = Table(show_lines=False, pad_edge=False, expand=False)
+    for name, justify in (
+        ("#", "right"), ("start", "left"), ("chord m", "right"), ("covered m", "right"),
+        ("dev m", "right"), ("grade", "right"), ("speed", "right"), ("verdict", "left"),
+        ("reasons", "left"),
+    ):  # fmt: skip
+        table.add_column(name, justify=justify, no_wrap=name != "reasons")  # type: ignore[arg-type]
+    for seg in result.segments:
+        m = seg.metrics
+        start = seg.segment.start
+        table.add_row(
+            str(seg.segment.index),
+            f"{start:%H:%M:%S}" if start is not None else seg.segment.source,
+            f"{m.chord_m:.0f} ±{m.chord_uncertainty_m:.0f}",
+            f"{m.distance_m:.0f}",
+            f"{m.max_deviation_m:.1f}",
+            _fmt(m.grade_pct, 1, " %"),
+            _fmt(m.mean_speed_mps, 1, " m/s"),
+            seg.verdict,
+            "; ".join(seg.judgement.notes) or "kept to the advice",
+            style=_VERDICT_STYLE[seg.verdict] if seg.verdict != "ok" else None,
+        )
+    console.print(table)
+    for note in [*result.run_judgement.notes, *result.notes]:
+        console.print(f"note: {note}")
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+def render(result: RunResult, fmt: str) -> str:
+    """One run in one of :data:`FORMATS`."""
+    if fmt == "json":
+        return to_json(result)
+    if fmt == "csv":
+        return to_csv([result])
+    if fmt == "geojson":
+        return to_geojson([result])
+    return render_table(result)
+
+
+def write_atomic(path: str | Path, text: str | bytes) -> None:
+    """Write a file so that readers see either the old or the whole new content:
+    a temporary file in the same folder, flushed to disk, then renamed over the target."""
+    path = Path(path)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,174 @@
+"""Thresholds plus metrics into reasons and verdicts.
+
+Reason codes are stable strings (they appear in JSON, CSV and exit codes' logic).
+Each has a severity: ``warn`` and ``unsafe`` set the verdict, ``info`` never does.
+
+Measurement uncertainty
+-----------------------
+GPS error makes every measured length uncertain by a few metres (the metrics report
+how much). A threshold is only judged crossed when the measured value is beyond it by
+more than its uncertainty; a value within its uncertainty of a threshold gets the
+informational ``borderline`` reason and a note saying which threshold, so the verdict
+does not flip back and forth on noise (GUIDANCE.md, "measurement facts").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from .config import Thresholds
+from .metrics import SegmentMetrics
+
+if TYPE_CHECKING:
+    from .safety import SegmentSafety
+
+Verdict = Literal["ok", "warn", "unsafe"]
+Severity = Literal["info", "warn", "unsafe"]
+
+#: Every reason code: (severity, what it means). The README lists these.
+REASONS: dict[str, tuple[Severity, str]] = {
+    "too_short": ("warn", "straight-line length under the minimum (default 50 m)"),
+    "too_long": ("warn", "distance covered or straight-line length over the maximum (100 m)"),
+    "not_straight": ("warn", "smoothed path strays from the chord more than allowed (10 m)"),
+    "steep": ("warn", "grade steeper than allowed (4 %)"),
+    "gps_gap": ("warn", "a gap in the recording longer than allowed (15 s)"),
+    "near_road": ("unsafe", "closer to a motor-traffic road than allowed (30 m)"),
+    "crosses_road": ("unsafe", "crosses a motor-traffic road"),
+    "near_hazard": ("unsafe", "closer to a marked hazard than allowed (10 m)"),
+    "no_warmup": ("warn", "first reverse section less than 10 min after the start"),
+    "borderline": ("info", "a measured value within its uncertainty of a threshold"),
+    "no_soft_venue": ("info", "not on grass, in a park or on an athletics track"),
+}
+
+_RANK: dict[Verdict, int] = {"ok": 0, "warn": 1, "unsafe": 2}
+
+
+def worst(verdicts: list[Verdict]) -> Verdict:
+    """The worst of some verdicts (``ok`` for none)."""
+    return max(verdicts, key=_RANK.__getitem__, default="ok")
+
+
+def verdict_of(reasons: list[str]) -> Verdict:
+    """The verdict a list of reason codes gives."""
+    return worst([sev for sev in (REASONS[r][0] for r in reasons) if sev != "info"])  # type: ignore[misc]
+
+
+def at_least(verdict: Verdict, level: Verdict) -> bool:
+    """True when ``verdict`` is as bad as ``level`` or worse."""
+    return _RANK[verdict] >= _RANK[level]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Reasons and human notes for one segment or run."""
+
+    verdict: Verdict
+    reasons: list[str]
+    notes: list[str]
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+        self.notes: list[str] = []
+
+    def add(self, code: str, note: str) -> None:
+        if code not in self.reasons:
+            self.reasons.append(code)
+        self.notes.append(note)
+
+    def over(
+        self, code: str, what: str, value: float, unc: float, limit: float, *, below: bool = False
+    ) -> None:
+        """Flag ``code`` when value is beyond ``limit`` by more than ``unc``; borderline
+        when within it. ``below`` flips the direction (a minimum, not a maximum)."""
+        excess = (limit - value) if below else (value - limit)
+        side = "under the minimum" if below else "over the limit"
+        if excess > unc:
+            self.add(code, f"{what} {value:.0f} m is {side} of {limit:.0f} m")
+        elif abs(excess) <= unc:
+            self.add(
+                "borderline",
+                f"{what} {value:.0f} ± {unc:.0f} m is within its uncertainty of the "
+                f"{limit:.0f} m {'minimum' if below else 'limit'}",
+            )
+
+    def judgement(self) -> Judgement:
+        # Codes in a stable order: as REASONS lists them.
+        order = list(REASONS)
+        reasons = sorted(self.reasons, key=order.index)
+        return Judgement(verdict_of(reasons), reasons, self.notes)
+
+
+def judge_segment(
+    m: SegmentMetrics, th: Thresholds, safety: SegmentSafety | None = None
+) -> Judgement:
+    """Reasons, verdict and notes for one reverse segment."""
+    c = _Collector()
+    c.over(
+        "too_short",
+        "straight-line length",
+        m.chord_m,
+        m.chord_uncertainty_m,
+        th.min_chord_m,
+        below=True,
+    )
+    c.over("too_long", "distance covered", m.distance_m, m.distance_uncertainty_m, th.max_length_m)
+    c.over("too_long", "straight-line length", m.chord_m, m.chord_uncertainty_m, th.max_length_m)
+    if m.max_deviation_m - m.deviation_uncertainty_m > th.max_deviation_m:
+        c.add(
+            "not_straight",
+            f"strays up to {m.max_deviation_m:.0f} m from the straight line "
+            f"(limit {th.max_deviation_m:.0f} m)",
+        )
+    elif abs(m.max_deviation_m - th.max_deviation_m) <= m.deviation_uncertainty_m:
+        c.add(
+            "borderline",
+            f"deviation {m.max_deviation_m:.0f} ± {m.deviation_uncertainty_m:.0f} m is within "
+            f"its uncertainty of the {th.max_deviation_m:.0f} m limit",
+        )
+    if m.grade_pct is not None:
+        u = m.grade_uncertainty_pct or 0.0
+        if abs(m.grade_pct) - u > th.max_grade_pct:
+            c.add("steep", f"grade {m.grade_pct:+.1f} % is steeper than {th.max_grade_pct:.0f} %")
+    if m.max_gap_s is not None and m.max_gap_s > th.max_gap_s:
+        c.add(
+            "gps_gap",
+            f"{m.max_gap_s:.0f} s without a recorded point (limit {th.max_gap_s:.0f} s): "
+            "the path in the gap is unknown",
+        )
+    if safety is not None:
+        _judge_safety(c, safety, th)
+    return c.judgement()
+
+
+def _judge_safety(c: _Collector, s: SegmentSafety, th: Thresholds) -> None:
+    close = sorted(
+        (dist, hw) for hw, dist in s.road_m_by_class.items() if dist < th.road_limit_m(hw)
+    )
+    if close:
+        dist, hw = close[0]
+        c.add("near_road", f"{dist:.0f} m from a {hw} road (limit {th.road_limit_m(hw):.0f} m)")
+    if s.crosses_road:
+        names = ", ".join(s.crossed_roads) or "a motor road"
+        c.add("crosses_road", f"crosses {names}")
+    if s.nearest_hazard_m is not None and s.nearest_hazard_m < th.near_hazard_m:
+        c.add(
+            "near_hazard",
+            f"{s.nearest_hazard_m:.0f} m from a marked hazard (limit {th.near_hazard_m:.0f} m)",
+        )
+    if s.venue == "other":
+        c.add("no_soft_venue", "not on grass, in a park or on an athletics track")
+
+
+def judge_run(warmup_min: float | None, th: Thresholds) -> Judgement:
+    """Run-level reasons (warm-up)."""
+    c = _Collector()
+    if warmup_min is not None and warmup_min < th.warmup_min:
+        c.add(
+            "no_warmup",
+            f"first reverse section {warmup_min:.1f} min after the start "
+            f"(warm up for {th.warmup_min:.0f} min first)",
+        )
+    return c.judgement()

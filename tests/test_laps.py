@@ -1,0 +1,158 @@
+"""Lap files: formats, labels, and the errors that name the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retrogpx.errors import LapError
+from retrogpx.laps import lap_file_for, parse_bound, plan_segments, read_lap_rows
+from retrogpx.track import Track, make_points
+
+START = pd.Timestamp("2025-05-01T07:00:00Z")
+
+
+def straight_track(seconds: int = 1200, speed: float = 2.0, timed: bool = True) -> Track:
+    """A 1 Hz track heading north from Berlin at ``speed`` m/s."""
+    t = np.arange(seconds)
+    lat = 52.5 + t * speed / 111_195.0
+    times = START + pd.to_timedelta(t, unit="s") if timed else pd.Series([pd.NaT] * seconds)
+    return Track(make_points(times, lat, np.full(seconds, 13.4)), source="run.gpx")
+
+
+def write(tmp_path: Path, text: str, name: str = "run.laps.csv", encoding: str = "utf-8") -> Path:
+    p = tmp_path / name
+    p.write_bytes(text.encode(encoding))
+    return p
+
+
+def test_lap_file_name_beside_track() -> None:
+    assert lap_file_for("a/RUN.gpx") == Path("a/RUN.laps.csv")
+    assert lap_file_for("a/RUN.gpx.gz") == Path("a/RUN.laps.csv")
+    assert lap_file_for("RUN.fit") == Path("RUN.laps.csv")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("+00:12:30", "elapsed", 750.0),
+        ("12:30", "elapsed", 750.0),
+        ("1:02:03", "elapsed", 3723.0),
+        ("750s", "elapsed", 750.0),
+        ("12.5min", "elapsed", 750.0),
+        ("1200m", "distance", 1200.0),
+        ("1.2km", "distance", 1200.0),
+        ("1 mi", "distance", 1609.344),
+    ],
+)
+def test_parse_bound_offsets_and_distances(text: str, kind: str, value: float) -> None:
+    from zoneinfo import ZoneInfo
+
+    b = parse_bound(text, ZoneInfo("UTC"))
+    assert (b.kind, b.value) == (kind, pytest.approx(value))
+
+
+def test_parse_bound_times_with_and_without_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    utc = parse_bound("2025-05-01T07:10:00Z", ZoneInfo("UTC"))
+    offset = parse_bound("2025-05-01T09:10:00+02:00", ZoneInfo("UTC"))
+    naive_berlin = parse_bound("2025-05-01T09:10:00", ZoneInfo("Europe/Berlin"))
+    assert utc.time == offset.time == naive_berlin.time == pd.Timestamp("2025-05-01T07:10:00Z")
+    with pytest.raises(ValueError, match="cannot read"):
+        parse_bound("soon", ZoneInfo("UTC"))
+
+
+def test_mixed_formats_and_labels(tmp_path: Path) -> None:
+    track = straight_track()
+    p = write(
+        tmp_path,
+        "start,end,label\n"
+        "+00:00:00,+00:10:00,warmup\n"
+        "2025-05-01T07:11:00Z,2025-05-01T07:11:40Z,Reverse\n"
+        "13:00,13:35,\n"
+        "1800m,1880m,BACKWARD\n"
+        "+00:17:00,+00:17:30,forward\n"
+        "+00:18:00,+00:18:30,r\n",
+    )
+    plan = plan_segments(track, read_lap_rows(p), path=p)
+    assert [s.label for s in plan.segments] == ["Reverse", "reverse", "BACKWARD", "r"]
+    assert [s.index for s in plan.segments] == [1, 2, 3, 4]
+    assert [s.label for s in plan.context] == ["warmup", "forward"]
+    first = plan.segments[0]
+    assert first.start == pd.Timestamp("2025-05-01T07:11:00Z")
+    assert first.end == pd.Timestamp("2025-05-01T07:11:40Z")
+    assert first.points == 41
+    by_distance = plan.segments[2]  # 1800 m at 2 m/s = 900 s
+    assert by_distance.first == pytest.approx(900, abs=1)
+    assert by_distance.last == pytest.approx(940, abs=1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "start;end;label\r\n+00:11:00;+00:11:40;reverse\r\n",
+        "\ufeffstart,end,label\n+00:11:00,+00:11:40,reverse\n",
+        "start\tend\n+00:11:00\t+00:11:40\n",
+    ],
+    ids=["semicolon-crlf", "bom", "tab"],
+)
+def test_dialects_just_work(tmp_path: Path, text: str) -> None:
+    p = write(tmp_path, text)
+    plan = plan_segments(straight_track(), read_lap_rows(p), path=p)
+    assert len(plan.segments) == 1 and plan.segments[0].points == 41
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("start,end,label\n+00:12:00,+00:11:00,r\n", r"line 2: ends \(\+00:11:00\) before it starts"),
+        ("start,end\n+00:11:00,+00:12:00\n+00:11:30,+00:12:30\n", "line 3: lap overlaps the lap on line 2"),
+        ("start,end\n+00:11:00,+00:11:01\n", "line 2: lap holds 2 recorded points, fewer than 3"),
+        ("start,end\n2025-05-02T07:11:00Z,2025-05-02T07:12:00Z\n", "line 2: lap .* lies outside the track"),
+        ("begin,finish\n1,2\n", "line 1: header is 'begin,finish'; unknown column 'begin'"),
+        ("start,end,label,speed\n1,2,r,3\n", "line 1: .*unknown column 'speed'"),
+        ("start,end\n+00:11:00,tomorrow\n", "line 2: cannot read 'tomorrow'"),
+        ("start,end\n", "has a header but no laps"),
+        ("", "lap file is empty"),
+    ],
+)
+def test_errors_name_the_line(tmp_path: Path, text: str, message: str) -> None:
+    p = write(tmp_path, text)
+    with pytest.raises(LapError, match=message) as info:
+        plan_segments(straight_track(), read_lap_rows(p), path=p)
+    assert str(p) in str(info.value)
+
+
+def test_lap_past_the_end_is_clipped_with_a_warning(tmp_path: Path) -> None:
+    p = write(tmp_path, "start,end\n+00:19:40,+00:21:00\n")
+    plan = plan_segments(straight_track(), read_lap_rows(p), path=p)
+    assert plan.segments[0].last == 1199
+    assert any("past the end" in n and "line 2" in n for n in plan.notes)
+
+
+def test_naive_times_use_the_lap_time_zone(tmp_path: Path) -> None:
+    p = write(tmp_path, "start,end\n2025-05-01T09:11:00,2025-05-01T09:11:40\n")
+    with pytest.raises(LapError, match="read as UTC"):
+        plan_segments(straight_track(), read_lap_rows(p), path=p)
+    plan = plan_segments(straight_track(), read_lap_rows(p, timezone="Europe/Berlin"), path=p)
+    assert plan.segments[0].start == pd.Timestamp("2025-05-01T07:11:00Z")
+
+
+def test_untimed_track_takes_distance_laps_only(tmp_path: Path) -> None:
+    track = straight_track(timed=False)
+    p = write(tmp_path, "start,end\n100m,180m\n")
+    plan = plan_segments(track, read_lap_rows(p), path=p)
+    assert plan.segments[0].start is None and plan.segments[0].points in (40, 41)
+    p2 = write(tmp_path, "start,end\n+00:01:00,+00:02:00\n", name="t.laps.csv")
+    with pytest.raises(LapError, match="no times, so laps must be given as distances"):
+        plan_segments(track, read_lap_rows(p2), path=p2)
+
+
+def test_unknown_timezone_is_a_clear_error(tmp_path: Path) -> None:
+    p = write(tmp_path, "start,end\n1,2\n")
+    with pytest.raises(LapError, match="unknown time zone 'Mars/Olympus'"):
+        read_lap_rows(p, timezone="Mars/Olympus")
