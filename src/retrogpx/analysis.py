@@ -18,7 +18,14 @@ import pandas as pd
 from .config import Config
 from .errors import LapError
 from .geo import LocalProjection
-from .laps import LapPlan, Segment, lap_file_for, plan_segments, read_lap_rows
+from .laps import (
+    LapPlan,
+    Segment,
+    lap_file_for,
+    plan_segments,
+    read_lap_rows,
+    watch_lap_rows,
+)
 from .metrics import SegmentMetrics, segment_metrics, smooth_path
 from .readers import read_track
 from .rules import Judgement, Verdict, judge_run, judge_segment, worst
@@ -243,10 +250,44 @@ def load_layer_set(
     )
 
 
+def plan_for(
+    track: Track,
+    path: str | Path,
+    config: Config,
+    *,
+    laps: str | Path | None = None,
+    reverse_laps: str | None = None,
+) -> tuple[LapPlan, str]:
+    """The reverse segments of a run and where they came from.
+
+    Order of precedence: an explicit lap file; the lap file beside the track; the
+    watch's own laps chosen by ``reverse_laps`` (TCX/FIT). A lap file with a ``lap``
+    column picks watch laps by number.
+
+    Raises:
+        LapError: no lap source at all, or a bad lap file / selection.
+    """
+    lap_path = Path(laps) if laps is not None else lap_file_for(path)
+    if laps is not None or lap_path.is_file():
+        rows = read_lap_rows(lap_path, timezone=config.laps.timezone, watch_laps=track.laps)
+        return plan_segments(track, rows, path=lap_path), str(lap_path)
+    if reverse_laps is not None:
+        from .watchlaps import parse_lap_spec, select_laps
+
+        chosen = select_laps(track.laps, parse_lap_spec(reverse_laps))
+        return plan_segments(track, watch_lap_rows(chosen), path=path), f"watch laps {reverse_laps}"
+    raise LapError(
+        f"no lap file: expected {lap_path.name} beside the track",
+        path=path,
+        hint="write one (start,end,label), pass --laps FILE, or --reverse-laps for TCX/FIT laps",
+    )
+
+
 def check_file(
     path: str | Path,
     *,
     laps: str | Path | None = None,
+    reverse_laps: str | None = None,
     config: Config | None = None,
     layers: Sequence[str | Path] | None = None,
     hazards: Sequence[str | Path] | None = None,
@@ -256,6 +297,8 @@ def check_file(
     Args:
         path: a GPX/TCX/FIT file (optionally gzip-compressed).
         laps: the lap file; default ``RUN.laps.csv`` beside the track.
+        reverse_laps: for TCX/FIT without a lap file, which watch laps were reverse
+            (``2,4,6``, ``3-9``, ``even``, ``odd``, ``manual``).
         config: settings; default :class:`Config` defaults.
         layers: map layer files (default: the config's ``[layers] files``).
         hazards: hazard layer files (default: the config's ``[layers] hazards``).
@@ -265,18 +308,10 @@ def check_file(
     """
     config = config or Config()
     track = load_track(path, config)
-    lap_path = Path(laps) if laps is not None else lap_file_for(path)
-    if laps is None and not lap_path.is_file():
-        raise LapError(
-            f"no lap file: expected {lap_path.name} beside the track",
-            path=path,
-            hint="write one (start,end,label) or pass --laps FILE",
-        )
-    rows = read_lap_rows(lap_path, timezone=config.laps.timezone)
-    plan = plan_segments(track, rows, path=lap_path)
+    plan, lap_source = plan_for(track, path, config, laps=laps, reverse_laps=reverse_laps)
     layer_set = load_layer_set(
         track,
         layers if layers is not None else config.layers.files,
         hazards if hazards is not None else config.layers.hazards,
     )
-    return analyse(track, plan, config, layer_set, lap_source=str(lap_path))
+    return analyse(track, plan, config, layer_set, lap_source=lap_source)

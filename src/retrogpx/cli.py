@@ -1,7 +1,8 @@
 """The ``retrogpx`` command: a thin click layer over the library.
 
 Exit codes: 0 success; 1 a run's verdict reached ``--fail-on``; 2 bad input or usage
-(one line on stderr, never a traceback); 3 an internal error (a bug: please report).
+(one line on stderr, never a traceback); 3 an internal error (a bug: please report);
+4 a batch finished but some files could not be checked; 130 interrupted.
 Heavy imports (pandas, pyproj, matplotlib) happen inside the commands so that
 ``retrogpx --help`` starts fast.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,6 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FAIL_ON = 1
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
+EXIT_SOME_FAILED = 4
 
 
 class InputError(click.ClickException):
@@ -192,6 +195,184 @@ def check(
         click.echo(text, nl=False)
     if fail_on and at_least(result.verdict, fail_on):  # type: ignore[arg-type]
         sys.exit(EXIT_FAIL_ON)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--laps-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of lap files (RUN.laps.csv); default: beside each track.",
+)
+@click.option(
+    "--reverse-laps",
+    help="For TCX/FIT without a lap file: reverse watch laps (2,4,6 | 3-9 | even | odd | manual).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML settings; default ./retrogpx.toml when present.",
+)
+@click.option(
+    "--layers",
+    "layer_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Map layer for every run; repeatable.",
+)
+@click.option(
+    "--hazards",
+    "hazard_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Hazard layer; repeatable.",
+)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [CPU count].")
+@click.option("--scheduler", help="Dask scheduler: tcp://HOST:PORT, or 'local' for a LocalCluster.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="One row per segment: .csv, .json, .geojson or .parquet.",
+)
+@click.option(
+    "--summary", type=click.Path(dir_okay=False, path_type=Path), help="Season summary as JSON."
+)
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the season plots.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Self-contained HTML season report.",
+)
+@click.option(
+    "--athlete-from", help="Athlete per file: 'folder', or a regex with (?P<athlete>...)."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["warn", "unsafe"]),
+    help="Exit with code 1 when any run's verdict is at least this bad.",
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal]."
+)
+def batch(
+    paths: tuple[str, ...],
+    laps_dir: Path | None,
+    reverse_laps: str | None,
+    config_path: Path | None,
+    layer_paths: tuple[Path, ...],
+    hazard_paths: tuple[Path, ...],
+    jobs: int | None,
+    scheduler: str | None,
+    output: Path | None,
+    summary: Path | None,
+    plots_dir: Path | None,
+    report_path: Path | None,
+    athlete_from: str | None,
+    fail_on: str | None,
+    progress: bool | None,
+) -> None:
+    """Check a season: files, folders (recursive) or globs of GPX/TCX/FIT runs.
+
+    \b
+    Exit codes: 0 all files checked; 1 a run reached --fail-on; 4 some files failed
+    (they are listed and in the outputs); 130 interrupted (finished files are kept).
+    \b
+    Example:
+      retrogpx batch sample_tracks/season --summary season.json -o segments.csv
+    """
+    from .batch import BatchOptions, discover, make_executor, run_batch
+    from .report import batch_output, render_season, write_atomic
+    from .rules import at_least
+    from .season import outcome_frames, season_document, weekly_summary
+
+    config = _config(config_path)
+    files = discover(paths)
+    options = BatchOptions(
+        config=config,
+        laps_dir=str(laps_dir) if laps_dir else None,
+        layers=tuple(str(p) for p in layer_paths) or config.layers.files,
+        hazards=tuple(str(p) for p in hazard_paths) or config.layers.hazards,
+        reverse_laps=reverse_laps,
+        athlete_from=athlete_from,
+        geometry=bool(output and output.suffix.lower() == ".geojson"),
+    )
+    n_jobs = jobs or os.cpu_count() or 1
+    show = sys.stderr.isatty() if progress is None else progress
+    with _progress(len(files), show) as advance, make_executor(n_jobs, scheduler) as executor:
+        result = run_batch(files, options, executor, on_outcome=advance)
+    outcomes = result.outcomes
+    runs, segments = outcome_frames(outcomes)
+    weekly = weekly_summary(runs, segments, config.season, config.rules.warmup_min)
+    if output:
+        write_atomic(output, batch_output(output, outcomes))
+    if summary:
+        import json
+
+        doc = season_document(outcomes, weekly, interrupted=result.interrupted)
+        write_atomic(summary, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    if plots_dir or report_path:
+        from .plots import save_season_plots
+
+        images = save_season_plots(weekly, segments, plots_dir, config.rules)
+        if report_path:
+            from .htmlreport import season_report_html
+
+            write_atomic(report_path, season_report_html(outcomes, weekly, images))
+    click.echo(render_season(weekly, outcomes), nl=False)
+    if result.interrupted:
+        click.echo("Interrupted: the outputs hold the files that finished.", err=True)
+        sys.exit(130)
+    if result.count("failed"):
+        sys.exit(EXIT_SOME_FAILED)
+    if fail_on and any(o.run and at_least(o.run["verdict"], fail_on) for o in outcomes):  # type: ignore[arg-type]
+        sys.exit(EXIT_FAIL_ON)
+
+
+@contextmanager
+def _progress(total: int, show: bool) -> Iterator[Callable[[Any], None]]:
+    """A progress bar on stderr (files, segments, failures, rate), or nothing."""
+    if not show:
+        yield lambda outcome: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeRemainingColumn,
+    )  # fmt: skip
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(f"{task.speed or 0:.1f} files/s")
+
+    counts = {"segments": 0, "failed": 0}
+    with Progress(
+        TextColumn("checking"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[segments]} segments, {task.fields[failed]} failed"),
+        RateColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("batch", total=total, **counts)
+
+        def advance(outcome: Any) -> None:
+            counts["segments"] += len(outcome.segments)
+            counts["failed"] += outcome.status == "failed"
+            bar.update(task, advance=1, **counts)
+
+        yield advance
 
 
 def main() -> None:

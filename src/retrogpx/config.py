@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .metrics import GpsErrorModel, MetricSettings
+from .season import SeasonSettings
 
 DEFAULT_CONFIG_NAME = "retrogpx.toml"
 
@@ -72,6 +73,7 @@ class Config:
     laps: LapSettings = field(default_factory=LapSettings)
     layers: LayerSettings = field(default_factory=LayerSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    season: SeasonSettings = field(default_factory=SeasonSettings)
 
     def replace_rules(self, **changes: Any) -> Config:
         """A copy with some thresholds changed (CLI options); None values are ignored."""
@@ -80,7 +82,7 @@ class Config:
 
 
 # The TOML layout: [rules], [rules.near_road_m_by_class], [metrics], [gps], [laps],
-# [layers], [limits]. [gps] is the metrics' GPS error model, kept at top level because
+# [layers], [limits], [season]. [gps] is the metrics' GPS error model, kept at top level because
 # users tune it on its own.
 _SECTIONS: dict[str, type] = {
     "rules": Thresholds,
@@ -89,13 +91,17 @@ _SECTIONS: dict[str, type] = {
     "laps": LapSettings,
     "layers": LayerSettings,
     "limits": LimitSettings,
+    "season": SeasonSettings,
 }
 
 
 def _coerce(value: Any, annotation: Any, key: str, path: Path) -> Any:
     """Check a TOML value against a dataclass field type and convert it."""
     origin = typing.get_origin(annotation)
-    if annotation is float:
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif annotation is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
     elif annotation is str:

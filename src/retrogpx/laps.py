@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import pairwise
@@ -33,10 +34,10 @@ import pandas as pd
 
 from .errors import LapError
 from .geo import LocalProjection, cumulative_distance
-from .track import Track
+from .track import Track, WatchLap
 
 REVERSE_LABELS = frozenset({"reverse", "backward", "backwards", "retro", "r"})
-KNOWN_COLUMNS = ("start", "end", "label")
+KNOWN_COLUMNS = ("start", "end", "label", "lap")
 #: A lap needs this many points to be measured.
 MIN_POINTS = 3
 
@@ -63,7 +64,7 @@ class LapBound:
 class LapRow:
     """One row of a lap file."""
 
-    line: int  # line number in the file, header = 1
+    origin: str  # where the lap comes from: "line 3" (header = line 1) or "watch lap 4"
     start: LapBound
     end: LapBound
     label: str
@@ -154,8 +155,29 @@ def _zone(name: str) -> ZoneInfo:
         ) from None
 
 
-def read_lap_rows(path: str | Path, *, timezone: str = "UTC") -> list[LapRow]:
+def watch_lap_rows(laps: Sequence[WatchLap], label: str = "reverse") -> list[LapRow]:
+    """Lap rows for laps the watch stored (start to start + elapsed time)."""
+    rows = []
+    for lap in laps:
+        end = lap.start + pd.Timedelta(seconds=lap.elapsed_s)
+        rows.append(
+            LapRow(
+                f"watch lap {lap.number}",
+                LapBound("time", time=lap.start, text=f"{lap.start:%H:%M:%S}"),
+                LapBound("time", time=end, text=f"{end:%H:%M:%S}"),
+                label,
+            )
+        )
+    return rows
+
+
+def read_lap_rows(
+    path: str | Path, *, timezone: str = "UTC", watch_laps: Sequence[WatchLap] = ()
+) -> list[LapRow]:
     """Read and parse a lap file.
+
+    A file with a ``lap`` column (``lap,label``) picks the watch's own laps by number
+    (TCX/FIT); ``watch_laps`` are those laps.
 
     Raises:
         LapError: unreadable file, bad header, unknown column or a value that cannot
@@ -181,16 +203,18 @@ def read_lap_rows(path: str | Path, *, timezone: str = "UTC") -> list[LapRow]:
     reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
     columns = [c.strip().lower() for c in next(reader)]
     unknown = [c for c in columns if c not in KNOWN_COLUMNS]
-    if unknown or "start" not in columns or "end" not in columns:
+    by_number = "lap" in columns and "start" not in columns and "end" not in columns
+    if unknown or (not by_number and ("start" not in columns or "end" not in columns)):
         found = ",".join(columns)
         raise LapError(
             f"header is '{found}'" + (f"; unknown column '{unknown[0]}'" if unknown else ""),
             path=path,
             where="line 1",
-            hint="the header must be start,end or start,end,label",
+            hint="the header must be start,end[,label] (or lap[,label] for watch laps)",
         )
     rows: list[LapRow] = []
-    for lineno, cells in enumerate(reader, start=2):
+    for cells in reader:
+        lineno = reader.line_num
         if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
             continue
         if len(cells) > len(columns):
@@ -201,15 +225,37 @@ def read_lap_rows(path: str | Path, *, timezone: str = "UTC") -> list[LapRow]:
                 hint=f"use '{delimiter}' only between columns",
             )
         record = dict(zip(columns, [c.strip() for c in cells], strict=False))
+        if by_number:
+            rows.append(_numbered_lap(record, watch_laps, f"line {lineno}", path))
+            continue
         try:
             start = parse_bound(record.get("start", ""), tz)
             end = parse_bound(record.get("end", ""), tz)
         except ValueError as exc:
             raise LapError(str(exc), path=path, where=f"line {lineno}") from None
-        rows.append(LapRow(lineno, start, end, record.get("label", "")))
+        rows.append(LapRow(f"line {lineno}", start, end, record.get("label", "")))
     if not rows:
         raise LapError("lap file has a header but no laps", path=path)
     return rows
+
+
+def _numbered_lap(
+    record: dict[str, str], watch_laps: Sequence[WatchLap], where: str, path: Path
+) -> LapRow:
+    text = record.get("lap", "")
+    if not text.isdigit():
+        raise LapError(f"lap number '{text}' is not a whole number", path=path, where=where)
+    number = int(text)
+    match = [lap for lap in watch_laps if lap.number == number]
+    if not match:
+        raise LapError(
+            f"the track has no watch lap {number} ({len(watch_laps)} laps stored)",
+            path=path,
+            where=where,
+            hint="list them with: retrogpx laps TRACK",
+        )
+    row = watch_lap_rows(match, record.get("label", ""))[0]
+    return LapRow(where, row.start, row.end, row.label)
 
 
 def _bound_seconds(bound: LapBound, track: Track, dist: np.ndarray, t_s: np.ndarray) -> float:
@@ -249,7 +295,7 @@ def plan_segments(
     notes: list[str] = []
     placed: list[tuple[LapRow, int, int]] = []
     for row in rows:
-        where = f"line {row.line}"
+        where = row.origin
         if not timed and (row.start.kind, row.end.kind) != ("distance", "distance"):
             raise LapError(
                 "the track has no times, so laps must be given as distances (1200m, 1.2km)",
@@ -283,7 +329,7 @@ def plan_segments(
             )
         if a < lo or b > hi:
             notes.append(
-                f"lap file {where}: lap runs past the end of the track; only the recorded part "
+                f"lap at {where}: lap runs past the end of the track; only the recorded part "
                 "is analysed"
             )
         first = int(np.searchsorted(axis, a - 1e-6, side="left"))
@@ -301,9 +347,9 @@ def plan_segments(
     for (r1, _f1, l1), (r2, f2, _l2) in pairwise(order):
         if f2 <= l1:
             raise LapError(
-                f"lap overlaps the lap on line {r1.line}",
+                f"lap overlaps the lap at {r1.origin}",
                 path=path,
-                where=f"line {r2.line}",
+                where=r2.origin,
                 hint="make each lap end before the next starts",
             )
     times = pts["time"]
@@ -319,7 +365,7 @@ def plan_segments(
                 last=last,
                 start=times.iloc[first] if timed else None,
                 end=times.iloc[last] if timed else None,
-                source=f"lap file line {row.line}",
+                source=f"lap file {row.origin}" if row.origin.startswith("line") else row.origin,
             )
         )
     return LapPlan(segments, context, notes)

@@ -13,9 +13,12 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analysis import RunResult, segment_dict
+
+if TYPE_CHECKING:
+    from .batch import FileOutcome
 
 FORMATS = ("table", "json", "csv", "geojson")
 
@@ -29,12 +32,11 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def flat_row(result: RunResult, record: dict[str, Any]) -> dict[str, Any]:
+def flat_row(record: dict[str, Any]) -> dict[str, Any]:
     """A segment record flattened for CSV (lists joined, nested road split)."""
     road = record.get("nearest_road") or {}
-    row = {k: v for k, v in record.items() if k != "nearest_road"}
+    row = {k: v for k, v in record.items() if k not in ("nearest_road", "coordinates")}
     row.update(
-        file=result.track.source,
         nearest_road_highway=road.get("highway"),
         nearest_road_name=road.get("name"),
         reasons=";".join(record["reasons"]),
@@ -55,7 +57,7 @@ def to_csv(results: Iterable[RunResult]) -> str:
     writer.writeheader()
     for result in results:
         for seg in result.segments:
-            writer.writerow(flat_row(result, segment_dict(seg)))
+            writer.writerow(flat_row({"file": result.track.source, **segment_dict(seg)}))
     return out.getvalue()
 
 
@@ -145,6 +147,90 @@ def render(result: RunResult, fmt: str) -> str:
     return render_table(result)
 
 
+#: Batch output columns: the per-segment CSV columns plus the file's status.
+BATCH_COLUMNS = ("athlete", "status", "error", *CSV_COLUMNS)
+BATCH_SUFFIXES = (".csv", ".json", ".geojson", ".parquet")
+
+
+def batch_rows(outcomes: Iterable[FileOutcome]) -> list[dict[str, Any]]:
+    """One flat row per segment, plus one row per failed or skipped file."""
+    rows: list[dict[str, Any]] = []
+    for o in outcomes:
+        if o.status != "ok":
+            rows.append(
+                {"file": o.file, "athlete": o.athlete, "status": o.status, "error": o.error}
+            )
+        for seg in o.segments:
+            rows.append({**flat_row(seg), "status": "ok", "error": None})
+    return [{c: r.get(c) for c in BATCH_COLUMNS} for r in rows]
+
+
+def batch_document(outcomes: Iterable[FileOutcome]) -> dict[str, Any]:
+    """The ``retrogpx.batch/1`` JSON document: per file its status, run and segments."""
+    files = []
+    for o in outcomes:
+        segs = [{k: v for k, v in s.items() if k != "coordinates"} for s in o.segments]
+        files.append(
+            {"file": o.file, "athlete": o.athlete, "status": o.status, "error": o.error,
+             "run": o.run, "segments": segs}
+        )  # fmt: skip
+    return {"schema": "retrogpx.batch/1", "files": files}
+
+
+def batch_output(path: str | Path, outcomes: list[FileOutcome]) -> bytes:
+    """The batch output for ``path``'s suffix (CSV, JSON, GeoJSON or Parquet)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=BATCH_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(batch_rows(outcomes))
+        return out.getvalue().encode("utf-8")
+    if suffix == ".json":
+        return (json.dumps(batch_document(outcomes), indent=1, ensure_ascii=False) + "\n").encode()
+    if suffix == ".geojson":
+        features = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": s["coordinates"]},
+                "properties": {k: v for k, v in s.items() if k != "coordinates"},
+            }
+            for o in outcomes
+            for s in o.segments
+            if "coordinates" in s
+        ]
+        failed = [
+            {"file": o.file, "status": o.status, "error": o.error}
+            for o in outcomes
+            if o.status != "ok"
+        ]
+        doc = {"type": "FeatureCollection", "features": features, "retrogpx:not_checked": failed}
+        return (json.dumps(doc, ensure_ascii=False) + "\n").encode()
+    if suffix == ".parquet":
+        return _parquet_bytes(batch_rows(outcomes))
+    from .errors import RetrogpxError
+
+    raise RetrogpxError(
+        f"unknown output format '{suffix}'",
+        path=path,
+        hint=f"use one of {', '.join(BATCH_SUFFIXES)}",
+    )
+
+
+def _parquet_bytes(rows: list[dict[str, Any]]) -> bytes:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        from .errors import MissingExtraError
+
+        raise MissingExtraError("parquet", "Parquet output") from None
+    table = pa.Table.from_pylist(rows)
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
 def write_atomic(path: str | Path, text: str | bytes) -> None:
     """Write a file so that readers see either the old or the whole new content:
     a temporary file in the same folder, flushed to disk, then renamed over the target."""
@@ -160,3 +246,31 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def render_season(weekly: Any, outcomes: list[FileOutcome], *, width: int | None = None) -> str:
+    """The season table (one row per athlete and week) and the files not checked."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=io.StringIO(), width=width or 120, color_system=None, highlight=False)
+    table = Table(pad_edge=False)
+    for name in ("athlete", "week", "runs", "segments", "reverse m", "m/s", "ok", "warn",
+                 "unsafe", "warm-up ok", "kcal", "flags"):  # fmt: skip
+        table.add_column(name, justify="left" if name in ("athlete", "week", "flags") else "right")
+    for w in weekly.itertuples(index=False):
+        speed = w.mean_reverse_speed_mps
+        table.add_row(
+            str(w.athlete), w.week, str(w.runs), str(w.segments), f"{w.reverse_distance_m:.0f}",
+            "–" if speed != speed else f"{speed:.2f}", str(w.ok), str(w.warn), str(w.unsafe),
+            f"{w.warmup_ok_runs}/{w.runs}", f"{w.energy_kcal:.0f}", ", ".join(w.flags),
+        )  # fmt: skip
+    console.print(table)
+    ok = sum(o.status == "ok" for o in outcomes)
+    console.print(f"{len(outcomes)} files: {ok} checked, "
+                  f"{sum(o.status == 'failed' for o in outcomes)} failed, "
+                  f"{sum(o.status == 'skipped' for o in outcomes)} skipped")  # fmt: skip
+    for o in outcomes:
+        if o.status != "ok":
+            console.print(f"{o.status}: {o.error}", soft_wrap=True)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]

@@ -1,0 +1,307 @@
+"""Many runs: discovery, one pure per-file function, and executors.
+
+The batch is written around :func:`check_one`, a top-level (so picklable) function
+from a file path and :class:`BatchOptions` to a small :class:`FileOutcome` of plain
+dicts. Serial, process-pool and Dask runs all go through the standard
+``concurrent.futures.Executor`` interface with the same code (:func:`run_batch`), so
+their results are identical. Tracks are never sent back: a worker returns only the
+segment rows, so memory stays flat however many runs a season has.
+
+Dask: files are read by the workers, so every worker must see the same paths
+(shared storage, or the same checkout on every machine).
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .config import Config
+from .errors import LapError, RetrogpxError
+
+if TYPE_CHECKING:
+    from .layers import LayerSet
+
+TRACK_SUFFIXES = tuple(
+    f"{base}{comp}" for base in (".gpx", ".tcx", ".fit") for comp in ("", ".gz", ".bz2")
+)
+Status = Literal["ok", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Everything a worker needs besides the file path (picklable)."""
+
+    config: Config = field(default_factory=Config)
+    laps_dir: str | None = None
+    layers: tuple[str, ...] = ()
+    hazards: tuple[str, ...] = ()
+    reverse_laps: str | None = None
+    athlete_from: str | None = None  # None: one athlete; "folder"; or a regex with (?P<athlete>)
+    geometry: bool = False  # send segment coordinates back (GeoJSON output)
+
+
+@dataclass
+class FileOutcome:
+    """What one file gave: a run summary and segment rows, or why not."""
+
+    file: str
+    status: Status
+    athlete: str
+    error: str | None = None
+    run: dict[str, Any] | None = None
+    segments: list[dict[str, Any]] = field(default_factory=list)
+
+
+def discover(inputs: Iterable[str | Path]) -> list[Path]:
+    """Track files named by ``inputs``: files, folders (searched recursively) or globs.
+
+    Raises:
+        RetrogpxError: an input that matches nothing.
+    """
+    found: set[Path] = set()
+    for item in inputs:
+        text = str(item)
+        p = Path(text)
+        if p.is_dir():
+            matches = [q for q in p.rglob("*") if q.is_file() and _is_track(q)]
+        elif p.is_file():
+            matches = [p]
+        elif glob.has_magic(text):
+            matches = [Path(q) for q in glob.glob(text, recursive=True) if _is_track(Path(q))]
+        else:
+            raise RetrogpxError("no such file or folder", path=text)
+        if not matches:
+            raise RetrogpxError(
+                "holds no track files",
+                path=text,
+                hint=f"looked for {', '.join(TRACK_SUFFIXES[:3])}",
+            )
+        found.update(matches)
+    return sorted(found)
+
+
+def _is_track(p: Path) -> bool:
+    return p.name.lower().endswith(TRACK_SUFFIXES)
+
+
+def athlete_of(path: str | Path, rule: str | None) -> str:
+    """The athlete a file belongs to: ``None`` -> "athlete"; ``folder`` -> its folder's
+    name; otherwise a regex whose ``athlete`` group (or whole match) is searched in the path."""
+    if rule is None:
+        return "athlete"
+    p = Path(path)
+    if rule == "folder":
+        return p.parent.name or "athlete"
+    m = re.search(rule, p.as_posix())
+    if not m:
+        return "unknown"
+    return m.groupdict().get("athlete") or m.group(0)
+
+
+# One LayerSet per worker process and UTM zone: loaded once, not per file.
+_LAYER_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...], int], LayerSet] = {}
+
+
+def _layers_for(options: BatchOptions, epsg: int) -> LayerSet | None:
+    if not options.layers and not options.hazards:
+        return None
+    key = (options.layers, options.hazards, epsg)
+    if key not in _LAYER_CACHE:
+        from .geo import LocalProjection
+        from .layers import load_layers
+
+        _LAYER_CACHE[key] = load_layers(
+            list(options.layers), LocalProjection(epsg), None, hazards=list(options.hazards)
+        )
+    return _LAYER_CACHE[key]
+
+
+def check_one(path: str, options: BatchOptions) -> FileOutcome:
+    """Check one file for a batch. Never raises: failures become a ``failed`` outcome,
+    a run without laps a ``skipped`` one."""
+    from .analysis import analyse, load_track, plan_for, segment_dict
+    from .geo import LocalProjection
+    from .laps import lap_file_for
+
+    athlete = athlete_of(path, options.athlete_from)
+    laps = None
+    if options.laps_dir:
+        candidate = Path(options.laps_dir) / lap_file_for(path).name
+        laps = candidate if candidate.is_file() else None
+    try:
+        track = load_track(path, options.config)
+        try:
+            plan, lap_source = plan_for(
+                track, path, options.config, laps=laps, reverse_laps=options.reverse_laps
+            )
+        except LapError as exc:
+            if exc.message.startswith("no lap file"):
+                return FileOutcome(path, "skipped", athlete, error=exc.one_line())
+            raise
+        pts = track.points
+        proj = LocalProjection.for_points(pts["lat"].to_numpy(), pts["lon"].to_numpy())
+        result = analyse(track, plan, options.config, _layers_for(options, proj.epsg), lap_source)
+    except RetrogpxError as exc:
+        return FileOutcome(path, "failed", athlete, error=exc.one_line())
+    except Exception as exc:  # a bug must not stop a season: report it per file
+        return FileOutcome(path, "failed", athlete, error=f"{path}: internal error: {exc!r}")
+    doc = result.to_dict()
+    run = {
+        "file": path,
+        "athlete": athlete,
+        **{
+            k: doc["track"][k]
+            for k in ("name", "start", "end", "points", "distance_m", "duration_s")
+        },
+        "warmup_min": doc["warmup_min"],
+        "verdict": doc["verdict"],
+        "reasons": doc["reasons"],
+        "segments": len(result.segments),
+        "notes": doc["notes"],
+    }
+    rows = []
+    lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
+    for seg in result.segments:
+        row = {"file": path, "athlete": athlete, **segment_dict(seg)}
+        if options.geometry:
+            sl = slice(seg.segment.first, seg.segment.last + 1)
+            row["coordinates"] = [
+                [round(float(a), 7), round(float(b), 7)]
+                for a, b in zip(lon[sl], lat[sl], strict=True)
+            ]
+        rows.append(row)
+    return FileOutcome(path, "ok", athlete, run=run, segments=rows)
+
+
+class SerialExecutor(Executor):
+    """Runs each task in the calling process when it is submitted (``--jobs 1``)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+        return future
+
+
+@contextmanager
+def make_executor(jobs: int = 1, scheduler: str | None = None) -> Iterator[Executor]:
+    """The executor for a batch: serial, a process pool, or a Dask cluster.
+
+    Args:
+        jobs: worker processes (1 = in this process).
+        scheduler: ``tcp://HOST:PORT`` of a running Dask scheduler, or ``local`` to
+            start a LocalCluster with ``jobs`` worker processes.
+    """
+    if scheduler:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            from .errors import MissingExtraError
+
+            raise MissingExtraError("dask", "--scheduler") from None
+        cluster = None
+        if scheduler == "local":
+            cluster = LocalCluster(
+                n_workers=max(jobs, 1), threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(scheduler, timeout="10s")
+            except OSError as exc:
+                raise RetrogpxError(
+                    f"cannot reach the Dask scheduler ({exc})", path=scheduler
+                ) from None
+        try:
+            yield client.get_executor(pure=False)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    elif jobs > 1:
+        pool = ProcessPoolExecutor(max_workers=jobs)
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        yield SerialExecutor()
+
+
+@dataclass
+class BatchResult:
+    """All outcomes, sorted by file, and whether the batch was interrupted."""
+
+    outcomes: list[FileOutcome]
+    interrupted: bool = False
+
+    def count(self, status: Status) -> int:
+        """How many files ended with ``status``."""
+        return sum(o.status == status for o in self.outcomes)
+
+
+def run_batch(
+    files: Sequence[str | Path],
+    options: BatchOptions,
+    executor: Executor,
+    *,
+    on_outcome: Callable[[FileOutcome], None] | None = None,
+    in_flight: int = 16,
+) -> BatchResult:
+    """Check every file with ``executor``; call ``on_outcome`` as each finishes.
+
+    At most ``in_flight`` files are queued at once so memory stays flat. Ctrl-C stops
+    cleanly: what finished is kept and ``interrupted`` is set.
+    """
+    pending: set[Future[FileOutcome]] = set()
+    path_of: dict[Future[FileOutcome], str] = {}
+    outcomes: list[FileOutcome] = []
+    queue = iter([str(f) for f in files])
+    interrupted = False
+
+    def collect(done: Iterable[Future[FileOutcome]]) -> None:
+        for fut in done:
+            path = path_of.pop(fut)
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # the worker itself died (killed, out of memory)
+                outcome = FileOutcome(
+                    path, "failed", athlete_of(path, options.athlete_from),
+                    error=f"{path}: worker failed: {exc!r}",
+                )  # fmt: skip
+            outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+
+    try:
+        for path in queue:
+            fut = executor.submit(check_one, path, options)
+            path_of[fut] = path
+            pending.add(fut)
+            if len(pending) >= in_flight:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                collect(done)
+            else:
+                done = {f for f in pending if f.done()}
+                pending -= done
+                collect(done)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            collect(done)
+    except KeyboardInterrupt:
+        interrupted = True
+        for fut in pending:
+            fut.cancel()
+    outcomes.sort(key=lambda o: o.file)
+    return BatchResult(outcomes, interrupted)

@@ -1,0 +1,61 @@
+"""TOML settings: defaults from GUIDANCE.md, overrides, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrogpx.config import Config, load_config
+from retrogpx.errors import ConfigError
+
+
+def test_defaults_follow_the_guidance() -> None:
+    r = Config().rules
+    assert (r.warmup_min, r.min_chord_m, r.max_length_m, r.max_deviation_m) == (10, 50, 100, 10)
+    assert (r.max_grade_pct, r.near_road_m) == (4, 30)
+
+
+def test_no_file_means_defaults(tmp_path: Path) -> None:
+    assert load_config(cwd=tmp_path) == Config()
+
+
+def test_retrogpx_toml_in_the_working_folder_is_used(tmp_path: Path) -> None:
+    (tmp_path / "retrogpx.toml").write_text(
+        "[rules]\nmax_length_m = 120\n[rules.near_road_m_by_class]\nservice = 15\n"
+        "[gps]\nsigma_m = 4\n[metrics]\nsmoothing_s = 3\n[laps]\ntimezone = 'Europe/Berlin'\n"
+        "[layers]\nfiles = ['maps/park.osm']\n"
+    )
+    c = load_config(cwd=tmp_path)
+    assert c.rules.max_length_m == 120.0 and c.rules.min_chord_m == 50.0
+    assert c.rules.road_limit_m("service") == 15.0 and c.rules.road_limit_m("primary") == 30.0
+    assert c.metrics.gps.sigma_m == 4.0 and c.metrics.smoothing_s == 3.0
+    assert c.laps.timezone == "Europe/Berlin"
+    assert c.layers.files == (str(tmp_path / "maps/park.osm"),)
+
+
+def test_cli_overrides_win(tmp_path: Path) -> None:
+    c = Config().replace_rules(max_length_m=90.0, min_chord_m=None)
+    assert c.rules.max_length_m == 90.0 and c.rules.min_chord_m == 50.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[rules]\nmax_lenght_m = 1\n", "unknown key 'max_lenght_m' in \\[rules\\]"),
+        ("[rule]\n", "unknown section \\[rule\\]"),
+        ("[rules]\nmax_length_m = 'long'\n", "'rules.max_length_m' has the wrong type"),
+        ("[rules\n", "not valid TOML"),
+        ("rules = 3\n", "\\[rules\\] must be a table"),
+    ],
+)
+def test_bad_config_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(p)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "nope.toml")
