@@ -10,6 +10,7 @@ Heavy imports (pandas, pyproj, matplotlib) happen inside the commands so that
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -262,6 +263,7 @@ def check(
 @click.option(
     "--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal]."
 )
+@threshold_options
 def batch(
     paths: tuple[str, ...],
     laps_dir: Path | None,
@@ -278,6 +280,7 @@ def batch(
     athlete_from: str | None,
     fail_on: str | None,
     progress: bool | None,
+    **thresholds: float | None,
 ) -> None:
     """Check a season: files, folders (recursive) or globs of GPX/TCX/FIT runs.
 
@@ -293,7 +296,7 @@ def batch(
     from .rules import at_least
     from .season import outcome_frames, season_document, weekly_summary
 
-    config = _config(config_path)
+    config = _config(config_path, **thresholds)
     files = discover(paths)
     options = BatchOptions(
         config=config,
@@ -326,7 +329,9 @@ def batch(
             from .htmlreport import season_report_html
 
             write_atomic(report_path, season_report_html(outcomes, weekly, images))
-    click.echo(render_season(weekly, outcomes), nl=False)
+    click.echo(
+        render_season(weekly, outcomes, width=shutil.get_terminal_size((120, 24)).columns), nl=False
+    )
     if result.interrupted:
         click.echo("Interrupted: the outputs hold the files that finished.", err=True)
         sys.exit(130)

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -144,7 +145,7 @@ def render(result: RunResult, fmt: str) -> str:
         return to_csv([result])
     if fmt == "geojson":
         return to_geojson([result])
-    return render_table(result)
+    return render_table(result, width=shutil.get_terminal_size((120, 24)).columns)
 
 
 #: Batch output columns: the per-segment CSV columns plus the file's status.

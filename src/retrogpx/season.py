@@ -57,7 +57,7 @@ def reverse_energy_kcal(distance_m: float, s: SeasonSettings) -> float:
 
 def _week_start(times: pd.Series) -> pd.Series:
     days = times.dt.tz_convert("UTC").dt.normalize()
-    return days - pd.to_timedelta(days.dt.weekday, unit="D")
+    return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
 
 
 def weekly_summary(

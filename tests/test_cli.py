@@ -1,0 +1,160 @@
+"""The check command, through click's CliRunner and a real subprocess."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from synth import write_run
+
+from retrogpx.cli import cli
+
+
+@pytest.fixture
+def run_gpx(tmp_path: Path) -> Path:
+    return write_run(tmp_path, "mixed", sections=(75.0, 150.0, 30.0, 80.0), curved=(3,))
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), env={"COLUMNS": "300"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_table_lists_every_segment_with_reasons_in_words(run_gpx: Path) -> None:
+    code, out, _ = invoke("check", str(run_gpx))
+    assert code == 0
+    assert "verdict WARN" in out
+    assert "distance covered 1" in out and "over the limit of 100 m" in out
+    assert "under the minimum of 50 m" in out
+    assert "strays up to" in out
+    assert "venue safety was not checked" in out
+
+
+def test_json_follows_the_schema(run_gpx: Path) -> None:
+    code, out, _ = invoke("check", str(run_gpx), "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["schema"] == "retrogpx.check/1"
+    assert set(doc["track"]) == {
+        "file",
+        "name",
+        "start",
+        "end",
+        "points",
+        "distance_m",
+        "duration_s",
+    }
+    assert doc["warmup_min"] == pytest.approx(13.0, abs=0.1)
+    assert [s["index"] for s in doc["segments"]] == [1, 2, 3, 4]
+    assert [s["verdict"] for s in doc["segments"]] == ["ok", "warn", "warn", "warn"]
+    assert doc["segments"][1]["reasons"] == ["too_long"]
+    assert doc["segments"][2]["reasons"] == ["too_short"]
+    assert doc["segments"][3]["reasons"] == ["not_straight"]
+    required = {
+        "index", "label", "start", "end", "duration_s", "points", "distance_m", "chord_m",
+        "straightness", "max_deviation_m", "rms_deviation_m", "heading_change_deg",
+        "mean_speed_mps", "grade_pct", "max_gap_s", "chord_uncertainty_m", "verdict",
+        "reasons", "notes",
+    }  # fmt: skip
+    assert required <= set(doc["segments"][0])
+    assert doc["segments"][0]["start"].endswith("Z")
+
+
+def test_csv_and_geojson(run_gpx: Path, tmp_path: Path) -> None:
+    code, out, _ = invoke("check", str(run_gpx), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == 4 and rows[0]["file"] == str(run_gpx)
+    target = tmp_path / "segs.geojson"
+    code, _, err = invoke("check", str(run_gpx), "--format", "geojson", "-o", str(target))
+    doc = json.loads(target.read_text())
+    assert code == 0 and "wrote" in err
+    assert [f["geometry"]["type"] for f in doc["features"]] == ["LineString"] * 4
+    lon, lat = doc["features"][0]["geometry"]["coordinates"][0]
+    assert 13.3 < lon < 13.6 and 52.4 < lat < 52.7
+
+
+def test_fail_on(run_gpx: Path) -> None:
+    assert invoke("check", str(run_gpx), "--fail-on", "warn")[0] == 1
+    assert invoke("check", str(run_gpx), "--fail-on", "unsafe")[0] == 0
+
+
+def test_cli_thresholds_override(run_gpx: Path) -> None:
+    code, out, _ = invoke(
+        "check", str(run_gpx), "--format", "json", "--max-length", "200", "--min-chord", "20"
+    )
+    reasons = [s["reasons"] for s in json.loads(out)["segments"]]
+    assert code == 0 and reasons[1] == [] and reasons[2] == []
+
+
+def test_config_file_in_working_folder(
+    run_gpx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "retrogpx.toml").write_text("[rules]\nwarmup_min = 20\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke("check", str(run_gpx), "--format", "json")
+    assert code == 0 and json.loads(out)["reasons"] == ["no_warmup"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing-track", "no such file"),
+        ("missing-laps", "no lap file: expected mixed.laps.csv beside the track"),
+        ("bad-laps", "line 2: ends"),
+        ("bad-config", "unknown key 'colour'"),
+    ],
+)
+def test_errors_are_one_line_exit_2(
+    run_gpx: Path, tmp_path: Path, setup: str, message: str
+) -> None:
+    args = ["check", str(run_gpx)]
+    laps = run_gpx.with_name("mixed.laps.csv")
+    if setup == "missing-track":
+        args = ["check", str(tmp_path / "nope.gpx")]
+    elif setup == "missing-laps":
+        laps.unlink()
+    elif setup == "bad-laps":
+        laps.write_text("start,end\n+00:10:00,+00:09:00\n")
+    elif setup == "bad-config":
+        (tmp_path / "c.toml").write_text("[rules]\ncolour = 1\n")
+        args += ["--config", str(tmp_path / "c.toml")]
+    code, out, err = invoke(*args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_real_subprocess(run_gpx: Path) -> None:
+    exe = Path(sys.executable).with_name("retrogpx")
+    proc = subprocess.run(
+        [str(exe), "check", str(run_gpx), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["verdict"] == "warn"
+    bad = subprocess.run(
+        [str(exe), "check", str(run_gpx) + ".missing"], capture_output=True, text=True, timeout=120
+    )
+    assert (
+        bad.returncode == 2 and bad.stderr.startswith("Error: ") and "Traceback" not in bad.stderr
+    )
+    helped = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and "check" in helped.stdout and "batch" in helped.stdout
+
+
+def test_help_does_not_import_heavy_libraries() -> None:
+    code = (
+        "import sys; from retrogpx.cli import cli; "
+        "heavy = [m for m in ('pandas', 'matplotlib', 'pyproj', 'dask', 'osmium', 'shapely') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == ""
