@@ -1,0 +1,61 @@
+"""Track readers: one entry point, :func:`read_track`, for GPX, TCX and FIT files.
+
+The format is sniffed from the content first (so a mis-named file still reads), then
+from the file name; ``.gz`` and ``.bz2`` compression is undone transparently with size
+caps (see :mod:`retrogpx.readers._source`). Each format module is imported only when a
+file needs it, so the FIT reader's optional dependency is never loaded for a GPX file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import TrackError
+from ..track import Track
+from ._source import read_bytes, sniff_format
+
+#: File name endings :func:`read_track` understands.
+SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(
+    base + compression for base in (".gpx", ".tcx", ".fit") for compression in ("", ".gz", ".bz2")
+)
+
+__all__ = ["SUPPORTED_SUFFIXES", "read_track"]
+
+
+def read_track(
+    path: str | Path,
+    *,
+    max_bytes: int | None = None,
+    max_decompressed_bytes: int | None = None,
+) -> Track:
+    """Read a GPX, TCX or FIT file (optionally gzip/bzip2 compressed) into a cleaned Track.
+
+    Args:
+        path: the track file.
+        max_bytes: refuse files larger than this on disk (default: the
+            :data:`~retrogpx.readers._source.MAX_FILE_BYTES` cap).
+        max_decompressed_bytes: refuse compressed files that expand beyond this.
+
+    Raises:
+        TrackError: unreadable, unsafe, malformed, unknown format, or no usable track.
+        MissingExtraError: a FIT file without the ``fit`` extra installed.
+    """
+    data = read_bytes(path, max_bytes=max_bytes, max_decompressed_bytes=max_decompressed_bytes)
+    fmt = sniff_format(path, data)
+    if fmt == "gpx":
+        from .gpx import read_gpx_bytes
+
+        return read_gpx_bytes(data, path)
+    if fmt == "tcx":
+        from .tcx import read_tcx_bytes
+
+        return read_tcx_bytes(data, path)
+    if fmt == "fit":
+        from .fit import read_fit_bytes
+
+        return read_fit_bytes(data, path)
+    raise TrackError(
+        "not a track format retrogpx can read",
+        path=path,
+        hint="export the activity as GPX, TCX or FIT (optionally .gz or .bz2 compressed)",
+    )

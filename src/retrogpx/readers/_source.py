@@ -25,10 +25,12 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BZ2_MAGIC = b"BZh"
 
 
-def _decompress_capped(raw: bytes, opener: type, path: Path, limit: int) -> bytes:
+def _decompress_capped(raw: bytes, kind: str, path: Path, limit: int) -> bytes:
     out = io.BytesIO()
+    source = io.BytesIO(raw)
     try:
-        with opener(io.BytesIO(raw)) as stream:
+        stream = gzip.GzipFile(fileobj=source) if kind == "gzip" else bz2.BZ2File(source)
+        with stream:
             while chunk := stream.read(1 << 20):
                 out.write(chunk)
                 if out.tell() > limit:
@@ -79,9 +81,9 @@ def read_bytes(
     except PermissionError:
         raise TrackError("permission denied", path=path) from None
     if raw.startswith(_GZIP_MAGIC):
-        raw = _decompress_capped(raw, gzip.GzipFile, path, dlimit)
+        raw = _decompress_capped(raw, "gzip", path, dlimit)
     elif raw.startswith(_BZ2_MAGIC):
-        raw = _decompress_capped(raw, bz2.BZ2File, path, dlimit)
+        raw = _decompress_capped(raw, "bzip2", path, dlimit)
     if not raw.strip():
         raise TrackError("file is empty", path=path, hint="export the activity again")
     return raw

@@ -38,6 +38,12 @@ def parse_xml(data: bytes, path: str | Path, *, what: str = "XML") -> ET.Element
             path=path,
             hint=f"export the {what} file again from the watch or app",
         ) from None
+    except (LookupError, ValueError) as exc:  # unknown or unusable declared encoding
+        raise TrackError(
+            f"declares an encoding that cannot be read ({exc})",
+            path=path,
+            hint=f"save the {what} file as UTF-8",
+        ) from None
     except ET.ParseError as exc:
         line, col = getattr(exc, "position", (None, None))
         reason = str(exc).split(":")[0]

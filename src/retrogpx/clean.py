@@ -1,0 +1,299 @@
+"""Cleaning what watches get wrong, the same way for every file format.
+
+Every reader builds a raw points table and hands it to :func:`finish_track`, which runs
+:func:`clean_points` and builds the :class:`~retrogpx.track.Track`. Each cleaning step
+that changes something leaves one short human note, so the user can see what was done
+to their file. All steps work on whole arrays (no per-point Python loops).
+
+The steps, in order:
+
+1. drop points whose latitude/longitude is missing, not finite or out of range, and
+   points at exactly 0,0 (a receiver without a fix writes "null island");
+2. treat times before the GPS epoch (1980-01-06) as missing: no GPS receiver can record
+   them (GPSBabel writes 1901-12-13 for "unknown", route planners write 1970-01-01);
+3. when only some points have a time: most timed -> drop the timeless points; otherwise
+   ignore all times and treat the track as untimed;
+4. sort points that are out of time order (stable, so ties keep file order);
+5. duplicate timestamps: keep the first point of each time and drop the rest, unless
+   most points repeat a time, in which case the times are fake (one time stamped on a
+   whole track) and are ignored instead;
+6. remove GPS spikes: a run of up to :data:`MAX_SPIKE_POINTS` points reached by a step
+   that is longer than ``spike_min_m`` and faster than ``max_speed_mps`` and left by
+   such a step, while the step bridging the run is neither (the position came
+   straight back), within one recording part; fast steps that are not spikes (the
+   position stayed away) are kept and counted in a note;
+7. infinite elevations (and heart rates, cadences) become NaN, like absent ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .errors import TrackError
+from .geo import LocalProjection
+from .track import POINT_COLUMNS, Track, WatchLap
+
+#: Start of GPS time; a point time before it cannot come from a GPS receiver.
+GPS_EPOCH = pd.Timestamp("1980-01-06T00:00:00Z")
+#: Longest run of consecutive bad points removed as one spike.
+MAX_SPIKE_POINTS = 3
+#: Removal passes at most (each pass can reveal a spike hidden by a neighbouring one).
+_MAX_SPIKE_PASSES = 10
+_NAT = np.iinfo(np.int64).min
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 point``, ``3 points``: a count for a human note."""
+    return f"{n} {noun if n == 1 else noun + 's'}"
+
+
+def _fast(dist_m: np.ndarray, dt_s: np.ndarray, max_speed_mps: float, min_m: float) -> np.ndarray:
+    """Steps longer than ``min_m`` and faster than ``max_speed_mps``."""
+    return (dist_m > min_m) & (dist_m > max_speed_mps * dt_s)
+
+
+def _off_path_m(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Distance of each point from the median position of its neighbours (metres)."""
+    half = MAX_SPIKE_POINTS
+
+    def rolling_median(v: np.ndarray) -> np.ndarray:
+        padded = np.pad(v, half, constant_values=np.nan)
+        return np.nanmedian(sliding_window_view(padded, 2 * half + 1), axis=1)
+
+    return np.hypot(x - rolling_median(x), y - rolling_median(y))
+
+
+def _spike_runs(
+    x: np.ndarray,
+    y: np.ndarray,
+    t_s: np.ndarray,
+    part: np.ndarray,
+    run: int,
+    max_speed_mps: float,
+    spike_min_m: float,
+) -> np.ndarray:
+    """Mask of points inside a spike of exactly ``run`` points (see module docstring)."""
+    n = len(x)
+    bad = np.zeros(n, dtype=bool)
+    if n < run + 2:
+        return bad
+    a = np.arange(0, n - run - 1)  # point before the run
+    first, last, b = a + 1, a + run, a + run + 1  # run is first..last, b the point after
+
+    def step(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        d = np.hypot(x[j] - x[i], y[j] - y[i])
+        return _fast(d, t_s[j] - t_s[i], max_speed_mps, spike_min_m)
+
+    same_part = (part[a] == part[b]) & (part[a] == part[first]) & (part[a] == part[last])
+    starts = a[same_part & step(a, first) & step(last, b) & ~step(a, b)] + 1
+    if len(starts) == 0:
+        return bad
+    # Candidate runs that overlap or touch cannot all be spikes: when good and bad fixes
+    # alternate, a good point between two spikes passes the test too. Keep, among such
+    # rivals, the run lying furthest off the path (its least-off point decides); the
+    # others are judged again in the next pass, once it is gone.
+    score = np.full(n, -np.inf)
+    score[starts] = sliding_window_view(_off_path_m(x, y), run).min(axis=1)[starts]
+    rival = sliding_window_view(np.pad(score, run, constant_values=-np.inf), 2 * run + 1)
+    starts = starts[score[starts] >= rival.max(axis=1)[starts]]
+    # Mark each run start..start+run-1 with a difference array (no loop).
+    edges = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(edges, starts, 1)
+    np.add.at(edges, starts + run, -1)
+    return np.cumsum(edges[:-1]) > 0
+
+
+def _remove_spikes(
+    x: np.ndarray,
+    y: np.ndarray,
+    t_s: np.ndarray,
+    part: np.ndarray,
+    max_speed_mps: float,
+    spike_min_m: float,
+) -> np.ndarray:
+    """Indices (into the inputs) of the points kept after spike removal.
+
+    Shortest runs are removed first, and the search starts again after every removal, so
+    two separate one-point spikes are never mistaken for one long spike with a good
+    point inside it.
+    """
+    keep = np.arange(len(x))
+    for _ in range(_MAX_SPIKE_PASSES):
+        for run in range(1, MAX_SPIKE_POINTS + 1):
+            bad = _spike_runs(
+                x[keep], y[keep], t_s[keep], part[keep], run, max_speed_mps, spike_min_m
+            )
+            if bad.any():
+                keep = keep[~bad]
+                break
+        else:
+            break
+    return keep
+
+
+def clean_points(
+    points: pd.DataFrame,
+    *,
+    max_speed_mps: float = 12.0,
+    spike_min_m: float = 50.0,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Clean a raw points table (columns :data:`~retrogpx.track.POINT_COLUMNS`).
+
+    Args:
+        points: raw points in file order; ``time`` may be NaT.
+        max_speed_mps: a step faster than this is not running (12 m/s is faster than
+            any sprinter); used for spike detection.
+        spike_min_m: steps shorter than this are never spikes, whatever their speed
+            (GPS jitter over a short time step can look fast).
+
+    Returns:
+        The cleaned points (a fresh DataFrame with a RangeIndex and the standard dtypes;
+        the ``part`` numbers of the surviving points are unchanged) and the notes
+        describing what was changed, in the order it was done.
+    """
+    # Naive times are taken as UTC, as in make_points.
+    df = points.loc[:, list(POINT_COLUMNS)].assign(time=pd.to_datetime(points["time"], utc=True))
+    df = df.astype(POINT_COLUMNS)
+    notes: list[str] = []
+    lat = df["lat"].to_numpy(dtype="float64")
+    lon = df["lon"].to_numpy(dtype="float64")
+    t_ns = pd.DatetimeIndex(df["time"]).asi8.copy()
+    part = df["part"].to_numpy(dtype="int64")
+
+    # 1. positions
+    valid = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
+    null_island = valid & (lat == 0.0) & (lon == 0.0)
+    if (n_bad := int((~valid).sum())) > 0:
+        notes.append(f"dropped {counted(n_bad, 'point')} with a missing or out-of-range lat/lon")
+    if (n_zero := int(null_island.sum())) > 0:
+        notes.append(f"dropped {counted(n_zero, 'point')} at 0,0 (no GPS fix)")
+    idx = np.flatnonzero(valid & ~null_island)
+
+    # 2. impossible times
+    t = t_ns[idx]
+    early = (t != _NAT) & (t < GPS_EPOCH.value)
+    if (n_early := int(early.sum())) > 0:
+        notes.append(
+            f"ignored {counted(n_early, 'time')} before the GPS epoch (1980-01-06), "
+            "which no GPS receiver records"
+        )
+        t[early] = _NAT
+
+    # 3. partly timed
+    has_t = t != _NAT
+    n_timed, n = int(has_t.sum()), len(idx)
+    if 0 < n_timed < n:
+        if 2 * n_timed > n:
+            notes.append(
+                f"dropped {counted(n - n_timed, 'point')} without a time "
+                f"({n_timed} of {n} points have one)"
+            )
+            idx, t = idx[has_t], t[has_t]
+        else:
+            notes.append(
+                f"ignored the times: only {n_timed} of {n} points have one; "
+                "the track is treated as untimed"
+            )
+            t = np.full(n, _NAT)
+    timed = len(idx) > 0 and bool((t != _NAT).all())
+
+    if timed:
+        # 4. order
+        behind = t[1:] < np.maximum.accumulate(t)[:-1]
+        if (n_behind := int(behind.sum())) > 0:
+            order = np.argsort(t, kind="stable")
+            idx, t = idx[order], t[order]
+            notes.append(f"sorted {counted(n_behind, 'point')} that were out of time order")
+
+        # 5. duplicate times
+        repeat = np.concatenate([[False], t[1:] == t[:-1]])
+        n_rep = int(repeat.sum())
+        if 2 * n_rep > len(t):
+            notes.append(
+                f"ignored the times: {n_rep} of {len(t)} points repeat the time of the "
+                "point before, so the times are not real; the track is treated as untimed"
+            )
+            t = np.full(len(t), _NAT)
+            timed = False
+        elif n_rep:
+            notes.append(
+                f"dropped {counted(n_rep, 'point')} repeating the time of the point before"
+            )
+            idx, t = idx[~repeat], t[~repeat]
+
+    if timed and len(idx) >= 3:
+        # 6. spikes
+        proj = LocalProjection.for_points(lat[idx], lon[idx])
+        x, y = proj.to_xy(lat[idx], lon[idx])
+        t_s = (t - t[0]) / 1e9
+        keep = _remove_spikes(x, y, t_s, part[idx], max_speed_mps, spike_min_m)
+        if (n_spike := len(idx) - len(keep)) > 0:
+            notes.append(
+                f"removed {counted(n_spike, 'GPS spike point')} (jumps over "
+                f"{max_speed_mps:g} m/s that came straight back)"
+            )
+            idx, t, x, y, t_s = idx[keep], t[keep], x[keep], y[keep], t_s[keep]
+        fast = _fast(np.hypot(np.diff(x), np.diff(y)), np.diff(t_s), max_speed_mps, spike_min_m)
+        fast &= np.diff(part[idx]) == 0
+        if (n_fast := int(fast.sum())) > 0:
+            notes.append(
+                f"kept {counted(n_fast, 'step')} faster than {max_speed_mps:g} m/s "
+                "(the position did not come back, so it is not a spike)"
+            )
+
+    out = df.iloc[idx].reset_index(drop=True)
+    out["time"] = pd.DatetimeIndex(t.view("datetime64[ns]")).tz_localize("UTC")
+
+    # 7. non-finite values
+    for col, what in (("ele", "elevation"), ("hr", "heart rate"), ("cad", "cadence")):
+        values = out[col].to_numpy(dtype="float64")
+        infinite = np.isinf(values)
+        if (n_inf := int(infinite.sum())) > 0:
+            notes.append(f"treated {counted(n_inf, 'infinite ' + what)} as missing")
+            out[col] = np.where(infinite, np.nan, values)
+    return out, notes
+
+
+def finish_track(
+    points: pd.DataFrame,
+    path: str | Path,
+    *,
+    name: str | None,
+    activity: str | None,
+    notes: list[str],
+    laps: Sequence[WatchLap] = (),
+) -> Track:
+    """Clean a reader's raw points and build the :class:`Track` (shared by all readers).
+
+    Args:
+        points: raw points in file order (see :func:`retrogpx.track.make_points`).
+        path: the file they were read from.
+        name: the track's name, if the file gives one.
+        activity: the activity type, if the file gives one.
+        notes: the reader's own notes; the cleaning notes are appended to a copy.
+        laps: laps the watch stored (TCX, FIT).
+
+    Raises:
+        TrackError: no usable point is left after cleaning.
+    """
+    cleaned, clean_notes = clean_points(points)
+    if cleaned.empty:
+        detail = "; ".join(clean_notes) if clean_notes else "the file holds no track points"
+        raise TrackError(
+            f"no recorded points left after cleaning: {detail}",
+            path=path,
+            hint="export the recorded activity again from the watch or app",
+        )
+    return Track(
+        points=cleaned,
+        source=str(path),
+        name=name,
+        activity=activity,
+        notes=[*notes, *clean_notes],
+        laps=list(laps),
+    )
