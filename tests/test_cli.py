@@ -158,3 +158,25 @@ def test_help_does_not_import_heavy_libraries() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == ""
+
+
+FENIX = "dtcooper__python-fitparse/activity-small-fenix2-run.fit"
+
+
+def test_laps_command_lists_watch_laps_and_writes_a_lap_file(corpus: Path, tmp_path: Path) -> None:
+    code, out, _ = invoke("laps", str(corpus / FENIX))
+    assert code == 0 and "4 laps" in out and "14:49:40" in out
+    target = tmp_path / "fenix.laps.csv"
+    code, _, err = invoke("laps", str(corpus / FENIX), "--format", "csv", "-o", str(target))
+    lines = target.read_text().splitlines()
+    assert code == 0 and lines[0] == "start,end,label" and len(lines) == 5
+    assert invoke("laps", str(corpus / "georust__gpx/garmin-activity.gpx"))[0] == 2
+
+
+def test_reverse_laps_from_a_watch_file(corpus: Path) -> None:
+    code, out, _ = invoke("check", str(corpus / FENIX), "--reverse-laps", "2,4", "--format", "json")
+    doc = json.loads(out)
+    assert code == 0 and [s["source"] for s in doc["segments"]] == ["watch lap 2", "watch lap 4"]
+    assert doc["reasons"] == ["no_warmup"]  # lap 2 starts 4.5 min after the start
+    code, _, err = invoke("check", str(corpus / FENIX), "--reverse-laps", "9")
+    assert code == 2 and "no lap 9" in err and FENIX.split("/")[1] in err

@@ -274,8 +274,14 @@ def plan_for(
     if reverse_laps is not None:
         from .watchlaps import parse_lap_spec, select_laps
 
-        chosen = select_laps(track.laps, parse_lap_spec(reverse_laps))
-        return plan_segments(track, watch_lap_rows(chosen), path=path), f"watch laps {reverse_laps}"
+        try:
+            chosen = select_laps(track.laps, parse_lap_spec(reverse_laps))
+        except LapError as exc:
+            exc.path = exc.path or str(path)
+            raise LapError(exc.message, path=exc.path, where=exc.where, hint=exc.hint) from None
+        return plan_segments(track, watch_lap_rows(chosen, track.laps), path=path), (
+            f"watch laps {reverse_laps}"
+        )
     raise LapError(
         f"no lap file: expected {lap_path.name} beside the track",
         path=path,

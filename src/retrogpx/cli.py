@@ -149,6 +149,11 @@ def cli() -> None:
     help="Exit with code 1 when the run's verdict is at least this bad.",
 )
 @click.option("--laps-tz", help="Time zone of lap-file times written without one [UTC].")
+@click.option(
+    "--reverse-laps",
+    help="TCX/FIT without a lap file: the watch laps run backwards (2,4,6 | 3-9 | even | odd "
+    "| manual = lap-button laps of 20-300 m).",
+)
 @threshold_options
 def check(
     track: Path,
@@ -160,6 +165,7 @@ def check(
     output: Path | None,
     fail_on: str | None,
     laps_tz: str | None,
+    reverse_laps: str | None,
     **thresholds: float | None,
 ) -> None:
     """Check one run: measure every reverse segment and give verdicts.
@@ -182,6 +188,7 @@ def check(
     result = check_file(
         track,
         laps=laps_path,
+        reverse_laps=reverse_laps,
         config=config,
         layers=list(layer_paths) or None,
         hazards=list(hazard_paths) or None,
@@ -196,6 +203,52 @@ def check(
         click.echo(text, nl=False)
     if fail_on and at_least(result.verdict, fail_on):  # type: ignore[arg-type]
         sys.exit(EXIT_FAIL_ON)
+
+
+@cli.command("laps")
+@click.argument("track", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv"]),
+    default="table",
+    show_default=True,
+    help="table to read, csv to write a lap file to edit.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (e.g. RUN.laps.csv) instead of the terminal.",
+)
+def laps_command(track: Path, fmt: str, output: Path | None) -> None:
+    """List the laps a watch stored in a TCX or FIT file.
+
+    \b
+    Example:
+      retrogpx laps run.fit
+      retrogpx laps run.fit --format csv -o run.laps.csv   # then label the reverse laps
+    """
+    from .analysis import load_track
+    from .report import render_laps, write_atomic
+    from .watchlaps import laps_to_csv
+
+    loaded = load_track(track, _config(None))
+    if not loaded.laps:
+        from .errors import LapError
+
+        raise LapError(
+            "the file stores no laps", path=track, hint="GPX has no laps: write a lap file instead"
+        )
+    if fmt == "csv":
+        text = laps_to_csv(loaded.laps)
+    else:
+        text = render_laps(loaded, width=shutil.get_terminal_size((120, 24)).columns)
+    if output:
+        write_atomic(output, text)
+        click.echo(f"wrote {output} ({len(loaded.laps)} laps)", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command()

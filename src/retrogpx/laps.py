@@ -155,11 +155,23 @@ def _zone(name: str) -> ZoneInfo:
         ) from None
 
 
-def watch_lap_rows(laps: Sequence[WatchLap], label: str = "reverse") -> list[LapRow]:
-    """Lap rows for laps the watch stored (start to start + elapsed time)."""
+def watch_lap_rows(
+    chosen: Sequence[WatchLap], all_laps: Sequence[WatchLap] = (), label: str = "reverse"
+) -> list[LapRow]:
+    """Lap rows for laps the watch stored.
+
+    A lap ends where the next one starts (TCX's TotalTimeSeconds is timer time, so
+    start + elapsed ends early when the watch was paused inside the lap); the last lap
+    ends at start + elapsed time.
+    """
+    next_start = {
+        a.number: b.start for a, b in pairwise(sorted(all_laps or chosen, key=lambda x: x.number))
+    }
     rows = []
-    for lap in laps:
+    for lap in chosen:
         end = lap.start + pd.Timedelta(seconds=lap.elapsed_s)
+        if lap.number in next_start:
+            end = max(end, next_start[lap.number] - pd.Timedelta(milliseconds=1))
         rows.append(
             LapRow(
                 f"watch lap {lap.number}",
@@ -254,7 +266,7 @@ def _numbered_lap(
             where=where,
             hint="list them with: retrogpx laps TRACK",
         )
-    row = watch_lap_rows(match, record.get("label", ""))[0]
+    row = watch_lap_rows(match, watch_laps, record.get("label", ""))[0]
     return LapRow(where, row.start, row.end, row.label)
 
 

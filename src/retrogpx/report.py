@@ -20,6 +20,7 @@ from .analysis import RunResult, segment_dict
 
 if TYPE_CHECKING:
     from .batch import FileOutcome
+    from .track import Track
 
 FORMATS = ("table", "json", "csv", "geojson")
 
@@ -274,4 +275,30 @@ def render_season(weekly: Any, outcomes: list[FileOutcome], *, width: int | None
     for o in outcomes:
         if o.status != "ok":
             console.print(f"{o.status}: {o.error}", soft_wrap=True)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+def render_laps(track: Track, *, width: int | None = None) -> str:
+    """A watch file's laps as a table, to decide which were reverse."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .watchlaps import lap_table
+
+    console = Console(file=io.StringIO(), width=width or 120, color_system=None, highlight=False)
+    console.print(f"{track.source}  ·  {len(track.laps)} laps")
+    table = Table(pad_edge=False)
+    for name in ("lap", "start (UTC)", "elapsed", "distance m", "trigger", "m/s"):
+        table.add_column(name, justify="left" if name in ("start (UTC)", "trigger") else "right")
+    for lap in lap_table(track.laps).itertuples(index=False):
+        minutes, seconds = divmod(round(lap.elapsed_s), 60)
+        table.add_row(
+            str(lap.number),
+            f"{lap.start:%Y-%m-%d %H:%M:%S}",
+            f"{minutes}:{seconds:02d}",
+            "–" if lap.distance_m != lap.distance_m else f"{lap.distance_m:.0f}",
+            lap.trigger,
+            "–" if lap.mean_speed_mps != lap.mean_speed_mps else f"{lap.mean_speed_mps:.2f}",
+        )
+    console.print(table)
     return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
