@@ -180,3 +180,36 @@ def test_reverse_laps_from_a_watch_file(corpus: Path) -> None:
     assert doc["reasons"] == ["no_warmup"]  # lap 2 starts 4.5 min after the start
     code, _, err = invoke("check", str(corpus / FENIX), "--reverse-laps", "9")
     assert code == 2 and "no lap 9" in err and FENIX.split("/")[1] in err
+
+
+def test_layers_command_describes_a_map() -> None:
+    from conftest import SAMPLES
+
+    code, out, _ = invoke("layers", str(SAMPLES / "park.osm"))
+    assert code == 0
+    assert "motor roads            5  (residential 2, primary 1, secondary 1, service 1)" in out
+    assert "hazards                2  (kerb 1, pit 1)" in out
+    code, _, err = invoke("layers", str(SAMPLES / "clean_meadow.laps.csv"))
+    assert code == 2 and "clean_meadow.laps.csv" in err
+
+
+def test_check_with_layers_flags_roads(tmp_path: Path) -> None:
+    from conftest import SAMPLES
+
+    code, out, _ = invoke(
+        "check",
+        str(SAMPLES / "roadside.gpx"),
+        "--layers",
+        str(SAMPLES / "park.osm"),
+        "--format",
+        "json",
+    )
+    doc = json.loads(out)
+    assert code == 0 and doc["verdict"] == "unsafe" and doc["safety_checked"] is True
+    first = doc["segments"][0]
+    assert "near_road" in first["reasons"] and first["nearest_road"]["highway"] == "residential"
+    assert 8 < first["nearest_road_m"] < 18
+    assert (
+        "crosses_road" in doc["segments"][1]["reasons"]
+        and doc["segments"][1]["crosses_road"] is True
+    )

@@ -59,3 +59,13 @@ def test_bad_config_is_one_clear_error(tmp_path: Path, text: str, message: str) 
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_classes_section_changes_what_counts_as_a_road(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text("[classes]\nmotor_roads = ['primary']\nno_motor_tags = ['access=no']\n")
+    c = load_config(p)
+    assert c.classes.motor_roads == ("primary",) and c.classes.no_motor_tags == ("access=no",)
+    p.write_text("[classes]\nno_motor_tags = ['access']\n")
+    with pytest.raises(ConfigError, match="not key=value"):
+        load_config(p)

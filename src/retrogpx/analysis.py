@@ -195,7 +195,11 @@ def analyse(
     if layers is not None:
         from .safety import segment_safety
 
-        safeties = segment_safety(layers, [(mx, my) for _, _, mx, my in measured])
+        th = config.rules
+        radius = max(100.0, th.near_road_m, *th.near_road_m_by_class.values())
+        safeties = segment_safety(
+            layers, [(mx, my) for _, _, mx, my in measured], search_radius_m=radius
+        )
         notes.extend(layers.notes)
     else:
         notes.append("venue safety was not checked: no map layer was given (--layers)")
@@ -235,7 +239,10 @@ def load_track(path: str | Path, config: Config) -> Track:
 
 
 def load_layer_set(
-    track: Track, layer_paths: Sequence[str | Path], hazard_paths: Sequence[str | Path] = ()
+    track: Track,
+    layer_paths: Sequence[str | Path],
+    hazard_paths: Sequence[str | Path] = (),
+    config: Config | None = None,
 ) -> LayerSet | None:
     """Map layers clipped to the track's surroundings, or None when none are given."""
     if not layer_paths and not hazard_paths:
@@ -245,8 +252,16 @@ def load_layer_set(
     pts = track.points
     lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
     bbox = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+    config = config or Config()
+    mib = 1024 * 1024
     return load_layers(
-        list(layer_paths), LocalProjection.for_points(lat, lon), bbox, hazards=list(hazard_paths)
+        list(layer_paths),
+        LocalProjection.for_points(lat, lon),
+        bbox,
+        hazards=list(hazard_paths),
+        classes=config.classes,
+        max_file_bytes=int(config.limits.max_file_mb * mib),
+        max_decompressed_bytes=int(config.limits.max_decompressed_mb * mib),
     )
 
 
@@ -319,5 +334,6 @@ def check_file(
         track,
         layers if layers is not None else config.layers.files,
         hazards if hazards is not None else config.layers.hazards,
+        config,
     )
     return analyse(track, plan, config, layer_set, lap_source=lap_source)

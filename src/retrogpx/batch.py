@@ -117,8 +117,16 @@ def _layers_for(options: BatchOptions, epsg: int) -> LayerSet | None:
         from .geo import LocalProjection
         from .layers import load_layers
 
+        mib = 1024 * 1024
+        limits = options.config.limits
         _LAYER_CACHE[key] = load_layers(
-            list(options.layers), LocalProjection(epsg), None, hazards=list(options.hazards)
+            list(options.layers),
+            LocalProjection(epsg),
+            None,
+            hazards=list(options.hazards),
+            classes=options.config.classes,
+            max_file_bytes=int(limits.max_file_mb * mib),
+            max_decompressed_bytes=int(limits.max_decompressed_mb * mib),
         )
     return _LAYER_CACHE[key]
 

@@ -205,6 +205,37 @@ def check(
         sys.exit(EXIT_FAIL_ON)
 
 
+@cli.command("layers")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--hazards", "as_hazards", is_flag=True, help="Describe them as hazard layers.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML settings (its [classes] decide what counts as a road or venue).",
+)
+def layers_command(files: tuple[Path, ...], as_hazards: bool, config_path: Path | None) -> None:
+    """Show what map layers hold by class (counts, extent, CRS).
+
+    \b
+    Example:
+      retrogpx layers sample_tracks/park.osm
+    """
+    from .layers import describe_layer
+
+    config = _config(config_path)
+    mib = 1024 * 1024
+    for i, path in enumerate(files):
+        summary = describe_layer(
+            path,
+            config.classes,
+            hazard_file=as_hazards,
+            max_file_bytes=int(config.limits.max_file_mb * mib),
+            max_decompressed_bytes=int(config.limits.max_decompressed_mb * mib),
+        )
+        click.echo(("\n" if i else "") + summary.to_text())
+
+
 @cli.command("laps")
 @click.argument("track", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -423,12 +454,12 @@ def _progress(total: int, show: bool) -> Iterator[Callable[[Any], None]]:
         RateColumn(), TimeRemainingColumn(),
         console=Console(stderr=True), transient=True,
     ) as bar:  # fmt: skip
-        task = bar.add_task("batch", total=total, **counts)
+        task = bar.add_task("batch", total=total, segments=0, failed=0)
 
         def advance(outcome: Any) -> None:
             counts["segments"] += len(outcome.segments)
             counts["failed"] += outcome.status == "failed"
-            bar.update(task, advance=1, **counts)
+            bar.update(task, advance=1, segments=counts["segments"], failed=counts["failed"])
 
         yield advance
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .classes import LayerClasses
 from .errors import ConfigError
 from .metrics import GpsErrorModel, MetricSettings
 from .season import SeasonSettings
@@ -74,6 +75,7 @@ class Config:
     layers: LayerSettings = field(default_factory=LayerSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     season: SeasonSettings = field(default_factory=SeasonSettings)
+    classes: LayerClasses = field(default_factory=LayerClasses)
 
     def replace_rules(self, **changes: Any) -> Config:
         """A copy with some thresholds changed (CLI options); None values are ignored."""
@@ -82,7 +84,7 @@ class Config:
 
 
 # The TOML layout: [rules], [rules.near_road_m_by_class], [metrics], [gps], [laps],
-# [layers], [limits], [season]. [gps] is the metrics' GPS error model, kept at top level because
+# [layers], [limits], [season], [classes]. [gps] is the metrics' GPS error model, kept at top level because
 # users tune it on its own.
 _SECTIONS: dict[str, type] = {
     "rules": Thresholds,
@@ -92,6 +94,7 @@ _SECTIONS: dict[str, type] = {
     "layers": LayerSettings,
     "limits": LimitSettings,
     "season": SeasonSettings,
+    "classes": LayerClasses,
 }
 
 
@@ -140,7 +143,10 @@ def _section(cls: type, table: Any, name: str, path: Path) -> Any:
                 hint=f"known keys: {', '.join(sorted(fields))}",
             )
         kwargs[key] = _coerce(value, hints[key], f"{name}.{key}", path)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:  # a section's own check, e.g. [classes] no_motor_tags
+        raise ConfigError(exc.message, path=path, where=f"[{name}]", hint=exc.hint) from None
 
 
 def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> Config:

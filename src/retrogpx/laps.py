@@ -23,7 +23,6 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
@@ -277,7 +276,7 @@ def _bound_seconds(bound: LapBound, track: Track, dist: np.ndarray, t_s: np.ndar
     if bound.kind == "time":
         start = track.start
         assert start is not None and bound.time is not None
-        return (bound.time - start) / timedelta(seconds=1)
+        return float((bound.time - start).total_seconds())
     # distance -> time of the point where the track reaches it (interpolated)
     return float(np.interp(bound.value, dist, t_s))
 

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from .analysis import RunResult, segment_dict
 
 if TYPE_CHECKING:
@@ -100,7 +102,8 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=io.StringIO(), width=width or 120, color_system=None, highlight=False)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width or 120, color_system=None, highlight=False)
     d = result.to_dict()
     tr = d["track"]
     warm = "–" if result.warmup_min is None else f"{result.warmup_min:.1f} min"
@@ -135,7 +138,7 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
     console.print(table)
     for note in [*result.run_judgement.notes, *result.notes]:
         console.print(f"note: {note}")
-    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+    return buffer.getvalue()
 
 
 def render(result: RunResult, fmt: str) -> str:
@@ -255,7 +258,8 @@ def render_season(weekly: Any, outcomes: list[FileOutcome], *, width: int | None
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=io.StringIO(), width=width or 120, color_system=None, highlight=False)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width or 120, color_system=None, highlight=False)
     table = Table(pad_edge=False)
     for name in ("athlete", "week", "runs", "segments", "reverse m", "m/s", "ok", "warn",
                  "unsafe", "warm-up ok", "kcal", "flags"):  # fmt: skip
@@ -275,7 +279,7 @@ def render_season(weekly: Any, outcomes: list[FileOutcome], *, width: int | None
     for o in outcomes:
         if o.status != "ok":
             console.print(f"{o.status}: {o.error}", soft_wrap=True)
-    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+    return buffer.getvalue()
 
 
 def render_laps(track: Track, *, width: int | None = None) -> str:
@@ -285,20 +289,21 @@ def render_laps(track: Track, *, width: int | None = None) -> str:
 
     from .watchlaps import lap_table
 
-    console = Console(file=io.StringIO(), width=width or 120, color_system=None, highlight=False)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width or 120, color_system=None, highlight=False)
     console.print(f"{track.source}  ·  {len(track.laps)} laps")
     table = Table(pad_edge=False)
     for name in ("lap", "start (UTC)", "elapsed", "distance m", "trigger", "m/s"):
         table.add_column(name, justify="left" if name in ("start (UTC)", "trigger") else "right")
-    for lap in lap_table(track.laps).itertuples(index=False):
-        minutes, seconds = divmod(round(lap.elapsed_s), 60)
+    for lap in lap_table(track.laps).to_dict("records"):
+        minutes, seconds = divmod(round(lap["elapsed_s"]), 60)
         table.add_row(
-            str(lap.number),
-            f"{lap.start:%Y-%m-%d %H:%M:%S}",
+            str(lap["number"]),
+            f"{lap['start']:%Y-%m-%d %H:%M:%S}",
             f"{minutes}:{seconds:02d}",
-            "–" if lap.distance_m != lap.distance_m else f"{lap.distance_m:.0f}",
-            lap.trigger,
-            "–" if lap.mean_speed_mps != lap.mean_speed_mps else f"{lap.mean_speed_mps:.2f}",
+            _fmt(None if pd.isna(lap["distance_m"]) else lap["distance_m"]),
+            str(lap["trigger"]),
+            _fmt(None if pd.isna(lap["mean_speed_mps"]) else lap["mean_speed_mps"], 2),
         )
     console.print(table)
-    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+    return buffer.getvalue()

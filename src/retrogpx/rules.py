@@ -51,7 +51,7 @@ def worst(verdicts: list[Verdict]) -> Verdict:
 
 def verdict_of(reasons: list[str]) -> Verdict:
     """The verdict a list of reason codes gives."""
-    return worst([sev for sev in (REASONS[r][0] for r in reasons) if sev != "info"])  # type: ignore[misc]
+    return worst([sev for sev in (REASONS[r][0] for r in reasons) if sev != "info"])
 
 
 def at_least(verdict: Verdict, level: Verdict) -> bool:

@@ -144,7 +144,11 @@ def _flag_athlete(g: pd.DataFrame, s: SeasonSettings) -> pd.DataFrame:
         [name for name, on in zip(SEASON_FLAGS, row, strict=True) if on]
         for row in zip(vol_jump, spd_jump, walk, strict=True)
     ]
-    full = full.assign(athlete=g["athlete"].iloc[0], mean_reverse_speed_mps=speed, flags=flags)
+    full = full.assign(
+        athlete=g["athlete"].iloc[0],
+        mean_reverse_speed_mps=speed,
+        flags=pd.Series(flags, index=full.index, dtype=object),
+    )
     full = full[full["runs"].notna()]  # report weeks that had runs
     return full.rename_axis("week_start").reset_index()
 

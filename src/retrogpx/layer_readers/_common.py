@@ -1,0 +1,348 @@
+"""What every layer reader shares: its output type, size-capped streams, format sniffing
+and CRS helpers."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+
+from ..errors import LayerError, TrackError
+from ..readers._source import MAX_DECOMPRESSED_BYTES, MAX_FILE_BYTES, read_bytes
+
+WGS84 = CRS.from_epsg(4326)
+#: A box ``(min_x, min_y, max_x, max_y)``.
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class Features:
+    """What a reader found, in the file's own CRS, before projection and exact clipping."""
+
+    crs: CRS
+    geoms: np.ndarray
+    kinds: np.ndarray
+    classes: np.ndarray
+    names: np.ndarray
+    as_area: np.ndarray  # a closed line of a venue / hazard may be read as an area
+    total: int  # map features in the file (tagged nodes, ways, relations, rows)
+    classified: int  # features retrogpx uses, before clipping
+    extent: Box | None  # of the file's data, in ``crs``
+    format: str
+    notes: list[str] = field(default_factory=list)
+
+
+class Rows:
+    """Accumulates classified features one at a time (readers that see whole features).
+
+    A feature of two kinds gives two rows sharing one geometry.
+    """
+
+    def __init__(self) -> None:
+        self.feature_geoms: list[Any] = []
+        self.source: list[int] = []  # feature of each row
+        self.kinds: list[str] = []
+        self.classes: list[str] = []
+        self.names: list[str] = []
+        self.as_area: list[bool] = []
+
+    def add(self, geom: Any, kinds: list[tuple[str, str]], tags: Mapping[str, str]) -> None:
+        """One feature (``geom`` may be a shapely geometry, WKB or a GeoJSON text)."""
+        self.feature_geoms.append(geom)
+        for kind, cls in kinds:
+            self.source.append(len(self.feature_geoms) - 1)
+            self.kinds.append(kind)
+            self.classes.append(cls)
+            self.names.append(tags.get("name") or "")
+            self.as_area.append(tags.get("area") != "no")
+
+    def build(
+        self,
+        crs: CRS,
+        total: int,
+        extent: Box | None,
+        fmt: str,
+        per_feature: np.ndarray | None = None,
+    ) -> Features:
+        """The rows as arrays; ``per_feature`` replaces the geometries given to ``add``."""
+        geoms = object_array(self.feature_geoms) if per_feature is None else per_feature
+        return Features(
+            crs=crs,
+            geoms=geoms[np.asarray(self.source, dtype=np.int64)],
+            kinds=np.asarray(self.kinds, dtype=object),
+            classes=np.asarray(self.classes, dtype=object),
+            names=np.asarray(self.names, dtype=object),
+            as_area=np.asarray(self.as_area, dtype=bool),
+            total=total,
+            classified=len(self.feature_geoms),
+            extent=extent,
+            format=fmt,
+        )
+
+
+def object_array(items: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """A 1-D object array (``np.asarray`` would try to look inside geometries)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = list(items) if not isinstance(items, np.ndarray) else items
+    return out
+
+
+def tags_of(get: Callable[[str], Any], keys: Sequence[str]) -> dict[str, str]:
+    """The properties among ``keys`` that are set, as strings."""
+    tags: dict[str, str] = {}
+    for key in keys:
+        value = get(key)
+        if value is not None and value == value:  # NaN from a numeric column is unset
+            tags[key] = str(value)
+    return tags
+
+
+def box_overlaps(bounds: np.ndarray, box: Box | None) -> np.ndarray:
+    """Which envelopes ``(n, 4)`` meet ``box``; all when there is no box."""
+    if box is None:
+        return np.ones(len(bounds), dtype=bool)
+    x0, y0, x1, y1 = box
+    with np.errstate(invalid="ignore"):
+        return (
+            (bounds[:, 0] <= x1)
+            & (bounds[:, 2] >= x0)
+            & (bounds[:, 1] <= y1)
+            & (bounds[:, 3] >= y0)
+        )
+
+
+# --------------------------------------------------------------------------- files and streams
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size caps: of the file on disk, and of what a compressed file may expand to."""
+
+    max_file_bytes: int = MAX_FILE_BYTES
+    max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES
+
+
+def check_file(path: Path, limits: Limits) -> None:
+    """Exists, is a readable regular file, not empty and not over the size cap."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise LayerError("no such file", path=path) from None
+    except PermissionError:
+        raise LayerError("permission denied", path=path) from None
+    if path.is_dir():
+        raise LayerError("is a folder, not a map layer file", path=path)
+    if size == 0:
+        raise LayerError("file is empty", path=path, hint="export the map layer again")
+    if size > limits.max_file_bytes:
+        raise LayerError(
+            f"file is {size // (1 << 20)} MiB, over the {limits.max_file_bytes // (1 << 20)} MiB "
+            "limit",
+            path=path,
+            hint="clip the extract to your area, or raise max_file_mb in the config",
+        )
+
+
+class _CappedReader(io.RawIOBase):
+    """Passes bytes through and refuses to go past ``limit`` (a decompression bomb)."""
+
+    def __init__(self, inner: io.BufferedIOBase | IO[bytes], limit: int, path: Path) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._path = path
+        self._count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._count += n
+        if self._count > self._limit:
+            raise LayerError(
+                f"expands to more than {self._limit // (1 << 20)} MiB when decompressed",
+                path=self._path,
+                hint="refusing it (a compression bomb?); raise max_decompressed_mb in the "
+                "config if the file is genuine",
+            )
+        return n
+
+
+@contextmanager
+def open_stream(path: Path, limits: Limits) -> Iterator[IO[bytes]]:
+    """The file's content as a stream, gunzipped / bunzipped by magic bytes, size-capped."""
+    check_file(path, limits)
+    with path.open("rb") as raw:
+        magic = raw.read(3)
+        raw.seek(0)
+        inner: io.BufferedIOBase | IO[bytes]
+        if magic.startswith(b"\x1f\x8b"):
+            inner = gzip.GzipFile(fileobj=raw)
+        elif magic == b"BZh":
+            inner = bz2.BZ2File(raw)
+        else:
+            inner = raw
+        try:
+            yield io.BufferedReader(_CappedReader(inner, limits.max_decompressed_bytes, path))
+        except (OSError, EOFError) as exc:
+            what = "cannot be read" if inner is raw else "compressed data is corrupt or truncated"
+            raise LayerError(
+                f"{what} ({exc})",
+                path=path,
+                hint="download or export the map layer again",
+            ) from None
+
+
+def read_all(path: Path, limits: Limits) -> bytes:
+    """The whole (decompressed) file, with the project's size caps; LayerError on failure."""
+    check_file(path, limits)
+    try:
+        return read_bytes(
+            path,
+            max_bytes=limits.max_file_bytes,
+            max_decompressed_bytes=limits.max_decompressed_bytes,
+        )
+    except TrackError as exc:
+        # read_bytes speaks of tracks; the same facts hold for a layer file.
+        raise LayerError(exc.message, path=exc.path, where=exc.where, hint=exc.hint) from None
+
+
+_OGR_SUFFIXES = (".gpkg", ".shp", ".fgb", ".sqlite", ".gdb")
+
+
+def sniff(path: Path, limits: Limits) -> str:
+    """``osm_xml``, ``pbf``, ``geojson`` or ``ogr``, from the content, else the name."""
+    with open_stream(path, limits) as stream:
+        head = stream.read(4096)
+    if not head.strip():
+        raise LayerError("holds no data", path=path, hint="export the map layer again")
+    name = path.name.lower()
+    if head.startswith(b"SQLite format 3\x00") or head[:4] in (b"fgb\x03", b"\x00\x00\x27\x0a"):
+        return "ogr"
+    if b"OSMHeader" in head[:64]:
+        return "pbf"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<"):
+        if b"<osm" in head or name.endswith((".osm", ".osm.gz", ".osm.bz2")):
+            return "osm_xml"
+        raise LayerError(
+            "is XML but not OpenStreetMap data",
+            path=path,
+            hint="export OSM XML, OSM PBF, GeoJSON or GeoPackage",
+        )
+    if text.startswith((b"{", b"[")):
+        return "geojson"
+    if name.endswith(".pbf"):
+        return "pbf"
+    if name.endswith((".geojson", ".json")):
+        return "geojson"
+    if name.endswith(_OGR_SUFFIXES):
+        return "ogr"
+    raise LayerError(
+        "is not a map layer format retrogpx reads",
+        path=path,
+        hint="use OSM XML (.osm, .osm.gz), OSM PBF, GeoJSON, GeoPackage, Shapefile or FlatGeobuf",
+    )
+
+
+# --------------------------------------------------------------------------- CRS and clipping
+
+
+def is_lonlat(crs: CRS) -> bool:
+    """WGS84 longitude/latitude (EPSG:4326 or OGC CRS84), which needs no datum shift."""
+    return crs.equals(WGS84, ignore_axis_order=True)
+
+
+def box_in(box_deg: Box | None, crs: CRS) -> Box | None:
+    """A lon/lat box as a box in ``crs`` (densified, so it covers the curved edges)."""
+    if box_deg is None or is_lonlat(crs):
+        return box_deg
+    fwd = Transformer.from_crs(WGS84, crs, always_xy=True)
+    x0, y0, x1, y1 = fwd.transform_bounds(*box_deg, densify_pts=21)
+    return (x0, y0, x1, y1)
+
+
+def to_lonlat_extent(extent: Box | None, crs: CRS) -> Box | None:
+    """A box in ``crs`` as a lon/lat box that covers it."""
+    if extent is None or is_lonlat(crs):
+        return extent
+    inv = Transformer.from_crs(crs, WGS84, always_xy=True)
+    x0, y0, x1, y1 = inv.transform_bounds(*extent, densify_pts=21)
+    return (x0, y0, x1, y1)
+
+
+def to_wgs84(feats: Features) -> Features:
+    """The same features in WGS84 longitude/latitude."""
+    tr = Transformer.from_crs(feats.crs, WGS84, always_xy=True)
+    out = subset(feats, np.ones(len(feats.geoms), dtype=bool))
+    out.geoms = shapely.transform(
+        feats.geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
+    )
+    out.extent = to_lonlat_extent(feats.extent, feats.crs)
+    out.crs = WGS84
+    return out
+
+
+def subset(feats: Features, keep: np.ndarray) -> Features:
+    """The features selected by the boolean mask ``keep`` (the counts stay the file's)."""
+    return Features(
+        crs=feats.crs,
+        geoms=feats.geoms[keep],
+        kinds=feats.kinds[keep],
+        classes=feats.classes[keep],
+        names=feats.names[keep],
+        as_area=feats.as_area[keep],
+        total=feats.total,
+        classified=feats.classified,
+        extent=feats.extent,
+        format=feats.format,
+        notes=feats.notes,
+    )
+
+
+def concat(pieces: Sequence[Features], crs: CRS, fmt: str) -> Features:
+    """Several readers' features in one (all already in ``crs``)."""
+    extents = [p.extent for p in pieces if p.extent is not None]
+    extent = (
+        (
+            min(e[0] for e in extents),
+            min(e[1] for e in extents),
+            max(e[2] for e in extents),
+            max(e[3] for e in extents),
+        )
+        if extents
+        else None
+    )
+    return Features(
+        crs=crs,
+        geoms=np.concatenate([p.geoms for p in pieces]),
+        kinds=np.concatenate([p.kinds for p in pieces]),
+        classes=np.concatenate([p.classes for p in pieces]),
+        names=np.concatenate([p.names for p in pieces]),
+        as_area=np.concatenate([p.as_area for p in pieces]),
+        total=sum(p.total for p in pieces),
+        classified=sum(p.classified for p in pieces),
+        extent=extent,
+        format=fmt,
+    )
+
+
+def bounds_tuple(geoms: np.ndarray) -> Box | None:
+    """Total bounds of ``geoms``, None when there is nothing with coordinates."""
+    if not len(geoms):
+        return None
+    b = shapely.total_bounds(geoms)
+    if not np.isfinite(b).all():
+        return None
+    return (float(b[0]), float(b[1]), float(b[2]), float(b[3]))

@@ -1,0 +1,378 @@
+"""Map layers near a track: motor roads, foot-only ways, soft venues and hazards.
+
+Every layer file is read into one :class:`LayerSet` in the track's local metric frame
+(:class:`~retrogpx.geo.LocalProjection`, a UTM zone), with a shapely ``STRtree`` per kind of
+feature so that :mod:`retrogpx.safety` can measure all segments at once.
+
+Formats are recognised by content first and by file name second:
+
+- OSM XML (``.osm``, ``.osm.gz``, ``.osm.bz2``): streamed with defusedxml's ``iterparse``
+  (no DTD, entity or external reference is honoured); node coordinates are kept in flat
+  arrays, never in a DOM;
+- OSM PBF (``.osm.pbf``, ``.pbf``): pyosmium, the ``osm`` extra;
+- GeoJSON: features with OSM-style properties (``highway``, ``leisure``, ``name``, ...);
+- GeoPackage, Shapefile, FlatGeobuf: pyogrio, the ``gis`` extra, in any CRS.
+
+Only features whose extent meets the track's bounding box grown by ``margin_m`` are kept.
+Readers drop far features in their own coordinates (degrees for OSM), so only the part
+near the track is ever projected, and a city-sized extract is fine.
+
+The classes (which ``highway`` values are motor roads, which areas are soft venues) come
+from GUIDANCE.md, row 2, and live in :class:`LayerClasses` so that the config can change
+them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from .classes import LayerClasses
+from .geo import LocalProjection
+from .layer_readers import (
+    Box,
+    Features,
+    Limits,
+    concat,
+    is_lonlat,
+    object_array,
+    read_features,
+    subset,
+    to_lonlat_extent,
+)
+from .readers._source import MAX_DECOMPRESSED_BYTES, MAX_FILE_BYTES
+
+#: The four kinds of feature a layer set holds.
+KINDS = ("road", "foot", "venue", "hazard")
+KIND_LABELS = {
+    "road": "motor roads",
+    "foot": "foot-only ways",
+    "venue": "soft venues",
+    "hazard": "hazards",
+}
+NO_MAP_DATA_NOTE = "no map data near this track"
+
+
+class FeatureLayer:
+    """One kind of map feature in the local frame, with an ``STRtree`` over it.
+
+    ``classes`` holds the ``highway`` value for roads and foot ways, the venue class for
+    venues and the ``hazard`` value for hazards; ``names`` the ``name`` ("" when unnamed).
+    """
+
+    def __init__(
+        self, geoms: Sequence[Any] | np.ndarray, classes: Sequence[str], names: Sequence[str]
+    ) -> None:
+        self.geoms = object_array(geoms)
+        self.classes = np.asarray(classes, dtype=object).reshape(-1)
+        self.names = np.asarray(names, dtype=object).reshape(-1)
+        if not len(self.geoms) == len(self.classes) == len(self.names):
+            raise ValueError("geoms, classes and names must have the same length")
+        self.tree = shapely.STRtree(self.geoms)
+
+    @classmethod
+    def empty(cls) -> FeatureLayer:
+        """A layer with no features."""
+        return cls([], [], [])
+
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+    def count_by_class(self) -> dict[str, int]:
+        """Number of features per class, most common first."""
+        return _count_by_class(self.classes)
+
+
+def _count_by_class(classes: np.ndarray) -> dict[str, int]:
+    values, counts = np.unique(classes.astype(str), return_counts=True)
+    order = np.lexsort((values, -counts))
+    return {str(values[i]): int(counts[i]) for i in order}
+
+
+@dataclass(eq=False)
+class LayerSet:
+    """All map features near one track, in its local metric frame.
+
+    ``notes`` holds warnings to show the user (a layer with nothing near the track);
+    ``sources`` the files read.
+    """
+
+    projection: LocalProjection
+    roads: FeatureLayer = field(default_factory=FeatureLayer.empty)
+    foot_ways: FeatureLayer = field(default_factory=FeatureLayer.empty)
+    venues: FeatureLayer = field(default_factory=FeatureLayer.empty)
+    hazards: FeatureLayer = field(default_factory=FeatureLayer.empty)
+    notes: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no road, foot way, venue or hazard was kept."""
+        return not (len(self.roads) or len(self.foot_ways) or len(self.venues) or len(self.hazards))
+
+    def layer(self, kind: str) -> FeatureLayer:
+        """The feature layer of one kind (``road``, ``foot``, ``venue``, ``hazard``)."""
+        return {
+            "road": self.roads,
+            "foot": self.foot_ways,
+            "venue": self.venues,
+            "hazard": self.hazards,
+        }[kind]
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    """What one layer file holds, for ``retrogpx layers FILE``."""
+
+    path: str
+    format: str
+    crs: str
+    feature_total: int  # map features in the file, used by retrogpx or not
+    counts: dict[str, dict[str, int]]  # kind -> class -> number of features
+    extent_lonlat: Box | None  # min_lon, min_lat, max_lon, max_lat
+    notes: tuple[str, ...] = ()
+
+    def rows(self) -> list[tuple[str, str, int]]:
+        """``(kind label, class, count)`` rows for a table, kinds in a fixed order."""
+        return [
+            (KIND_LABELS[kind], cls, n)
+            for kind in KINDS
+            for cls, n in self.counts.get(kind, {}).items()
+        ]
+
+    def to_text(self) -> str:
+        """A few lines a user can read to judge whether the export is usable."""
+        lines = [f"{self.path}: {self.format}, CRS {self.crs}, {self.feature_total:,} features"]
+        if self.extent_lonlat is not None:
+            x0, y0, x1, y1 = self.extent_lonlat
+            lines.append(f"extent: lon {x0:.5f} .. {x1:.5f}, lat {y0:.5f} .. {y1:.5f}")
+        for kind in KINDS:
+            by_class = self.counts.get(kind, {})
+            detail = ", ".join(f"{c} {n:,}" for c, n in by_class.items())
+            total = sum(by_class.values())
+            lines.append(
+                f"{KIND_LABELS[kind]:<15} {total:>8,}" + (f"  ({detail})" if detail else "")
+            )
+        lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+
+def _ring(x0: float, y0: float, x1: float, y1: float, n: int = 33) -> tuple[np.ndarray, np.ndarray]:
+    """Points along the edges of a box (so that a projected box keeps its curved sides)."""
+    t = np.linspace(0.0, 1.0, n)
+    xs = np.concatenate([x0 + (x1 - x0) * t, np.full(n, x1), x1 - (x1 - x0) * t, np.full(n, x0)])
+    ys = np.concatenate([np.full(n, y0), y0 + (y1 - y0) * t, np.full(n, y1), y1 - (y1 - y0) * t])
+    return xs, ys
+
+
+def clip_boxes(
+    bbox_lonlat: Box,
+    projection: LocalProjection,
+    margin_m: float,
+) -> tuple[Box, Box]:
+    """The clip region: the track's box grown by ``margin_m`` in the local frame (metres),
+    and a lon/lat box that covers it (for readers to skip far features before projecting).
+    """
+    min_lon, min_lat, max_lon, max_lat = (float(v) for v in bbox_lonlat)
+    if not (
+        np.isfinite([min_lon, min_lat, max_lon, max_lat]).all()
+        and min_lon <= max_lon
+        and -90.0 <= min_lat <= max_lat <= 90.0
+    ):
+        raise ValueError(f"bbox_lonlat {bbox_lonlat} is not (min_lon, min_lat, max_lon, max_lat)")
+    lons, lats = _ring(min_lon, min_lat, max_lon, max_lat)
+    x, y = projection.to_xy(lats, lons)
+    box_xy = (
+        float(x.min()) - margin_m,
+        float(y.min()) - margin_m,
+        float(x.max()) + margin_m,
+        float(y.max()) + margin_m,
+    )
+    rx, ry = _ring(*box_xy)
+    lat, lon = projection.to_latlon(rx, ry)
+    pad = 1e-6  # degrees (~0.1 m): the densified ring may cut a corner of the curved box
+    box_deg = (
+        float(lon.min()) - pad,
+        float(lat.min()) - pad,
+        float(lon.max()) + pad,
+        float(lat.max()) + pad,
+    )
+    return box_xy, box_deg
+
+
+def _local(feats: Features, projection: LocalProjection, box_xy: Box | None) -> Features:
+    """Project to the local frame, turn closed venue / hazard lines into areas, drop what
+    no kind can use, and clip exactly to ``box_xy``."""
+    if is_lonlat(feats.crs):
+
+        def fwd(c: np.ndarray) -> np.ndarray:
+            return np.column_stack(projection.to_xy(c[:, 1], c[:, 0]))
+    else:
+        tr = Transformer.from_crs(feats.crs, projection.crs, always_xy=True)
+
+        def fwd(c: np.ndarray) -> np.ndarray:
+            return np.column_stack(tr.transform(c[:, 0], c[:, 1]))
+
+    geoms = shapely.transform(feats.geoms, fwd)
+    kinds = feats.kinds
+    areal = (kinds == "venue") | (kinds == "hazard")
+    geoms = _close_rings(geoms, areal & feats.as_area)
+    gtype = shapely.get_type_id(geoms)
+    polygonal = np.isin(gtype, (3, 6))  # Polygon, MultiPolygon
+    pointlike = np.isin(gtype, (0, 4))  # Point, MultiPoint
+    usable = np.where(kinds == "venue", polygonal, np.where(kinds == "hazard", True, ~pointlike))
+    bounds = shapely.bounds(geoms)
+    usable &= np.isfinite(bounds).all(axis=1) & ~shapely.is_missing(geoms)
+    fix = usable & polygonal & ~shapely.is_valid(geoms)
+    if fix.any():
+        geoms[fix] = shapely.make_valid(geoms[fix], method="structure", keep_collapsed=False)
+    if box_xy is not None:
+        usable[usable] = shapely.intersects(geoms[usable], shapely.box(*box_xy))
+    out = subset(feats, usable)
+    out.geoms = geoms[usable]
+    return out
+
+
+def _close_rings(geoms: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Closed linestrings under ``mask`` become polygons (OSM closed ways are areas)."""
+    candidates = mask & (shapely.get_type_id(geoms) == 1)
+    candidates[candidates] = shapely.is_closed(geoms[candidates]) & (
+        shapely.get_num_coordinates(geoms[candidates]) >= 4
+    )
+    if not candidates.any():
+        return geoms
+    coords, index = shapely.get_coordinates(geoms[candidates], return_index=True)
+    out = geoms.copy()
+    out[candidates] = shapely.polygons(shapely.linearrings(coords, indices=index))
+    return out
+
+
+# --------------------------------------------------------------------------- public entry points
+
+
+def _limits(max_file_bytes: int | None, max_decompressed_bytes: int | None) -> Limits:
+    return Limits(
+        MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes,
+        MAX_DECOMPRESSED_BYTES if max_decompressed_bytes is None else max_decompressed_bytes,
+    )
+
+
+def load_layers(
+    paths: Sequence[str | Path],
+    projection: LocalProjection,
+    bbox_lonlat: Box | None = None,
+    *,
+    hazards: Sequence[str | Path] = (),
+    classes: LayerClasses | None = None,
+    margin_m: float = 500.0,
+    max_file_bytes: int | None = None,
+    max_decompressed_bytes: int | None = None,
+) -> LayerSet:
+    """Read map layers into one :class:`LayerSet` in the ``projection`` frame.
+
+    Args:
+        paths: layer files (OSM XML / PBF, GeoJSON, GeoPackage, Shapefile, FlatGeobuf).
+        projection: the track's local frame.
+        bbox_lonlat: the track's ``(min_lon, min_lat, max_lon, max_lat)``; only features
+            within ``margin_m`` of it are kept. None keeps everything.
+        hazards: files whose every feature is a hazard.
+        classes: what counts as road, foot way, venue (default: GUIDANCE.md).
+        margin_m: how far around the track's bounding box features are kept (metres).
+        max_file_bytes, max_decompressed_bytes: size caps (default: the readers' caps).
+
+    Raises:
+        LayerError: a file is missing, unreadable, broken, empty or of an unknown format.
+        MissingExtraError: a PBF without pyosmium, a GeoPackage without pyogrio.
+
+    A layer that holds nothing near the track is not an error: the returned set's
+    ``notes`` says so, and the report can show it as a warning.
+    """
+    classes = classes or LayerClasses()
+    limits = _limits(max_file_bytes, max_decompressed_bytes)
+    box_xy = box_deg = None
+    if bbox_lonlat is not None:
+        box_xy, box_deg = clip_boxes(bbox_lonlat, projection, margin_m)
+    parts: list[Features] = []
+    notes: list[str] = []
+    sources: list[str] = []
+    jobs = [(Path(p), False) for p in paths] + [(Path(p), True) for p in hazards]
+    for path, hazard_file in jobs:
+        feats = _local(
+            read_features(path, classes, box_deg, hazard_file=hazard_file, limits=limits),
+            projection,
+            box_xy,
+        )
+        sources.append(str(path))
+        notes.extend(feats.notes)
+        if not feats.classified:
+            notes.append(f"{path}: holds no motor roads, foot ways, soft venues or hazards")
+        elif not len(feats.geoms):
+            notes.append(
+                f"{path}: {NO_MAP_DATA_NOTE} (nothing within {margin_m:.0f} m of its bounding box)"
+                if box_xy is not None
+                else f"{path}: {NO_MAP_DATA_NOTE}"
+            )
+        parts.append(feats)
+    layers = LayerSet(projection, notes=notes, sources=sources)
+    if parts:
+        merged = concat(parts, projection.crs, "local")
+        for kind, attr in (
+            ("road", "roads"),
+            ("foot", "foot_ways"),
+            ("venue", "venues"),
+            ("hazard", "hazards"),
+        ):
+            sel = merged.kinds == kind
+            setattr(
+                layers,
+                attr,
+                FeatureLayer(merged.geoms[sel], merged.classes[sel], merged.names[sel]),
+            )
+    return layers
+
+
+def describe_layer(
+    path: str | Path,
+    classes: LayerClasses | None = None,
+    *,
+    hazard_file: bool = False,
+    max_file_bytes: int | None = None,
+    max_decompressed_bytes: int | None = None,
+) -> LayerSummary:
+    """What a layer file holds, by kind and class, with its extent and CRS.
+
+    ``hazard_file`` describes it as a ``--hazards`` file (every feature a hazard).
+
+    Raises:
+        LayerError, MissingExtraError: as :func:`load_layers`.
+    """
+    path = Path(path)
+    classes = classes or LayerClasses()
+    limits = _limits(max_file_bytes, max_decompressed_bytes)
+    feats = read_features(
+        path, classes, None, hazard_file=hazard_file, limits=limits, count_all=True
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for kind in KINDS:
+        sel = feats.kinds == kind
+        if sel.any():
+            counts[kind] = _count_by_class(feats.classes[sel])
+    notes = list(feats.notes)
+    if not feats.classified:
+        notes.append("holds no motor roads, foot ways, soft venues or hazards")
+    auth = feats.crs.to_authority()
+    return LayerSummary(
+        path=str(path),
+        format=feats.format,
+        crs=":".join(auth) if auth else feats.crs.name,
+        feature_total=feats.total,
+        counts=counts,
+        extent_lonlat=to_lonlat_extent(feats.extent, feats.crs),
+        notes=tuple(notes),
+    )

@@ -1,0 +1,348 @@
+"""Venue safety of reverse segments against map layers (GUIDANCE.md, row 2).
+
+For every segment: how close it came to a motor road (overall and per ``highway`` class),
+whether it touched or crossed one, how close it came to a marked hazard, and which soft
+venue (park, grass, pitch, athletics track, ...) holds most of it.
+
+Everything is measured from the segment's polyline, all its points and the edges between
+them, in the layer set's local metric frame, and computed for all segments at once:
+shapely's STRtree queries and ``shapely.distance`` run over arrays of geometries in GEOS,
+and the venue shares are sums over numpy arrays. No Python loop runs per point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+
+from .layers import FeatureLayer, LayerSet
+
+#: Venue of a segment that no soft-venue class holds most of.
+OTHER_VENUE = "other"
+#: Roads within this distance of a segment get a per-class distance (metres); set it at
+#: least as large as the largest near-road threshold.
+DEFAULT_SEARCH_RADIUS_M = 100.0
+#: First search radius of :func:`nearest_features` (metres): most segments have a road
+#: closer than this in a town; farther ones take another, wider query.
+FIRST_RADIUS_M = 16.0
+#: Beyond this search radius (metres) :func:`nearest_features` asks GEOS's nearest search.
+MAX_BOX_RADIUS_M = 2048.0
+#: Venue shares closer than this count as a tie (then the smaller, nested area wins): GPS
+#: error of a few metres moves up to about a tenth of a 50-100 m segment across an edge.
+VENUE_SHARE_TIE = 0.1
+#: Venue shares are measured on the segment cut into pieces no longer than this (metres).
+DEFAULT_VENUE_STEP_M = 2.0
+
+
+@dataclass(frozen=True)
+class SegmentSafety:
+    """Map-based safety measures of one segment (distances in metres).
+
+    ``road_m_by_class`` maps each motor-road ``highway`` class within the search radius
+    (and always the nearest road's class) to the distance of its nearest road, so that
+    per-class thresholds can be applied. ``crosses_road`` is True when the segment touches
+    or crosses a motor road; ``crossed_roads`` names those roads (``name (highway)`` or
+    ``highway``). ``venue`` is the soft-venue class holding at least half of the segment's
+    length (of nested areas holding about as much, the smaller), else ``"other"``;
+    ``venue_fraction`` is the share of the length on that venue class, or, for
+    ``"other"``, the share on no soft venue at all.
+    """
+
+    nearest_road_m: float | None
+    nearest_road_highway: str | None
+    nearest_road_name: str | None
+    road_m_by_class: dict[str, float]
+    crosses_road: bool
+    crossed_roads: tuple[str, ...]
+    nearest_hazard_m: float | None
+    venue: str
+    venue_fraction: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields a segment's JSON carries (``nearest_road`` as highway and name)."""
+        road = None
+        if self.nearest_road_highway is not None:
+            road = {"highway": self.nearest_road_highway, "name": self.nearest_road_name or None}
+        return {
+            "nearest_road_m": _rounded(self.nearest_road_m),
+            "nearest_road": road,
+            "road_m_by_class": {k: round(v, 1) for k, v in self.road_m_by_class.items()},
+            "crosses_road": self.crosses_road,
+            "crossed_roads": list(self.crossed_roads),
+            "nearest_hazard_m": _rounded(self.nearest_hazard_m),
+            "venue": self.venue,
+            "venue_fraction": round(self.venue_fraction, 3),
+        }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def segment_geometries(segments: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """One geometry per segment from its ``(x, y)`` arrays: a linestring, a point when only
+    one finite point is left, None when none is. Non-finite points are dropped."""
+    n = len(segments)
+    out = np.full(n, None, dtype=object)
+    if not n:
+        return out
+    xs = [np.asarray(x, dtype=float).reshape(-1) for x, _ in segments]
+    ys = [np.asarray(y, dtype=float).reshape(-1) for _, y in segments]
+    if any(len(x) != len(y) for x, y in zip(xs, ys, strict=True)):
+        raise ValueError("each segment needs x and y arrays of the same length")
+    owner = np.repeat(np.arange(n), [len(x) for x in xs])
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    ok = np.isfinite(x) & np.isfinite(y)
+    owner, x, y = owner[ok], x[ok], y[ok]
+    counts = np.bincount(owner, minlength=n)
+    is_line = counts >= 2
+    on_line = is_line[owner]
+    if is_line.any():
+        _, index = np.unique(owner[on_line], return_inverse=True)
+        coords = np.column_stack([x[on_line], y[on_line]])
+        out[is_line] = shapely.linestrings(coords, indices=index)
+    single = counts == 1
+    if single.any():
+        pick = single[owner]
+        out[single] = shapely.points(x[pick], y[pick])
+    return out
+
+
+def segment_safety(
+    layers: LayerSet,
+    segments: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    search_radius_m: float = DEFAULT_SEARCH_RADIUS_M,
+    venue_step_m: float = DEFAULT_VENUE_STEP_M,
+) -> list[SegmentSafety]:
+    """Safety measures of each segment, given as ``(x, y)`` in ``layers.projection``'s frame.
+
+    A segment without any finite point gets no distances (None) and venue ``"other"``.
+    """
+    geoms = segment_geometries(segments)
+    n = len(geoms)
+    roads = _RoadMeasures(layers.roads, geoms, search_radius_m)
+    _, hazard_m = nearest_features(layers.hazards, geoms)
+    venue, venue_frac = _venues(layers.venues, geoms, venue_step_m)
+    result = []
+    for i in range(n):
+        nearest = roads.nearest_idx[i]
+        result.append(
+            SegmentSafety(
+                nearest_road_m=_opt(roads.nearest_m[i]),
+                nearest_road_highway=str(layers.roads.classes[nearest]) if nearest >= 0 else None,
+                nearest_road_name=str(layers.roads.names[nearest]) if nearest >= 0 else None,
+                road_m_by_class=roads.by_class[i],
+                crosses_road=bool(roads.crossed[i]),
+                crossed_roads=roads.crossed[i],
+                nearest_hazard_m=_opt(hazard_m[i]),
+                venue=str(venue[i]),
+                venue_fraction=float(venue_frac[i]),
+            )
+        )
+    return result
+
+
+def _opt(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def nearest_features(
+    layer: FeatureLayer, geoms: np.ndarray, *, first_radius_m: float = FIRST_RADIUS_M
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest feature of ``layer`` and its distance (metres), per geometry;
+    -1 and inf when the layer or the geometry is empty. Ties go to the lower index.
+
+    GEOS's nearest-neighbour search (``STRtree.query_nearest``) costs tens of microseconds
+    a query on a city's roads. Most queries here have a road within tens of metres, so the
+    search first asks the tree only for envelopes meeting each geometry's bounding box grown
+    by ``first_radius_m`` (a cheap query), measures the exact distances of those candidates
+    with ``shapely.distance``, and settles every geometry whose nearest candidate lies
+    within the radius: any feature closer than that has its envelope in the box, so the
+    answer is exact. The rest try again with a radius four times larger; the few left
+    after ``MAX_BOX_RADIUS_M`` go to ``query_nearest``.
+    """
+    n = len(geoms)
+    idx = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
+    todo = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if not len(layer) or not len(todo):
+        return idx, dist
+    bounds = shapely.bounds(geoms)
+    radius = first_radius_m
+    while len(todo) and radius <= MAX_BOX_RADIUS_M:
+        b = bounds[todo]
+        boxes = shapely.box(b[:, 0] - radius, b[:, 1] - radius, b[:, 2] + radius, b[:, 3] + radius)
+        query, feature = layer.tree.query(boxes)
+        d = shapely.distance(geoms[todo[query]], layer.geoms[feature])
+        query, feature, d = _nearest_per_query(query, feature, d)
+        settled = d <= radius
+        idx[todo[query[settled]]] = feature[settled]
+        dist[todo[query[settled]]] = d[settled]
+        todo = todo[idx[todo] < 0]
+        radius *= 4.0
+    if len(todo):
+        (q, f), d = layer.tree.query_nearest(geoms[todo], return_distance=True, all_matches=True)
+        q, f, d = _nearest_per_query(q, f, d)
+        idx[todo[q]] = f
+        dist[todo[q]] = d
+    return idx, dist
+
+
+def _pairs_within(
+    layer: FeatureLayer, geoms: np.ndarray, radius_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (geometry, feature, distance) with the distance at most ``radius_m``.
+
+    An envelope query with the grown bounding boxes, then one exact ``shapely.distance``
+    per candidate: half the work of the tree's ``dwithin`` predicate followed by a
+    distance for each pair it returns.
+    """
+    present = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    b = shapely.bounds(geoms[present])
+    boxes = shapely.box(
+        b[:, 0] - radius_m, b[:, 1] - radius_m, b[:, 2] + radius_m, b[:, 3] + radius_m
+    )
+    query, feature = layer.tree.query(boxes)
+    dist = shapely.distance(geoms[present[query]], layer.geoms[feature])
+    near = dist <= radius_m
+    return present[query[near]], feature[near], dist[near]
+
+
+def _nearest_per_query(
+    query: np.ndarray, feature: np.ndarray, dist: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each query among the pairs: its nearest feature (the lowest index among equals)
+    and the distance. Linear time: group minima with ``reduceat``, no sort of the pairs
+    (the tree returns them grouped by query already; a stable sort is the fallback)."""
+    if not len(query):
+        return query, feature, dist
+    if (np.diff(query) < 0).any():
+        order = np.argsort(query, kind="stable")
+        query, feature, dist = query[order], feature[order], dist[order]
+    starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
+    group = np.cumsum(np.r_[False, query[1:] != query[:-1]])
+    best = np.minimum.reduceat(dist, starts)
+    candidate = np.where(dist == best[group], feature, np.iinfo(np.int64).max)
+    return query[starts], np.minimum.reduceat(candidate, starts), best
+
+
+class _RoadMeasures:
+    """Nearest road, nearest road per class within a radius, and roads touched, for all
+    segments at once."""
+
+    def __init__(self, roads: FeatureLayer, geoms: np.ndarray, radius_m: float) -> None:
+        n = len(geoms)
+        self.nearest_idx, self.nearest_m = nearest_features(roads, geoms)
+        self.by_class: list[dict[str, float]] = [{} for _ in range(n)]
+        self.crossed: list[tuple[str, ...]] = [() for _ in range(n)]
+        if not len(roads) or not n:
+            return
+        codes, class_names = _codes(roads.classes)
+        seg, road, dist = _pairs_within(roads, geoms, radius_m)
+        # The nearest road counts in its class even when it lies beyond the radius.
+        has = self.nearest_idx >= 0
+        seg = np.concatenate([seg, np.flatnonzero(has)])
+        cls = np.concatenate([codes[road], codes[self.nearest_idx[has]]])
+        dist = np.concatenate([dist, self.nearest_m[has]])
+        order = np.lexsort((dist, cls, seg))  # per (segment, class), nearest first
+        seg, cls, dist = seg[order], cls[order], dist[order]
+        first = np.ones(len(seg), dtype=bool)
+        first[1:] = (seg[1:] != seg[:-1]) | (cls[1:] != cls[:-1])
+        for s, c, d in zip(seg[first], cls[first], dist[first], strict=True):
+            self.by_class[s][class_names[c]] = float(d)
+
+        seg, road = roads.tree.query(geoms, predicate="intersects")
+        if not len(seg):
+            return
+        order = np.argsort(seg, kind="stable")
+        seg, road = seg[order], road[order]
+        labels = [
+            f"{name} ({highway})" if name else str(highway)
+            for highway, name in zip(roads.classes[road], roads.names[road], strict=True)
+        ]
+        cuts = np.flatnonzero(np.diff(seg)) + 1
+        for start, stop in zip(np.r_[0, cuts], np.r_[cuts, len(seg)], strict=True):
+            self.crossed[seg[start]] = tuple(dict.fromkeys(labels[start:stop]))
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    names, codes = np.unique(values.astype(str), return_inverse=True)
+    return codes.reshape(-1), [str(v) for v in names]
+
+
+def _venues(
+    venues: FeatureLayer, geoms: np.ndarray, step_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment: its venue class and venue fraction (see :class:`SegmentSafety`).
+
+    The class holding the largest share wins if that is at least half of the length. Shares
+    within ``VENUE_SHARE_TIE`` of each other are a tie, won by the most specific class: the
+    one whose smallest venue under the segment is smallest (the grass inside a park).
+    """
+    n = len(geoms)
+    venue = np.full(n, OTHER_VENUE, dtype=object)
+    fraction = np.ones(n)  # with no venue near, the whole segment is on no soft venue
+    if not n or not len(venues):
+        return venue, fraction
+    sample_xy, sample_seg, weight = _length_samples(geoms, step_m)
+    if not len(sample_seg):
+        return venue, fraction
+    codes, class_names = _codes(venues.classes)
+    n_cls = len(class_names)
+    sample, hit = venues.tree.query(
+        shapely.points(sample_xy[:, 0], sample_xy[:, 1]), predicate="intersects"
+    )
+    # A sample inside two venues of one class counts once for that class.
+    key = np.unique(sample * n_cls + codes[hit])
+    k_sample, k_cls = key // n_cls, key % n_cls
+    share = np.zeros((n, n_cls))
+    np.add.at(share, (sample_seg[k_sample], k_cls), weight[k_sample])
+    smallest_m2 = np.full((n, n_cls), np.inf)
+    np.minimum.at(smallest_m2, (sample_seg[sample], codes[hit]), shapely.area(venues.geoms[hit]))
+    inside = np.unique(sample)
+    in_any = np.bincount(sample_seg[inside], weights=weight[inside], minlength=n)
+    total = np.bincount(sample_seg, weights=weight, minlength=n)
+    measured = total > 0
+    share[measured] /= total[measured, None]
+    holding = (share >= 0.5) & (share >= share.max(axis=1, keepdims=True) - VENUE_SHARE_TIE)
+    pick = np.where(holding, smallest_m2, np.inf).argmin(axis=1)
+    holds = holding.any(axis=1)
+    venue[holds] = np.asarray(class_names, dtype=object)[pick[holds]]
+    fraction[holds] = share[holds, pick[holds]]
+    other = measured & ~holds
+    fraction[other] = 1.0 - in_any[other] / total[other]
+    return venue, np.clip(fraction, 0.0, 1.0)
+
+
+def _length_samples(geoms: np.ndarray, step_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points standing for the segments' lengths: the midpoints of each edge cut into pieces
+    of at most ``step_m``, weighted by piece length. A segment of zero length (a single
+    point, or a runner standing still) is one sample of weight 1 at its first point."""
+    present = ~shapely.is_missing(geoms)
+    coords, owner = shapely.get_coordinates(geoms[present], return_index=True)
+    owner = np.flatnonzero(present)[owner]
+    same = owner[1:] == owner[:-1]
+    start, end, edge_seg = coords[:-1][same], coords[1:][same], owner[:-1][same]
+    length = np.hypot(*(end - start).T)
+    pieces = np.maximum(np.ceil(length / step_m), 1).astype(np.int64)
+    edge = np.repeat(np.arange(len(length)), pieces)
+    first_piece = np.concatenate([[0], np.cumsum(pieces)[:-1]]).astype(np.int64)
+    t = (np.arange(len(edge)) - first_piece[edge] + 0.5) / pieces[edge]
+    xy = start[edge] + (end[edge] - start[edge]) * t[:, None]
+    seg = edge_seg[edge]
+    weight = (length / pieces)[edge]
+    totals = np.bincount(seg, weights=weight, minlength=len(geoms))
+    flat = np.flatnonzero(present & (totals <= 0.0))
+    if len(flat):
+        segs, first = np.unique(owner, return_index=True)
+        first_xy = np.full((len(geoms), 2), np.nan)
+        first_xy[segs] = coords[first]
+        xy = np.vstack([xy, first_xy[flat]])
+        seg = np.concatenate([seg, flat])
+        weight = np.concatenate([weight, np.ones(len(flat))])
+    return xy, seg, weight

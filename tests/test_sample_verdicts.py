@@ -1,0 +1,44 @@
+"""retrogpx against the sample generator's design intent (sample_tracks/EXPECTED.json).
+
+The generator records, from its true geometry, which reason codes each reverse section
+was built to trigger ('reasons') and which ones measurement noise may add ('may_also').
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import SAMPLES
+
+from retrogpx.analysis import check_file
+
+EXPECTED = json.loads((SAMPLES / "EXPECTED.json").read_text())
+SESSIONS = sorted(EXPECTED["sessions"])
+
+
+@pytest.mark.parametrize("name", SESSIONS)
+def test_sample_session_verdicts_match_the_design(name: str) -> None:
+    design = EXPECTED["sessions"][name]
+    result = check_file(SAMPLES / design["file"], layers=[SAMPLES / EXPECTED["map"]])
+    assert result.reasons == design["run_reasons"]
+    assert len(result.segments) == len(design["segments"])
+    for seg, want in zip(result.segments, design["segments"], strict=True):
+        got = set(seg.judgement.reasons)
+        assert set(want["reasons"]) <= got <= set(want["reasons"]) | set(want["may_also"]), (
+            f"segment {want['index']} ({want['design']}): got {sorted(got)}"
+        )
+        assert abs(seg.metrics.chord_m - want["true_chord_m"]) <= seg.metrics.chord_uncertainty_m + 1.0
+        assert seg.safety is not None
+        assert seg.safety.venue == (want["venue"] or "other")
+
+
+def test_every_reason_code_is_shown_by_the_samples() -> None:
+    from retrogpx.rules import REASONS
+
+    shown: set[str] = set()
+    for design in EXPECTED["sessions"].values():
+        shown.update(design["run_reasons"])
+        for seg in design["segments"]:
+            shown.update(seg["reasons"])
+    assert set(REASONS) <= shown
