@@ -30,8 +30,8 @@ def test_table_lists_every_segment_with_reasons_in_words(run_gpx: Path) -> None:
     code, out, _ = invoke("check", str(run_gpx))
     assert code == 0
     assert "verdict WARN" in out
-    assert "distance covered 1" in out and "over the limit of 100 m" in out
-    assert "under the minimum of 50 m" in out
+    assert "covered 1" in out and "over the 100 m limit" in out
+    assert "under the 50 m minimum" in out
     assert "strays up to" in out
     assert "venue safety was not checked" in out
 

@@ -97,23 +97,38 @@ def _fmt(value: float | None, digits: int = 0, unit: str = "") -> str:
     return "–" if value is None else f"{value:.{digits}f}{unit}"
 
 
-def render_table(result: RunResult, *, width: int | None = None) -> str:
-    """The human-readable report: a header, one table row per segment, then notes."""
+def _console(width: int | None) -> tuple[Any, io.StringIO]:
+    """A plain-text rich console writing into a buffer (no colour codes, fixed width)."""
     from rich.console import Console
-    from rich.table import Table
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width or 120, color_system=None, highlight=False)
+    return Console(file=buffer, width=width or 120, color_system=None, highlight=False), buffer
+
+
+def _table() -> Any:
+    from rich import box
+    from rich.table import Table
+
+    return Table(box=box.SIMPLE_HEAD, pad_edge=False)
+
+
+def render_table(result: RunResult, *, width: int | None = None) -> str:
+    """The human-readable report: a header, one table row per segment, then notes."""
+    console, buffer = _console(width)
     d = result.to_dict()
     tr = d["track"]
     warm = "–" if result.warmup_min is None else f"{result.warmup_min:.1f} min"
     km = None if tr["distance_m"] is None else tr["distance_m"] / 1000
+    counts = {v: sum(s.verdict == v for s in result.segments) for v in ("ok", "warn", "unsafe")}
     console.print(
-        f"{tr['file']}  ·  {(tr['start'] or 'no times')[:16].replace('T', ' ')}  ·  "
-        f"{tr['points']} points, {_fmt(km, 2, ' km')}  ·  "
-        f"warm-up {warm}  ·  verdict {result.verdict.upper()}"
+        f"{tr['file']}  ·  {(tr['start'] or 'no times')[:16].replace('T', ' ')} UTC  ·  "
+        f"{tr['points']} points, {_fmt(km, 2, ' km')}  ·  warm-up {warm}"
     )
-    table = Table(show_lines=False, pad_edge=False, expand=False)
+    console.print(
+        f"verdict {result.verdict.upper()}: {len(result.segments)} reverse segments, "
+        + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    )
+    table = _table()
     for name, justify in (
         ("#", "right"), ("start", "left"), ("chord m", "right"), ("covered m", "right"),
         ("dev m", "right"), ("grade", "right"), ("speed", "right"), ("verdict", "left"),
@@ -255,12 +270,8 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
 
 def render_season(weekly: Any, outcomes: list[FileOutcome], *, width: int | None = None) -> str:
     """The season table (one row per athlete and week) and the files not checked."""
-    from rich.console import Console
-    from rich.table import Table
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width or 120, color_system=None, highlight=False)
-    table = Table(pad_edge=False)
+    console, buffer = _console(width)
+    table = _table()
     for name in ("athlete", "week", "runs", "segments", "reverse m", "m/s", "ok", "warn",
                  "unsafe", "warm-up ok", "kcal", "flags"):  # fmt: skip
         table.add_column(name, justify="left" if name in ("athlete", "week", "flags") else "right")
@@ -284,15 +295,11 @@ def render_season(weekly: Any, outcomes: list[FileOutcome], *, width: int | None
 
 def render_laps(track: Track, *, width: int | None = None) -> str:
     """A watch file's laps as a table, to decide which were reverse."""
-    from rich.console import Console
-    from rich.table import Table
-
     from .watchlaps import lap_table
 
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width or 120, color_system=None, highlight=False)
+    console, buffer = _console(width)
     console.print(f"{track.source}  ·  {len(track.laps)} laps")
-    table = Table(pad_edge=False)
+    table = _table()
     for name in ("lap", "start (UTC)", "elapsed", "distance m", "trigger", "m/s"):
         table.add_column(name, justify="left" if name in ("start (UTC)", "trigger") else "right")
     for lap in lap_table(track.laps).to_dict("records"):

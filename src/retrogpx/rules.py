@@ -80,19 +80,25 @@ class _Collector:
 
     def over(
         self, code: str, what: str, value: float, unc: float, limit: float, *, below: bool = False
-    ) -> None:
+    ) -> bool:
         """Flag ``code`` when value is beyond ``limit`` by more than ``unc``; borderline
-        when within it. ``below`` flips the direction (a minimum, not a maximum)."""
+        when within it. ``below`` flips the direction (a minimum, not a maximum).
+        Returns True when flagged."""
         excess = (limit - value) if below else (value - limit)
-        side = "under the minimum" if below else "over the limit"
+        bound = "minimum" if below else "limit"
         if excess > unc:
-            self.add(code, f"{what} {value:.0f} m is {side} of {limit:.0f} m")
-        elif abs(excess) <= unc:
+            self.add(
+                code,
+                f"{what} {value:.0f} m, {'under' if below else 'over'} the {limit:.0f} m {bound}",
+            )
+            return True
+        if abs(excess) <= unc:
             self.add(
                 "borderline",
                 f"{what} {value:.0f} ± {unc:.0f} m is within its uncertainty of the "
-                f"{limit:.0f} m {'minimum' if below else 'limit'}",
+                f"{limit:.0f} m {bound}",
             )
+        return False
 
     def judgement(self) -> Judgement:
         # Codes in a stable order: as REASONS lists them.
@@ -108,14 +114,16 @@ def judge_segment(
     c = _Collector()
     c.over(
         "too_short",
-        "straight-line length",
+        "straight line",
         m.chord_m,
         m.chord_uncertainty_m,
         th.min_chord_m,
         below=True,
     )
-    c.over("too_long", "distance covered", m.distance_m, m.distance_uncertainty_m, th.max_length_m)
-    c.over("too_long", "straight-line length", m.chord_m, m.chord_uncertainty_m, th.max_length_m)
+    # Covered distance is never shorter than the chord; judge the chord only when the
+    # covered distance did not already settle it, so one reason gets one note.
+    if not c.over("too_long", "covered", m.distance_m, m.distance_uncertainty_m, th.max_length_m):
+        c.over("too_long", "straight line", m.chord_m, m.chord_uncertainty_m, th.max_length_m)
     if m.max_deviation_m - m.deviation_uncertainty_m > th.max_deviation_m:
         c.add(
             "not_straight",
@@ -149,7 +157,10 @@ def _judge_safety(c: _Collector, s: SegmentSafety, th: Thresholds) -> None:
     )
     if close:
         dist, hw = close[0]
-        c.add("near_road", f"{dist:.0f} m from a {hw} road (limit {th.road_limit_m(hw):.0f} m)")
+        road = f"{hw} road"
+        if hw == s.nearest_road_highway and s.nearest_road_name:
+            road = f"{s.nearest_road_name} ({hw})"
+        c.add("near_road", f"{dist:.0f} m from {road} (limit {th.road_limit_m(hw):.0f} m)")
     if s.crosses_road:
         names = ", ".join(s.crossed_roads) or "a motor road"
         c.add("crosses_road", f"crosses {names}")
