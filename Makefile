@@ -22,10 +22,13 @@ $(BIN)/.installed-test: pyproject.toml
 demo: $(BIN)/.installed-demo
 	@mkdir -p $(OUT)
 	@for gpx in sample_tracks/*.gpx; do \
+		name=$$(basename "$$gpx" .gpx); \
 		$(BIN)/retrogpx check "$$gpx" --layers sample_tracks/park.osm \
-			--report $(OUT)/$$(basename "$$gpx" .gpx).html \
-			--plot $(OUT)/$$(basename "$$gpx" .gpx).png || exit 1; \
+			--plot $(OUT)/$$name.png --report $(OUT)/$$name.html || exit 1; \
 	done
+	$(BIN)/retrogpx batch sample_tracks/season --layers sample_tracks/park.osm \
+		--output $(OUT)/season-segments.csv --summary $(OUT)/season.json \
+		--plots $(OUT) --report $(OUT)/season.html; test $$? -le 4
 	@echo "reports and plots are in $(OUT)/"
 
 lint: $(BIN)/.installed-test

@@ -47,7 +47,7 @@ def write_run(
         xs.append(rest[0])
         ys.append(rest[1])
         clock += 60
-        n = int(round(length / speed_mps)) + 1
+        n = round(length / speed_mps) + 1
         s = np.linspace(0.0, length, n)
         if i in curved:
             r = length / 2
@@ -69,7 +69,8 @@ def write_run(
     lat, lon = proj.to_latlon(x + ex + ox[0], y + ey + oy[0])
     stamps = start + pd.to_timedelta(times, unit="s")
     pts = "\n".join(
-        f'<trkpt lat="{a:.7f}" lon="{b:.7f}"><ele>{34.0:.1f}</ele><time>{ts:%Y-%m-%dT%H:%M:%SZ}</time>'
+        f'<trkpt lat="{a:.7f}" lon="{b:.7f}"><ele>34.0</ele>'
+        f"<time>{ts:%Y-%m-%dT%H:%M:%SZ}</time>"
         f"<extensions><gpxtpx:TrackPointExtension><gpxtpx:hr>{120 + k % 30}</gpxtpx:hr>"
         f"</gpxtpx:TrackPointExtension></extensions></trkpt>"
         for k, (a, b, ts) in enumerate(zip(lat, lon, stamps, strict=True))

@@ -25,8 +25,14 @@ def season_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             sections = (75.0, 80.0) if week != 4 else (75.0, 80.0, 70.0, 85.0, 90.0, 75.0, 80.0)
             folder = root / ("anna" if day == 0 else "ben")
             folder.mkdir(exist_ok=True)
-            write_run(folder, f"w{week}d{day}", start=START + pd.Timedelta(days=7 * week + day),
-                      sections=sections, seed=week * 10 + day, warmup_s=300 if (week, day) == (2, 0) else 720)  # fmt: skip
+            write_run(
+                folder,
+                f"w{week}d{day}",
+                start=START + pd.Timedelta(days=7 * week + day),
+                sections=sections,
+                seed=week * 10 + day,
+                warmup_s=300 if (week, day) == (2, 0) else 720,
+            )
     write_run(root / "anna", "nolaps", start=START + pd.Timedelta(days=1), laps=False)
     (root / "anna" / "broken.gpx").write_text(
         '<?xml version="1.0"?><gpx><trk><trkseg><trkpt lat="52.5"'

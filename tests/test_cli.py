@@ -124,7 +124,7 @@ def test_errors_are_one_line_exit_2(
     elif setup == "bad-config":
         (tmp_path / "c.toml").write_text("[rules]\ncolour = 1\n")
         args += ["--config", str(tmp_path / "c.toml")]
-    code, out, err = invoke(*args)
+    code, _out, err = invoke(*args)
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -153,7 +153,8 @@ def test_real_subprocess(run_gpx: Path) -> None:
 def test_help_does_not_import_heavy_libraries() -> None:
     code = (
         "import sys; from retrogpx.cli import cli; "
-        "heavy = [m for m in ('pandas', 'matplotlib', 'pyproj', 'dask', 'osmium', 'shapely') if m in sys.modules]; "
+        "heavy = ('pandas', 'matplotlib', 'pyproj', 'dask', 'osmium', 'shapely'); "
+        "heavy = [m for m in heavy if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -167,7 +168,7 @@ def test_laps_command_lists_watch_laps_and_writes_a_lap_file(corpus: Path, tmp_p
     code, out, _ = invoke("laps", str(corpus / FENIX))
     assert code == 0 and "4 laps" in out and "14:49:40" in out
     target = tmp_path / "fenix.laps.csv"
-    code, _, err = invoke("laps", str(corpus / FENIX), "--format", "csv", "-o", str(target))
+    code, _, _err = invoke("laps", str(corpus / FENIX), "--format", "csv", "-o", str(target))
     lines = target.read_text().splitlines()
     assert code == 0 and lines[0] == "start,end,label" and len(lines) == 5
     assert invoke("laps", str(corpus / "georust__gpx/garmin-activity.gpx"))[0] == 2
@@ -213,3 +214,34 @@ def test_check_with_layers_flags_roads(tmp_path: Path) -> None:
         "crosses_road" in doc["segments"][1]["reasons"]
         and doc["segments"][1]["crosses_road"] is True
     )
+
+
+def test_check_writes_plot_and_report_and_plot_command(tmp_path: Path) -> None:
+    from conftest import SAMPLES
+
+    png, html = tmp_path / "r.png", tmp_path / "r.html"
+    args = ["check", str(SAMPLES / "roadside.gpx"), "--layers", str(SAMPLES / "park.osm")]
+    code, _, err = invoke(*args, "--plot", str(png), "--report", str(html))
+    assert code == 0 and png.read_bytes().startswith(b"\x89PNG") and "wrote" in err
+    page = html.read_text()
+    assert "<table" in page and "data:image/png;base64," in page and "unsafe" in page
+    svg = tmp_path / "r.svg"
+    code, _, _ = invoke(
+        "plot", str(SAMPLES / "roadside.gpx"), str(svg), "--layers", str(SAMPLES / "park.osm")
+    )
+    assert code == 0 and "<svg" in svg.read_text()[:500]
+    code, _, err = invoke("plot", str(SAMPLES / "roadside.gpx"), str(tmp_path / "r.bmp"))
+    assert code == 2 and "r.bmp" in err
+
+
+def test_batch_writes_season_plot_and_report(tmp_path: Path) -> None:
+    from conftest import SAMPLES
+
+    code, _, _ = invoke(
+        "batch", str(SAMPLES / "season"), "-j", "1", "--plots", str(tmp_path / "plots"),
+        "--report", str(tmp_path / "season.html"),
+    )  # fmt: skip
+    assert code == 4  # the season holds a corrupt file
+    assert (tmp_path / "plots" / "season.png").read_bytes().startswith(b"\x89PNG")
+    page = (tmp_path / "season.html").read_text()
+    assert "2024-W18" in page and "volume jump" in page and "2024-04-13.gpx" in page

@@ -109,10 +109,19 @@ def test_dialects_just_work(tmp_path: Path, text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("start,end,label\n+00:12:00,+00:11:00,r\n", r"line 2: ends \(\+00:11:00\) before it starts"),
-        ("start,end\n+00:11:00,+00:12:00\n+00:11:30,+00:12:30\n", "line 3: lap overlaps the lap at line 2"),
+        (
+            "start,end,label\n+00:12:00,+00:11:00,r\n",
+            r"line 2: ends \(\+00:11:00\) before it starts",
+        ),
+        (
+            "start,end\n+00:11:00,+00:12:00\n+00:11:30,+00:12:30\n",
+            "line 3: lap overlaps the lap at line 2",
+        ),
         ("start,end\n+00:11:00,+00:11:01\n", "line 2: lap holds 2 recorded points, fewer than 3"),
-        ("start,end\n2025-05-02T07:11:00Z,2025-05-02T07:12:00Z\n", "line 2: lap .* lies outside the track"),
+        (
+            "start,end\n2025-05-02T07:11:00Z,2025-05-02T07:12:00Z\n",
+            "line 2: lap .* lies outside the track",
+        ),
         ("begin,finish\n1,2\n", "line 1: header is 'begin,finish'; unknown column 'begin'"),
         ("start,end,label,speed\n1,2,r,3\n", "line 1: .*unknown column 'speed'"),
         ("start,end\n+00:11:00,tomorrow\n", "line 2: cannot read 'tomorrow'"),

@@ -33,7 +33,9 @@ NUMERIC = (
     heading=st.floats(0, 2 * math.pi),
     dt=st.sampled_from([1.0, 2.0, 5.0]),
 )
-def test_a_straight_line_is_straight(length: float, speed: float, heading: float, dt: float) -> None:
+def test_a_straight_line_is_straight(
+    length: float, speed: float, heading: float, dt: float
+) -> None:
     t, x, y = straight_path(length, speed, heading, dt)
     if len(t) < 3:
         return

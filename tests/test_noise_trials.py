@@ -34,7 +34,9 @@ def straight() -> list:
 
 
 def test_straight_segments_are_not_flagged(straight: list) -> None:
-    flagged = sum(bool(GEOMETRY_CODES & set(judge_segment(m, Thresholds()).reasons)) for _, m in straight)
+    flagged = sum(
+        bool(GEOMETRY_CODES & set(judge_segment(m, Thresholds()).reasons)) for _, m in straight
+    )
     assert flagged / TRIALS <= 0.05
 
 
@@ -44,7 +46,10 @@ def test_half_circles_are_not_straight() -> None:
     for _ in range(TRIALS):
         t, x, y = half_circle_path(70.0, rng.uniform(1.5, 3.0))
         ex, ey = gps_error(t, GpsErrorModel(), rng)
-        hits += "not_straight" in judge_segment(segment_metrics(t, x + ex, y + ey), Thresholds()).reasons
+        hits += (
+            "not_straight"
+            in judge_segment(segment_metrics(t, x + ex, y + ey), Thresholds()).reasons
+        )
     assert hits / TRIALS >= 0.95
 
 

@@ -28,7 +28,9 @@ def test_sample_session_verdicts_match_the_design(name: str) -> None:
         assert set(want["reasons"]) <= got <= set(want["reasons"]) | set(want["may_also"]), (
             f"segment {want['index']} ({want['design']}): got {sorted(got)}"
         )
-        assert abs(seg.metrics.chord_m - want["true_chord_m"]) <= seg.metrics.chord_uncertainty_m + 1.0
+        assert (
+            abs(seg.metrics.chord_m - want["true_chord_m"]) <= seg.metrics.chord_uncertainty_m + 1.0
+        )
         assert seg.safety is not None
         assert seg.safety.venue == (want["venue"] or "other")
 

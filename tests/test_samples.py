@@ -50,8 +50,7 @@ def test_generator_reproduces_the_committed_files(regenerated: Path) -> None:
 
 def test_a_subset_gives_the_same_bytes_as_a_full_run(tmp_path: Path, regenerated: Path) -> None:
     make_samples.generate(tmp_path, make_samples.DEFAULT_SEED, ["plaza", "map"])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["park.osm", "plaza.gpx",
-                                                          "plaza.laps.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["park.osm", "plaza.gpx", "plaza.laps.csv"]
     assert make_samples.compare(tmp_path, regenerated, full=False) == []
 
 
@@ -71,10 +70,17 @@ def test_check_fails_on_a_changed_file(tmp_path: Path, capsys: pytest.CaptureFix
 def _osm() -> tuple[dict[str, tuple[float, float]], list[tuple[list[str], dict[str, str]]]]:
     root = ElementTree.parse(SAMPLES / "park.osm").getroot()
     assert root.tag == "osm" and root.get("version") == "0.6"
-    nodes = {n.get("id", ""): (float(n.get("lat", "nan")), float(n.get("lon", "nan")))
-             for n in root.iter("node")}
-    ways = [([nd.get("ref", "") for nd in w.iter("nd")],
-             {t.get("k", ""): t.get("v", "") for t in w.iter("tag")}) for w in root.iter("way")]
+    nodes = {
+        n.get("id", ""): (float(n.get("lat", "nan")), float(n.get("lon", "nan")))
+        for n in root.iter("node")
+    }
+    ways = [
+        (
+            [nd.get("ref", "") for nd in w.iter("nd")],
+            {t.get("k", ""): t.get("v", "") for t in w.iter("tag")},
+        )
+        for w in root.iter("way")
+    ]
     return nodes, ways
 
 
@@ -129,8 +135,16 @@ def _read_gpx(path: Path) -> pd.DataFrame:
         for part, seg in enumerate(track.segments):
             for p in seg.points:
                 ext = p.extensions[0]
-                rows.append((p.time, p.latitude, p.longitude, p.elevation,
-                             float(ext.find(f"{TPX}hr").text), part))
+                rows.append(
+                    (
+                        p.time,
+                        p.latitude,
+                        p.longitude,
+                        p.elevation,
+                        float(ext.find(f"{TPX}hr").text),
+                        part,
+                    )
+                )
     assert gpx.creator and gpx.time is not None
     return pd.DataFrame(rows, columns=["time", "lat", "lon", "ele", "hr", "part"])
 
@@ -194,21 +208,42 @@ def test_sessions_cover_every_reason_code_and_recording_kind() -> None:
     sessions = EXPECTED["sessions"].values()
     codes = {c for s in sessions for g in s["segments"] for c in g["reasons"]}
     codes |= {c for s in sessions for c in s["run_reasons"]}
-    assert codes == {"too_short", "too_long", "not_straight", "steep", "gps_gap", "borderline",
-                     "no_warmup", "near_road", "crosses_road", "near_hazard", "no_soft_venue"}
-    assert any(all(g["reasons"] == [] for g in s["segments"]) and not s["run_reasons"]
-               for s in sessions)
+    assert codes == {
+        "too_short",
+        "too_long",
+        "not_straight",
+        "steep",
+        "gps_gap",
+        "borderline",
+        "no_warmup",
+        "near_road",
+        "crosses_road",
+        "near_hazard",
+        "no_soft_venue",
+    }
+    assert any(
+        all(g["reasons"] == [] for g in s["segments"]) and not s["run_reasons"] for s in sessions
+    )
     assert {s["recording"] for s in sessions} == {"1 s", "smart (1-7 s)"}
     assert any(s["parts"] == 2 for s in sessions)
-    assert {s["lap_format"] for s in sessions} >= {"iso_z", "iso_naive", "elapsed_hms",
-                                                   "elapsed_ms", "metres", "km"}
+    assert {s["lap_format"] for s in sessions} >= {
+        "iso_z",
+        "iso_naive",
+        "elapsed_hms",
+        "elapsed_ms",
+        "metres",
+        "km",
+    }
     warmed = [s["warmup_min"] for s in sessions if "no_warmup" not in s["run_reasons"]]
     assert all(10.0 < w < 16.0 for w in warmed)
 
 
 def test_lap_labels_cover_every_accepted_spelling() -> None:
-    labels = {row["label"] for p in SAMPLES.glob("*.laps.csv")
-              for row in csv.DictReader(p.open(encoding="utf-8"))}
+    labels = {
+        row["label"]
+        for p in SAMPLES.glob("*.laps.csv")
+        for row in csv.DictReader(p.open(encoding="utf-8"))
+    }
     assert {label.lower() for label in labels} >= REVERSE_LABELS | {"warmup", "forward"}
     assert any(label != label.lower() for label in labels)
 
@@ -222,8 +257,9 @@ def test_watch_files_hold_the_same_run() -> None:
     tcx_laps = [pd.Timestamp(lap.get("StartTime")) for lap in tcx.iter(f"{ns}Lap")]
     tcx_times = [pd.Timestamp(t.text) for t in tcx.iter(f"{ns}Time")]
     fit_times, fit_laps, triggers = [], [], []
-    with fitdecode.FitReader(stem.with_suffix(".fit"),
-                             check_crc=fitdecode.CrcCheck.ENABLED) as reader:
+    with fitdecode.FitReader(
+        stem.with_suffix(".fit"), check_crc=fitdecode.CrcCheck.ENABLED
+    ) as reader:
         for frame in reader:
             if isinstance(frame, fitdecode.FitDataMessage):
                 if frame.name == "record":
@@ -241,21 +277,28 @@ def test_watch_files_hold_the_same_run() -> None:
     # Each lap-file row covers exactly the points of its reverse watch lap.
     for row, k in zip(rows, reverse, strict=True):
         lap_points = [t for t in fit_times if fit_laps[k - 1] <= t < fit_laps[k]]
-        assert (lap_points[0], lap_points[-1]) == (pd.Timestamp(row["start"]),
-                                                   pd.Timestamp(row["end"]))
+        assert (lap_points[0], lap_points[-1]) == (
+            pd.Timestamp(row["start"]),
+            pd.Timestamp(row["end"]),
+        )
 
 
 def test_season_has_its_designed_slips() -> None:
     weeks = SEASON["weeks"]
     assert len(weeks) >= 12 and all(2 <= w["runs"] <= 4 for w in weeks)
     volume = np.array([w["reverse_m"] for w in weeks])
-    jumps = [k for k in range(4, len(weeks))
-             if volume[k] > 1.3 * volume[k - 4: k].mean()
-             and volume[k] > volume[k - 4: k].mean() + 200]
+    jumps = [
+        k
+        for k in range(4, len(weeks))
+        if volume[k] > 1.3 * volume[k - 4 : k].mean() and volume[k] > volume[k - 4 : k].mean() + 200
+    ]
     assert [weeks[k]["iso_week"] for k in jumps] == [SEASON["volume_jump_week"]]
     early = {w["iso_week"] for w in weeks[:2]}
-    fast = [r["file"] for r in SEASON["runs"]
-            if r["iso_week"] in early and r["mean_reverse_speed_mps"] > 1.7]
+    fast = [
+        r["file"]
+        for r in SEASON["runs"]
+        if r["iso_week"] in early and r["mean_reverse_speed_mps"] > 1.7
+    ]
     assert fast == SEASON["run_before_walk"] and len(fast) == 1
     assert not (SAMPLES / "season" / SEASON["no_laps_file"].replace(".gpx", ".laps.csv")).exists()
     smart = sum(r["recording"].startswith("smart") for r in SEASON["runs"])

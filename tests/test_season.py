@@ -20,8 +20,16 @@ def season(volumes_m: list[float], speed_mps: float = 1.4, fast_week: int | None
         n = max(int(volume // 75), 1)
         speed = 2.2 if week == fast_week else speed_mps
         for _ in range(n):
-            segs.append({"athlete": "a", "start": start, "distance_m": volume / n,
-                         "duration_s": volume / n / speed, "mean_speed_mps": speed, "verdict": "ok"})  # fmt: skip
+            segs.append(
+                {
+                    "athlete": "a",
+                    "start": start,
+                    "distance_m": volume / n,
+                    "duration_s": volume / n / speed,
+                    "mean_speed_mps": speed,
+                    "verdict": "ok",
+                }
+            )
     return pd.DataFrame(runs), pd.DataFrame(segs)
 
 

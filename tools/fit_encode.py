@@ -74,8 +74,9 @@ class MessageType:
     @property
     def dtype(self) -> np.dtype:
         """Packed layout of one data message: the record header byte, then the fields."""
-        return np.dtype([("header", "u1")] + [(f"f{num}", BASE_TYPES[base][1])
-                                              for num, base in self.fields])
+        return np.dtype(
+            [("header", "u1")] + [(f"f{num}", BASE_TYPES[base][1]) for num, base in self.fields]
+        )
 
     def definition(self, local: int) -> bytes:
         """The definition message giving this layout to local message type ``local``."""
@@ -85,8 +86,9 @@ class MessageType:
             out += struct.pack("<BBB", num, np.dtype(dt).itemsize, code)
         return out
 
-    def data(self, local: int, values: Mapping[int, Sequence[float] | np.ndarray | float],
-             count: int = 1) -> bytes:
+    def data(
+        self, local: int, values: Mapping[int, Sequence[float] | np.ndarray | float], count: int = 1
+    ) -> bytes:
         """``count`` data messages; ``values`` maps field number to one value or an array
         of ``count`` values (already scaled to the field's integer units)."""
         rows = np.zeros(count, dtype=self.dtype)
@@ -103,8 +105,13 @@ class FitWriter:
         self._records: list[bytes] = []
         self._defined: dict[int, MessageType] = {}
 
-    def write(self, local: int, mtype: MessageType,
-              values: Mapping[int, Sequence[float] | np.ndarray | float], count: int = 1) -> None:
+    def write(
+        self,
+        local: int,
+        mtype: MessageType,
+        values: Mapping[int, Sequence[float] | np.ndarray | float],
+        count: int = 1,
+    ) -> None:
         """Write data messages, preceded by a definition when ``local`` changes layout."""
         if self._defined.get(local) != mtype:
             self._records.append(mtype.definition(local))

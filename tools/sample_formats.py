@@ -21,8 +21,9 @@ from sample_motion import Recording
 
 from retrogpx.geo import LocalProjection, cumulative_distance
 
-LapStyle = Literal["iso_z", "iso_naive", "iso_offset", "elapsed_hms", "elapsed_ms",
-                   "metres", "km", "metres_km"]
+LapStyle = Literal[
+    "iso_z", "iso_naive", "iso_offset", "elapsed_hms", "elapsed_ms", "metres", "km", "metres_km"
+]
 
 #: Local time offset written where a format wants local time (Berlin summer time).
 LOCAL_OFFSET_S = 2 * 3600
@@ -197,8 +198,16 @@ def watch_laps(rec: Recording, press_s: Sequence[int]) -> list[WatchLapSpan]:
         last = k == len(starts) - 1
         end_s = int(rec.t[-1]) if last else int(press_s[k + 1])
         d_end = dist[-1] if last else dist[b]
-        laps.append(WatchLapSpan(int(a), int(b), int(press_s[k]), end_s,
-                                 float(d_end - dist[a]), "session_end" if last else "manual"))
+        laps.append(
+            WatchLapSpan(
+                int(a),
+                int(b),
+                int(press_s[k]),
+                end_s,
+                float(d_end - dist[a]),
+                "session_end" if last else "manual",
+            )
+        )
     return laps
 
 
@@ -313,25 +322,85 @@ def tcx_bytes(rec: Recording, laps: Sequence[WatchLapSpan], reverse_laps: set[in
     return "".join(out).encode("utf-8")
 
 
-FIT_FILE_ID = MessageType(0, ((0, "enum"), (1, "uint16"), (2, "uint16"), (3, "uint32z"),
-                                (4, "uint32")))
-FIT_DEVICE_INFO = MessageType(23, ((253, "uint32"), (0, "uint8"), (2, "uint16"),
-                                   (3, "uint32z"), (4, "uint16"), (5, "uint16")))
+FIT_FILE_ID = MessageType(
+    0, ((0, "enum"), (1, "uint16"), (2, "uint16"), (3, "uint32z"), (4, "uint32"))
+)
+FIT_DEVICE_INFO = MessageType(
+    23, ((253, "uint32"), (0, "uint8"), (2, "uint16"), (3, "uint32z"), (4, "uint16"), (5, "uint16"))
+)
 FIT_EVENT = MessageType(21, ((253, "uint32"), (0, "enum"), (1, "enum"), (4, "uint8")))
-FIT_RECORD = MessageType(20, ((253, "uint32"), (0, "sint32"), (1, "sint32"), (5, "uint32"),
-                              (3, "uint8"), (4, "uint8"), (73, "uint32"), (78, "uint32")))
+FIT_RECORD = MessageType(
+    20,
+    (
+        (253, "uint32"),
+        (0, "sint32"),
+        (1, "sint32"),
+        (5, "uint32"),
+        (3, "uint8"),
+        (4, "uint8"),
+        (73, "uint32"),
+        (78, "uint32"),
+    ),
+)
 #: Fields lap and session share, by their number in each message.
-_SUMMARY = ((253, "uint32"), (254, "uint16"), (0, "enum"), (1, "enum"), (2, "uint32"),
-            (3, "sint32"), (4, "sint32"), (7, "uint32"), (8, "uint32"), (9, "uint32"),
-            (11, "uint16"))
-FIT_LAP = MessageType(19, (*_SUMMARY, (5, "sint32"), (6, "sint32"), (13, "uint16"),
-                           (14, "uint16"), (15, "uint8"), (16, "uint8"), (17, "uint8"),
-                           (18, "uint8"), (24, "enum"), (25, "enum")))
-FIT_SESSION = MessageType(18, (*_SUMMARY, (5, "enum"), (6, "enum"), (14, "uint16"),
-                               (15, "uint16"), (16, "uint8"), (17, "uint8"), (18, "uint8"),
-                               (19, "uint8"), (25, "uint16"), (26, "uint16"), (28, "enum")))
-FIT_ACTIVITY = MessageType(34, ((253, "uint32"), (0, "uint32"), (1, "uint16"), (2, "enum"),
-                                (3, "enum"), (4, "enum"), (5, "uint32")))
+_SUMMARY = (
+    (253, "uint32"),
+    (254, "uint16"),
+    (0, "enum"),
+    (1, "enum"),
+    (2, "uint32"),
+    (3, "sint32"),
+    (4, "sint32"),
+    (7, "uint32"),
+    (8, "uint32"),
+    (9, "uint32"),
+    (11, "uint16"),
+)
+FIT_LAP = MessageType(
+    19,
+    (
+        *_SUMMARY,
+        (5, "sint32"),
+        (6, "sint32"),
+        (13, "uint16"),
+        (14, "uint16"),
+        (15, "uint8"),
+        (16, "uint8"),
+        (17, "uint8"),
+        (18, "uint8"),
+        (24, "enum"),
+        (25, "enum"),
+    ),
+)
+FIT_SESSION = MessageType(
+    18,
+    (
+        *_SUMMARY,
+        (5, "enum"),
+        (6, "enum"),
+        (14, "uint16"),
+        (15, "uint16"),
+        (16, "uint8"),
+        (17, "uint8"),
+        (18, "uint8"),
+        (19, "uint8"),
+        (25, "uint16"),
+        (26, "uint16"),
+        (28, "enum"),
+    ),
+)
+FIT_ACTIVITY = MessageType(
+    34,
+    (
+        (253, "uint32"),
+        (0, "uint32"),
+        (1, "uint16"),
+        (2, "enum"),
+        (3, "enum"),
+        (4, "enum"),
+        (5, "uint32"),
+    ),
+)
 GARMIN, FR255, SERIAL = 1, 3992, 3412345678
 
 
@@ -349,45 +418,112 @@ def fit_bytes(rec: Recording, laps: Sequence[WatchLapSpan], reverse_laps: set[in
     fit.write(1, FIT_DEVICE_INFO, {253: ts[0], 0: 0, 2: GARMIN, 3: SERIAL, 4: FR255, 5: 1918})
     fit.write(2, FIT_EVENT, {253: ts[0], 0: 0, 1: 0, 4: 0})  # timer start
 
-    def summary(sl: slice, start_s: int, end_s: int, distance: float,
-                numbers: dict[str, int]) -> dict[int, float]:
+    def summary(
+        sl: slice, start_s: int, end_s: int, distance: float, numbers: dict[str, int]
+    ) -> dict[int, float]:
         """Fields lap and session share; ``numbers`` maps the statistics below to the
         message's own field numbers."""
         cad = rec.cad[sl]
         stats = {
             "avg_speed": 1000 * distance / max(end_s - start_s, 1),
             "max_speed": 1000 * float(speed[sl].max()),
-            "avg_hr": float(rec.hr[sl].mean()), "max_hr": float(rec.hr[sl].max()),
+            "avg_hr": float(rec.hr[sl].mean()),
+            "max_hr": float(rec.hr[sl].max()),
             "avg_cad": float(cad[cad > 0].mean()) if (cad > 0).any() else 0.0,
             "max_cad": float(cad.max()),
         }
-        return {253: t0 + end_s, 2: t0 + start_s, 3: lat[sl.start], 4: lon[sl.start],
-                7: 1000 * (end_s - start_s), 8: 1000 * (end_s - start_s), 9: 100 * distance,
-                **{numbers[key]: value for key, value in stats.items()}}
+        return {
+            253: t0 + end_s,
+            2: t0 + start_s,
+            3: lat[sl.start],
+            4: lon[sl.start],
+            7: 1000 * (end_s - start_s),
+            8: 1000 * (end_s - start_s),
+            9: 100 * distance,
+            **{numbers[key]: value for key, value in stats.items()},
+        }
 
-    lap_numbers = {"avg_speed": 13, "max_speed": 14, "avg_hr": 15, "max_hr": 16,
-                   "avg_cad": 17, "max_cad": 18}
+    lap_numbers = {
+        "avg_speed": 13,
+        "max_speed": 14,
+        "avg_hr": 15,
+        "max_hr": 16,
+        "avg_cad": 17,
+        "max_cad": 18,
+    }
     for k, lap in enumerate(laps):
         sl = slice(lap.first, lap.stop)
         n = lap.stop - lap.first
-        fit.write(3, FIT_RECORD, {253: ts[sl], 0: lat[sl], 1: lon[sl], 5: 100 * dist[sl],
-                                  3: rec.hr[sl], 4: rec.cad[sl], 73: 1000 * speed[sl],
-                                  78: 5 * (rec.ele[sl] + 500)}, count=n)
-        fit.write(4, FIT_LAP, {
-            **summary(sl, lap.start_s, lap.end_s, lap.distance_m, lap_numbers),
-            254: k, 0: 9, 1: 1, 11: _kcal(lap.distance_m, k + 1 in reverse_laps),
-            5: lat[lap.stop - 1], 6: lon[lap.stop - 1],
-            24: 0 if lap.trigger == "manual" else 7, 25: 1})
+        fit.write(
+            3,
+            FIT_RECORD,
+            {
+                253: ts[sl],
+                0: lat[sl],
+                1: lon[sl],
+                5: 100 * dist[sl],
+                3: rec.hr[sl],
+                4: rec.cad[sl],
+                73: 1000 * speed[sl],
+                78: 5 * (rec.ele[sl] + 500),
+            },
+            count=n,
+        )
+        fit.write(
+            4,
+            FIT_LAP,
+            {
+                **summary(sl, lap.start_s, lap.end_s, lap.distance_m, lap_numbers),
+                254: k,
+                0: 9,
+                1: 1,
+                11: _kcal(lap.distance_m, k + 1 in reverse_laps),
+                5: lat[lap.stop - 1],
+                6: lon[lap.stop - 1],
+                24: 0 if lap.trigger == "manual" else 7,
+                25: 1,
+            },
+        )
 
     end_s = laps[-1].end_s
     fit.write(2, FIT_EVENT, {253: t0 + end_s, 0: 0, 1: 4, 4: 0})  # timer stop_all
     total = float(sum(lap.distance_m for lap in laps))
     kcal = sum(_kcal(lap.distance_m, k + 1 in reverse_laps) for k, lap in enumerate(laps))
-    session_numbers = {"avg_speed": 14, "max_speed": 15, "avg_hr": 16, "max_hr": 17,
-                       "avg_cad": 18, "max_cad": 19}
-    fit.write(5, FIT_SESSION, {
-        **summary(slice(0, len(rec.t)), int(rec.t[0]), end_s, total, session_numbers),
-        254: 0, 0: 8, 1: 1, 11: kcal, 5: 1, 6: 0, 25: 0, 26: len(laps), 28: 0})
-    fit.write(6, FIT_ACTIVITY, {253: t0 + end_s, 0: 1000 * (end_s - int(rec.t[0])), 1: 1,
-                                2: 0, 3: 26, 4: 1, 5: t0 + end_s + LOCAL_OFFSET_S})
+    session_numbers = {
+        "avg_speed": 14,
+        "max_speed": 15,
+        "avg_hr": 16,
+        "max_hr": 17,
+        "avg_cad": 18,
+        "max_cad": 19,
+    }
+    fit.write(
+        5,
+        FIT_SESSION,
+        {
+            **summary(slice(0, len(rec.t)), int(rec.t[0]), end_s, total, session_numbers),
+            254: 0,
+            0: 8,
+            1: 1,
+            11: kcal,
+            5: 1,
+            6: 0,
+            25: 0,
+            26: len(laps),
+            28: 0,
+        },
+    )
+    fit.write(
+        6,
+        FIT_ACTIVITY,
+        {
+            253: t0 + end_s,
+            0: 1000 * (end_s - int(rec.t[0])),
+            1: 1,
+            2: 0,
+            3: 26,
+            4: 1,
+            5: t0 + end_s + LOCAL_OFFSET_S,
+        },
+    )
     return fit.to_bytes()

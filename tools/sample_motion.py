@@ -87,12 +87,20 @@ class Plan:
     legs: list[Leg] = field(default_factory=list)
     clock_s: int = 0
 
-    def _add(self, kind: Kind, path: np.ndarray, duration_s: int, label: str | None = None,
-             design: str = "", expect: tuple[str, ...] = (),
-             dropout: tuple[int, int] | None = None) -> Plan:
+    def _add(
+        self,
+        kind: Kind,
+        path: np.ndarray,
+        duration_s: int,
+        label: str | None = None,
+        design: str = "",
+        expect: tuple[str, ...] = (),
+        dropout: tuple[int, int] | None = None,
+    ) -> Plan:
         duration_s = max(int(duration_s), 1)
-        leg = Leg(kind, path, self.clock_s, self.clock_s + duration_s, label, dropout, design,
-                  expect)
+        leg = Leg(
+            kind, path, self.clock_s, self.clock_s + duration_s, label, dropout, design, expect
+        )
         self.legs.append(leg)
         self.clock_s = leg.t1
         self.position = (float(path[-1, 0]), float(path[-1, 1]))
@@ -102,8 +110,13 @@ class Plan:
         """Stand still (recovery, waiting for a GPS fix)."""
         return self._add("stand", np.array([self.position]), round(seconds))
 
-    def move(self, kind: Kind, waypoints: list[tuple[float, float]] | np.ndarray,
-             speed_mps: float, label: str | None = None) -> Plan:
+    def move(
+        self,
+        kind: Kind,
+        waypoints: list[tuple[float, float]] | np.ndarray,
+        speed_mps: float,
+        label: str | None = None,
+    ) -> Plan:
         """Walk or jog forward from here through ``waypoints``."""
         path = densify(np.vstack([np.array([self.position]), np.asarray(waypoints, float)]))
         length = float(np.hypot(*np.diff(path, axis=0).T).sum())
@@ -115,39 +128,57 @@ class Plan:
         """A closed ``route`` (first point repeated) unrolled four times from its point
         nearest to here."""
         route = densify(route)
-        k = int(np.argmin(np.hypot(route[:, 0] - self.position[0],
-                                   route[:, 1] - self.position[1])))
+        k = int(np.argmin(np.hypot(route[:, 0] - self.position[0], route[:, 1] - self.position[1])))
         return np.vstack([route[k:-1], route[:-1], route[:-1], route[:-1], route[: k + 1]])
 
     def point_along(self, route: np.ndarray, distance_m: float) -> np.ndarray:
         """Where following ``route`` from here for ``distance_m`` ends."""
         return polyline_at(self._ring(route), np.array([distance_m]))[0]
 
-    def along(self, kind: Kind, route: np.ndarray, distance_m: float, speed_mps: float,
-              label: str | None = None, then: list[tuple[float, float]] | None = None) -> Plan:
+    def along(
+        self,
+        kind: Kind,
+        route: np.ndarray,
+        distance_m: float,
+        speed_mps: float,
+        label: str | None = None,
+        then: list[tuple[float, float]] | None = None,
+    ) -> Plan:
         """Follow a closed ``route`` (first point repeated) from its point nearest to here,
         for ``distance_m`` (up to four times round), then on through ``then``."""
         ring = self._ring(route)
         cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(ring, axis=0).T))])
         cut = np.searchsorted(cum, distance_m)
-        path = np.vstack([np.array([self.position]), ring[:cut],
-                          polyline_at(ring, np.array([distance_m]))])
+        path = np.vstack(
+            [np.array([self.position]), ring[:cut], polyline_at(ring, np.array([distance_m]))]
+        )
         if then:
             path = np.vstack([path, densify(np.vstack([path[-1:], np.asarray(then, float)]))[1:]])
         length = float(np.hypot(*np.diff(path, axis=0).T).sum())
         return self._add(kind, path, round(length / speed_mps), label=label)
 
-    def reverse(self, path: np.ndarray | list[tuple[float, float]], speed_mps: float,
-                design: str, expect: tuple[str, ...] = (),
-                dropout: tuple[int, int] | None = None) -> Plan:
+    def reverse(
+        self,
+        path: np.ndarray | list[tuple[float, float]],
+        speed_mps: float,
+        design: str,
+        expect: tuple[str, ...] = (),
+        dropout: tuple[int, int] | None = None,
+    ) -> Plan:
         """Run (or walk) backwards along ``path``, meant to trigger the reason codes
         ``expect``; walks to its start first if needed."""
         path = densify(np.asarray(path, float), 0.5)
         if np.hypot(path[0, 0] - self.position[0], path[0, 1] - self.position[1]) > 0.5:
             self.move("walk", [tuple(path[0])], 1.3).stand(8)
         length = float(np.hypot(*np.diff(path, axis=0).T).sum())
-        return self._add("reverse", path, round(length / speed_mps), design=design,
-                         expect=expect, dropout=dropout)
+        return self._add(
+            "reverse",
+            path,
+            round(length / speed_mps),
+            design=design,
+            expect=expect,
+            dropout=dropout,
+        )
 
     def pause(self, seconds: float, to: tuple[float, float] | None = None) -> Plan:
         """Watch paused (a new recording part follows); the runner may move meanwhile."""
@@ -237,7 +268,7 @@ def _intensity(plan: Plan, speed: np.ndarray) -> np.ndarray:
     """Effort on the 1 s grid as a fraction of heart-rate reserve."""
     kind = np.full(len(speed), "stand", dtype=object)
     for leg in plan.legs:
-        kind[leg.t0 + 1: leg.t1 + 1] = leg.kind
+        kind[leg.t0 + 1 : leg.t1 + 1] = leg.kind
     v = speed
     walk = 0.22 + 0.15 * (v - 1.0)
     run = 0.5 + 0.15 * (v - 2.0)
@@ -256,7 +287,7 @@ def _heart_rate(intensity: np.ndarray, athlete: Athlete, rng: np.random.Generato
     slow = np.exp(-t / athlete.hr_slow_s)
     kernel = 0.6 * fast / fast.sum() + 0.4 * slow / slow.sum()
     padded = np.concatenate([np.full(len(kernel), 0.05), intensity])
-    lagged = np.convolve(padded, kernel)[len(kernel): len(kernel) + len(intensity)]
+    lagged = np.convolve(padded, kernel)[len(kernel) : len(kernel) + len(intensity)]
     drift = 0.0012 * np.arange(len(intensity))  # cardiac drift, about 4 bpm an hour
     wiggle = np.convolve(rng.normal(0.0, 1.2, len(intensity)), np.ones(5) / 5 * 2.0, "same")
     hr = athlete.hr_rest + (athlete.hr_max - athlete.hr_rest) * lagged + drift + wiggle
@@ -267,7 +298,7 @@ def _cadence(plan: Plan, speed: np.ndarray, rng: np.random.Generator) -> np.ndar
     """Cadence in strides per minute (what Garmin writes as ``cad`` for running)."""
     kind = np.full(len(speed), "stand", dtype=object)
     for leg in plan.legs:
-        kind[leg.t0 + 1: leg.t1 + 1] = leg.kind
+        kind[leg.t0 + 1 : leg.t1 + 1] = leg.kind
     v = speed
     forward = np.where(v < 1.8, 50.0 + 6.0 * v, 78.0 + 3.0 * v)
     backward = np.where(v < 1.8, 48.0 + 8.0 * v, 84.0 + 4.0 * v)
@@ -281,17 +312,19 @@ def _sample_times(plan: Plan, athlete: Athlete, rng: np.random.Generator) -> np.
     end = plan.clock_s
     grid = np.arange(end + 1)
     if athlete.sampling == "smart":
-        steady = np.cumsum(rng.choice(np.arange(1, 8), size=end + 1,
-                                      p=[0.08, 0.14, 0.2, 0.2, 0.16, 0.12, 0.1]))
+        steady = np.cumsum(
+            rng.choice(np.arange(1, 8), size=end + 1, p=[0.08, 0.14, 0.2, 0.2, 0.16, 0.12, 0.1])
+        )
         busy = np.cumsum(rng.choice(np.arange(1, 5), size=end + 1, p=[0.3, 0.35, 0.25, 0.1]))
         in_reverse = np.zeros(end + 1, bool)
         for leg in plan.reverse_legs:
-            in_reverse[leg.t0: leg.t1 + 1] = True
+            in_reverse[leg.t0 : leg.t1 + 1] = True
         steady = steady[steady <= end]
         busy = busy[busy <= end]
         bounds = np.array([b for leg in plan.legs for b in (leg.t0, leg.t1)])
-        grid = np.unique(np.concatenate([[0], steady[~in_reverse[steady]],
-                                         busy[in_reverse[busy]], bounds]))
+        grid = np.unique(
+            np.concatenate([[0], steady[~in_reverse[steady]], busy[in_reverse[busy]], bounds])
+        )
     keep = np.ones(len(grid), bool)
     for leg in plan.legs:
         if leg.kind == "pause":

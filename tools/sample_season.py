@@ -83,10 +83,12 @@ def meadow_lines(lengths_m: np.ndarray, rng: np.random.Generator) -> list[np.nda
         heading = rng.uniform(0.0, 2 * np.pi, 64)
         dx, dy = np.cos(heading) * length / 2, np.sin(heading) * length / 2
         ends = np.stack([cx - dx, cy - dy, cx + dx, cy + dy], axis=1)
-        inside = ((np.minimum(ends[:, 0], ends[:, 2]) > x0 + 6)
-                  & (np.maximum(ends[:, 0], ends[:, 2]) < x1 - 6)
-                  & (np.minimum(ends[:, 1], ends[:, 3]) > y0 + 6)
-                  & (np.maximum(ends[:, 1], ends[:, 3]) < y1 - 6))
+        inside = (
+            (np.minimum(ends[:, 0], ends[:, 2]) > x0 + 6)
+            & (np.maximum(ends[:, 0], ends[:, 2]) < x1 - 6)
+            & (np.minimum(ends[:, 1], ends[:, 3]) > y0 + 6)
+            & (np.maximum(ends[:, 1], ends[:, 3]) < y1 - 6)
+        )
         e = ends[int(np.argmax(inside))]
         lines.append(np.array([[e[0], e[1]], [e[2], e[3]]]))
     return lines
@@ -99,8 +101,11 @@ def track_lines(lengths_m: np.ndarray) -> list[np.ndarray]:
     out = []
     for k, length in enumerate(lengths_m):
         x0, x1 = TRACK_CENTRE[0] - length / 2, TRACK_CENTRE[0] + length / 2
-        out.append(np.array([[x0, y_home], [x1, y_home]]) if k % 2 == 0
-                   else np.array([[x1, y_back], [x0, y_back]]))
+        out.append(
+            np.array([[x0, y_home], [x1, y_home]])
+            if k % 2 == 0
+            else np.array([[x1, y_back], [x0, y_back]])
+        )
     return out
 
 
@@ -108,8 +113,9 @@ def season_run(seed: int, week: int, run: int, n_runs: int, volume_m: float) -> 
     """Plan one run of the season."""
     day = FIRST_MONDAY + timedelta(weeks=week, days=RUN_DAYS[n_runs][run])
     rng = plan_rng(seed, f"season-{day.isoformat()}")
-    hour, minute = (8, int(rng.integers(0, 40))) if day.weekday() >= 5 else (
-        5, int(rng.integers(5, 55)))
+    hour, minute = (
+        (8, int(rng.integers(0, 40))) if day.weekday() >= 5 else (5, int(rng.integers(5, 55)))
+    )
     when = datetime(day.year, day.month, day.day, hour, minute)
     name = day.isoformat()
     n = max(2, round(volume_m / 72.0))
@@ -119,31 +125,55 @@ def season_run(seed: int, week: int, run: int, n_runs: int, volume_m: float) -> 
     speed = reverse_speed_mps(week, run, rng)
     ready = (float(lines[0][0, 0]) - 3.0, float(lines[0][0, 1]) - 3.0)
     short = (week, run) in SHORT_WARMUP_RUNS
-    p: Plan = warm_up(start(name, when.isoformat()),
-                      float(rng.uniform(4.0, 5.0) if short else rng.uniform(10.5, 12.0)),
-                      ready, float(rng.uniform(2.6, 3.0)))
+    p: Plan = warm_up(
+        start(name, when.isoformat()),
+        float(rng.uniform(4.0, 5.0) if short else rng.uniform(10.5, 12.0)),
+        ready,
+        float(rng.uniform(2.6, 3.0)),
+    )
     stretch(p, ready, 45)
     where = "athletics track" if on_track else "grass"
-    laid = [(line, float(speed * rng.uniform(0.96, 1.04)),
-             f"straight {length:.0f} m on the {where}", ()) for line, length in
-            zip(lines, lengths, strict=True)]
+    laid = [
+        (
+            line,
+            float(speed * rng.uniform(0.96, 1.04)),
+            f"straight {length:.0f} m on the {where}",
+            (),
+        )
+        for line, length in zip(lines, lengths, strict=True)
+    ]
     sections(p, rng, laid)
     go_home(p)
     sampling: Literal["1s", "smart"] = "1s" if (week + run) % 6 == 1 else "smart"
     iso_year, iso_week, _ = day.isocalendar()
-    session = Session(name, "season", f"Rückwärts {day.strftime('%d.%m.')}",
-                      f"season week {week + 1}", p,
-                      Athlete(hr_rest=52.0, hr_max=184.0, sampling=sampling),
-                      "iso_z", ("reverse",), False)
-    return SeasonRun(session, week, f"{iso_year}-W{iso_week:02d}", (week, run) == CORRUPT_RUN,
-                     (week, run) != NO_LAPS_RUN)
+    session = Session(
+        name,
+        "season",
+        f"Rückwärts {day.strftime('%d.%m.')}",
+        f"season week {week + 1}",
+        p,
+        Athlete(hr_rest=52.0, hr_max=184.0, sampling=sampling),
+        "iso_z",
+        ("reverse",),
+        False,
+    )
+    return SeasonRun(
+        session,
+        week,
+        f"{iso_year}-W{iso_week:02d}",
+        (week, run) == CORRUPT_RUN,
+        (week, run) != NO_LAPS_RUN,
+    )
 
 
 def season_runs(seed: int) -> list[SeasonRun]:
     """Every run of the season, in date order."""
     volume = weekly_volume_m()
-    return [season_run(seed, w, r, n, float(volume[w] / n))
-            for w, n in enumerate(RUNS_PER_WEEK) for r in range(n)]
+    return [
+        season_run(seed, w, r, n, float(volume[w] / n))
+        for w, n in enumerate(RUNS_PER_WEEK)
+        for r in range(n)
+    ]
 
 
 def truncate_mid_point(gpx: bytes) -> bytes:

@@ -131,19 +131,36 @@ def clean_meadow(seed: int) -> Session:
     p = warm_up(start("clean_meadow", "2024-04-06T06:10:00"), 12.0, (60, 226))
     stretch(p, (60, 226))
     ok = ()
-    sections(p, rng, [
-        ([(60, 230), (138, 230)], 2.4, "straight 78 m on grass, east", ok),
-        ([(140, 250), (68, 250)], 2.3, "straight 72 m on grass, west", ok),
-        ([(180, 215), (250, 215)], 2.5, "straight 70 m on grass", ok),
-        ([(255, 235), (190, 282)], 2.4, "straight 80 m on grass, diagonal", ok),
-        ([(70, 298), (150, 298)], 2.6,
-         "straight 80 m on grass, 22 m from the car-free Alter Parkweg (motor_vehicle=no)", ok),
-        ([(160, 270), (230, 270)], 2.5, "straight 70 m on grass", ok),
-    ])
+    sections(
+        p,
+        rng,
+        [
+            ([(60, 230), (138, 230)], 2.4, "straight 78 m on grass, east", ok),
+            ([(140, 250), (68, 250)], 2.3, "straight 72 m on grass, west", ok),
+            ([(180, 215), (250, 215)], 2.5, "straight 70 m on grass", ok),
+            ([(255, 235), (190, 282)], 2.4, "straight 80 m on grass, diagonal", ok),
+            (
+                [(70, 298), (150, 298)],
+                2.6,
+                "straight 80 m on grass, 22 m from the car-free Alter Parkweg (motor_vehicle=no)",
+                ok,
+            ),
+            ([(160, 270), (230, 270)], 2.5, "straight 70 m on grass", ok),
+        ],
+    )
     go_home(p)
-    return Session("clean_meadow", "", "Rückwärts auf der Großen Wiese",
-                   "a clean session: six straight 70-80 m sections on grass, well away "
-                   "from roads; every segment ok", p, Athlete(), "iso_z", ("reverse",), True)
+    return Session(
+        "clean_meadow",
+        "",
+        "Rückwärts auf der Großen Wiese",
+        "a clean session: six straight 70-80 m sections on grass, well away "
+        "from roads; every segment ok",
+        p,
+        Athlete(),
+        "iso_z",
+        ("reverse",),
+        True,
+    )
 
 
 def short_and_long(seed: int) -> Session:
@@ -151,16 +168,28 @@ def short_and_long(seed: int) -> Session:
     rng = plan_rng(seed, "short_and_long")
     p = warm_up(start("short_and_long", "2024-04-09T16:30:00"), 11.5, (60, 216))
     stretch(p, (60, 216))
-    sections(p, rng, [
-        ([(60, 220), (132, 220)], 2.4, "straight 72 m on grass", ()),
-        ([(150, 240), (180, 240)], 2.2, "straight 30 m: too short", ("too_short",)),
-        ([(255, 260), (105, 260)], 2.5, "straight 150 m: too long", ("too_long",)),
-        ([(80, 285), (155, 285)], 2.4, "straight 75 m on grass", ()),
-    ])
+    sections(
+        p,
+        rng,
+        [
+            ([(60, 220), (132, 220)], 2.4, "straight 72 m on grass", ()),
+            ([(150, 240), (180, 240)], 2.2, "straight 30 m: too short", ("too_short",)),
+            ([(255, 260), (105, 260)], 2.5, "straight 150 m: too long", ("too_long",)),
+            ([(80, 285), (155, 285)], 2.4, "straight 75 m on grass", ()),
+        ],
+    )
     go_home(p)
-    return Session("short_and_long", "", "Kurz und lang",
-                   "too_short (a 30 m section) and too_long (a 150 m section) between two "
-                   "good ones", p, Athlete(), "elapsed_hms", ("backward",), False)
+    return Session(
+        "short_and_long",
+        "",
+        "Kurz und lang",
+        "too_short (a 30 m section) and too_long (a 150 m section) between two good ones",
+        p,
+        Athlete(),
+        "elapsed_hms",
+        ("backward",),
+        False,
+    )
 
 
 def curved(seed: int) -> Session:
@@ -168,16 +197,37 @@ def curved(seed: int) -> Session:
     rng = plan_rng(seed, "curved")
     p = warm_up(start("curved", "2024-04-13T07:05:00"), 12.5, (70, 211))
     stretch(p, (70, 211))
-    sections(p, rng, [
-        (arc((70, 215), (132, 215), 22.0), 2.2,
-         "arc round a group of trees: chord 62 m, 22 m off the chord", ("not_straight",)),
-        ([(170, 210), (212, 210), (212, 252)], 2.2,
-         "90 degree bend, legs of 42 m: 30 m off the chord", ("not_straight",)),
-        ([(250, 290), (180, 290)], 2.4, "straight 70 m on grass", ()),
-    ])
+    sections(
+        p,
+        rng,
+        [
+            (
+                arc((70, 215), (132, 215), 22.0),
+                2.2,
+                "arc round a group of trees: chord 62 m, 22 m off the chord",
+                ("not_straight",),
+            ),
+            (
+                [(170, 210), (212, 210), (212, 252)],
+                2.2,
+                "90 degree bend, legs of 42 m: 30 m off the chord",
+                ("not_straight",),
+            ),
+            ([(250, 290), (180, 290)], 2.4, "straight 70 m on grass", ()),
+        ],
+    )
     go_home(p)
-    return Session("curved", "", "Kurven", "not_straight: a curved arc and a 90 degree bend",
-                   p, Athlete(), "elapsed_ms", ("Retro", "retro", "RETRO"), False)
+    return Session(
+        "curved",
+        "",
+        "Kurven",
+        "not_straight: a curved arc and a 90 degree bend",
+        p,
+        Athlete(),
+        "elapsed_ms",
+        ("Retro", "retro", "RETRO"),
+        False,
+    )
 
 
 def hill(seed: int) -> Session:
@@ -185,16 +235,37 @@ def hill(seed: int) -> Session:
     rng = plan_rng(seed, "hill")
     p = warm_up(start("hill", "2024-04-16T05:40:00"), 12.0, (26, 76))
     stretch(p, (26, 76))
-    sections(p, rng, [
-        ([(30, 80), (100, 80)], 1.8, "70 m straight up the Rodelberg, about 8 % grade",
-         ("steep",)),
-        ([(134, 94), (184, 144)], 2.0, "71 m straight down the Rodelberg, about 8 % grade",
-         ("steep",)),
-        ([(80, 240), (150, 240)], 2.4, "straight 70 m on the flat meadow", ()),
-    ])
+    sections(
+        p,
+        rng,
+        [
+            (
+                [(30, 80), (100, 80)],
+                1.8,
+                "70 m straight up the Rodelberg, about 8 % grade",
+                ("steep",),
+            ),
+            (
+                [(134, 94), (184, 144)],
+                2.0,
+                "71 m straight down the Rodelberg, about 8 % grade",
+                ("steep",),
+            ),
+            ([(80, 240), (150, 240)], 2.4, "straight 70 m on the flat meadow", ()),
+        ],
+    )
     go_home(p)
-    return Session("hill", "", "Rodelberg", "steep: sections up and down an 8 % slope",
-                   p, Athlete(), "metres", ("r", "R"), False)
+    return Session(
+        "hill",
+        "",
+        "Rodelberg",
+        "steep: sections up and down an 8 % slope",
+        p,
+        Athlete(),
+        "metres",
+        ("r", "R"),
+        False,
+    )
 
 
 def gps_gap(seed: int) -> Session:
@@ -205,17 +276,30 @@ def gps_gap(seed: int) -> Session:
     p.reverse([(60, 230), (135, 230)], 2.3, "straight 75 m on grass", ())
     p.stand(6)
     recover(p, rng, (250, 252), jog=True)
-    p.reverse([(250, 250), (170, 250)], 1.4,
-              "straight 80 m walked backwards; the watch lost GPS for 35 s",
-              ("gps_gap",), dropout=(12, 47))
+    p.reverse(
+        [(250, 250), (170, 250)],
+        1.4,
+        "straight 80 m walked backwards; the watch lost GPS for 35 s",
+        ("gps_gap",),
+        dropout=(12, 47),
+    )
     p.stand(6)
     recover(p, rng, (70, 276), jog=True)
     p.reverse([(70, 280), (145, 280)], 2.4, "straight 75 m on grass", ())
     p.stand(5)
     go_home(p)
-    return Session("gps_gap", "", "Funkloch", "gps_gap: a 35 s dropout in the middle of a "
-                   "section; forward jogs between sections as context laps",
-                   p, Athlete(), "iso_naive", ("",), True)
+    return Session(
+        "gps_gap",
+        "",
+        "Funkloch",
+        "gps_gap: a 35 s dropout in the middle of a "
+        "section; forward jogs between sections as context laps",
+        p,
+        Athlete(),
+        "iso_naive",
+        ("",),
+        True,
+    )
 
 
 def borderline(seed: int) -> Session:
@@ -223,20 +307,44 @@ def borderline(seed: int) -> Session:
     rng = plan_rng(seed, "borderline")
     p = warm_up(start("borderline", "2024-04-23T16:45:00"), 12.0, (60, 211))
     stretch(p, (60, 211))
-    sections(p, rng, [
-        ([(60, 215), (160, 215)], 2.5, "straight 100 m: on the too_long threshold",
-         ("borderline",)),
-        ([(200, 240), (150, 240)], 2.2, "straight 50 m: on the too_short threshold",
-         ("borderline",)),
-        ([(60, 265), (135, 265)], 2.4, "straight 75 m on grass", ()),
-        ([(250, 290), (150, 290)], 2.6, "straight 100 m: on the too_long threshold",
-         ("borderline",)),
-    ])
+    sections(
+        p,
+        rng,
+        [
+            (
+                [(60, 215), (160, 215)],
+                2.5,
+                "straight 100 m: on the too_long threshold",
+                ("borderline",),
+            ),
+            (
+                [(200, 240), (150, 240)],
+                2.2,
+                "straight 50 m: on the too_short threshold",
+                ("borderline",),
+            ),
+            ([(60, 265), (135, 265)], 2.4, "straight 75 m on grass", ()),
+            (
+                [(250, 290), (150, 290)],
+                2.6,
+                "straight 100 m: on the too_long threshold",
+                ("borderline",),
+            ),
+        ],
+    )
     go_home(p)
-    return Session("borderline", "", "Grenzfälle",
-                   "borderline: true chords of 100 m and 50 m, so the measured value lies "
-                   "within its uncertainty of a threshold", p, Athlete(), "km", ("REVERSE",),
-                   False)
+    return Session(
+        "borderline",
+        "",
+        "Grenzfälle",
+        "borderline: true chords of 100 m and 50 m, so the measured value lies "
+        "within its uncertainty of a threshold",
+        p,
+        Athlete(),
+        "km",
+        ("REVERSE",),
+        False,
+    )
 
 
 def no_warmup(seed: int) -> Session:
@@ -244,18 +352,30 @@ def no_warmup(seed: int) -> Session:
     rng = plan_rng(seed, "no_warmup")
     p = start("no_warmup", "2024-04-27T07:30:00")
     p.move("walk", [(40, 170), (100, 190), (60, 226)], 1.35).stand(45)
-    sections(p, rng, [
-        ([(60, 230), (135, 230)], 2.3, "straight 75 m on grass", ()),
-        ([(140, 250), (70, 250)], 2.3, "straight 70 m on grass", ()),
-        ([(180, 215), (250, 215)], 2.4, "straight 70 m on grass", ()),
-        ([(240, 270), (165, 270)], 2.4, "straight 75 m on grass", ()),
-        ([(80, 290), (150, 290)], 2.5, "straight 70 m on grass", ()),
-    ])
+    sections(
+        p,
+        rng,
+        [
+            ([(60, 230), (135, 230)], 2.3, "straight 75 m on grass", ()),
+            ([(140, 250), (70, 250)], 2.3, "straight 70 m on grass", ()),
+            ([(180, 215), (250, 215)], 2.4, "straight 70 m on grass", ()),
+            ([(240, 270), (165, 270)], 2.4, "straight 75 m on grass", ()),
+            ([(80, 290), (150, 290)], 2.5, "straight 70 m on grass", ()),
+        ],
+    )
     go_home(p)
-    return Session("no_warmup", "", "Ohne Aufwärmen",
-                   "no_warmup: the first reverse section starts about 3 minutes in; the "
-                   "sections themselves are fine", p, Athlete(), "iso_z",
-                   ("Reverse", "BACKWARD", "retro", "r", ""), False)
+    return Session(
+        "no_warmup",
+        "",
+        "Ohne Aufwärmen",
+        "no_warmup: the first reverse section starts about 3 minutes in; the "
+        "sections themselves are fine",
+        p,
+        Athlete(),
+        "iso_z",
+        ("Reverse", "BACKWARD", "retro", "r", ""),
+        False,
+    )
 
 
 def roadside(seed: int) -> Session:
@@ -263,21 +383,50 @@ def roadside(seed: int) -> Session:
     rng = plan_rng(seed, "roadside")
     p = warm_up(start("roadside", "2024-04-30T17:10:00"), 12.0, (2, 56))
     stretch(p, (2, 56))
-    sections(p, rng, [
-        ([(-2, 60), (-2, 135)], 2.4, "straight 75 m along the park edge, 13 m from the "
-         "residential Ahornstraße", ("near_road",)),
-        ([(262, 120), (338, 120)], 2.4, "straight 76 m across the service road "
-         "Parkwirtschaftsweg", ("crosses_road", "near_road")),
-        ([(378, 97), (453, 97)], 2.3, "straight 75 m passing 4 m from a construction pit "
-         "(hazard=pit)", ("near_hazard",)),
-        ([(462, 43), (537, 43)], 2.3, "straight 75 m along a raised kerb 3 m away "
-         "(hazard=kerb)", ("near_hazard",)),
-    ])
+    sections(
+        p,
+        rng,
+        [
+            (
+                [(-2, 60), (-2, 135)],
+                2.4,
+                "straight 75 m along the park edge, 13 m from the residential Ahornstraße",
+                ("near_road",),
+            ),
+            (
+                [(262, 120), (338, 120)],
+                2.4,
+                "straight 76 m across the service road Parkwirtschaftsweg",
+                ("crosses_road", "near_road"),
+            ),
+            (
+                [(378, 97), (453, 97)],
+                2.3,
+                "straight 75 m passing 4 m from a construction pit (hazard=pit)",
+                ("near_hazard",),
+            ),
+            (
+                [(462, 43), (537, 43)],
+                2.3,
+                "straight 75 m along a raised kerb 3 m away (hazard=kerb)",
+                ("near_hazard",),
+            ),
+        ],
+    )
     go_home(p, via=[(300, 60)])
-    return Session("roadside", "", "Am Straßenrand",
-                   "the map layer's unsafe verdicts: near_road (13 m from a residential "
-                   "road), crosses_road (across the service road), near_hazard (a pit and a "
-                   "kerb)", p, Athlete(), "iso_offset", ("reverse",), True)
+    return Session(
+        "roadside",
+        "",
+        "Am Straßenrand",
+        "the map layer's unsafe verdicts: near_road (13 m from a residential "
+        "road), crosses_road (across the service road), near_hazard (a pit and a "
+        "kerb)",
+        p,
+        Athlete(),
+        "iso_offset",
+        ("reverse",),
+        True,
+    )
 
 
 def plaza(seed: int) -> Session:
@@ -288,28 +437,59 @@ def plaza(seed: int) -> Session:
     y_south = VELO_CENTRE[1] - VELO_LANE_RADIUS_M
     y_north = VELO_CENTRE[1] + VELO_LANE_RADIUS_M
     x_w, x_e = VELO_CENTRE[0] - VELO_HALF_STRAIGHT_M, VELO_CENTRE[0] + VELO_HALF_STRAIGHT_M
-    sections(p, rng, [
-        ([(632, 330), (707, 330)], 2.4, "straight 75 m on the paved Weiherplatz",
-         ("no_soft_venue",)),
-        ([(705, 300), (705, 370)], 2.4, "straight 70 m on the paved Weiherplatz",
-         ("no_soft_venue",)),
-    ])
+    sections(
+        p,
+        rng,
+        [
+            (
+                [(632, 330), (707, 330)],
+                2.4,
+                "straight 75 m on the paved Weiherplatz",
+                ("no_soft_venue",),
+            ),
+            (
+                [(705, 300), (705, 370)],
+                2.4,
+                "straight 70 m on the paved Weiherplatz",
+                ("no_soft_venue",),
+            ),
+        ],
+    )
     p.pause(240, to=(690, 300))  # watch paused at the kiosk, walked on meanwhile
     p.move("walk", [(680, 240), (x_w + 4, y_south + 3)], 1.3).stand(30)
-    sections(p, rng, [
-        ([(x_w + 4, y_south), (x_e - 4, y_south)], 2.5,
-         "straight 62 m on a cycling track (leisure=track, sport=cycling)",
-         ("no_soft_venue",)),
-        ([(x_e - 4, y_north), (x_w + 4, y_north)], 2.5,
-         "straight 62 m on the cycling track's back straight", ("no_soft_venue",)),
-        ([(560, 225), (560, 150)], 2.4, "straight 75 m on the park's lawn", ()),
-    ])
+    sections(
+        p,
+        rng,
+        [
+            (
+                [(x_w + 4, y_south), (x_e - 4, y_south)],
+                2.5,
+                "straight 62 m on a cycling track (leisure=track, sport=cycling)",
+                ("no_soft_venue",),
+            ),
+            (
+                [(x_e - 4, y_north), (x_w + 4, y_north)],
+                2.5,
+                "straight 62 m on the cycling track's back straight",
+                ("no_soft_venue",),
+            ),
+            ([(560, 225), (560, 150)], 2.4, "straight 75 m on the park's lawn", ()),
+        ],
+    )
     go_home(p)
-    return Session("plaza", "", "Platz und Radbahn",
-                   "no_soft_venue (a paved plaza, and a cycling track that is not a running "
-                   "venue); the watch was paused at a kiosk, so the track has two recording "
-                   "parts and the lap file's distances skip the pause",
-                   p, Athlete(), "metres_km", ("reverse", "Reverse"), True)
+    return Session(
+        "plaza",
+        "",
+        "Platz und Radbahn",
+        "no_soft_venue (a paved plaza, and a cycling track that is not a running "
+        "venue); the watch was paused at a kiosk, so the track has two recording "
+        "parts and the lap file's distances skip the pause",
+        p,
+        Athlete(),
+        "metres_km",
+        ("reverse", "Reverse"),
+        True,
+    )
 
 
 def track_smart(seed: int) -> Session:
@@ -320,17 +500,28 @@ def track_smart(seed: int) -> Session:
     x_w, x_e = TRACK_CENTRE[0] - 40, TRACK_CENTRE[0] + 40
     p = warm_up(start("track_smart", "2024-05-07T05:50:00"), 12.0, (x_w - 5, y_home - 3))
     stretch(p, (x_w - 5, y_home - 3))
-    sections(p, rng, [
-        ([(x_w, y_home), (x_e, y_home)], 2.5, "80 m on the home straight", ()),
-        ([(x_e, y_back), (x_w, y_back)], 2.5, "80 m on the back straight", ()),
-        ([(x_w, y_home), (x_e, y_home)], 2.6, "80 m on the home straight", ()),
-        ([(x_e, y_back), (x_w, y_back)], 2.6, "80 m on the back straight", ()),
-    ])
+    sections(
+        p,
+        rng,
+        [
+            ([(x_w, y_home), (x_e, y_home)], 2.5, "80 m on the home straight", ()),
+            ([(x_e, y_back), (x_w, y_back)], 2.5, "80 m on the back straight", ()),
+            ([(x_w, y_home), (x_e, y_home)], 2.6, "80 m on the home straight", ()),
+            ([(x_e, y_back), (x_w, y_back)], 2.6, "80 m on the back straight", ()),
+        ],
+    )
     go_home(p, via=[(400, 320)])
-    return Session("track_smart", "", "Bahnrunden (Smart Recording)",
-                   "smart recording (points 1-7 s apart) on the athletics track; every "
-                   "segment ok", p, Athlete(sampling="smart"), "elapsed_hms", ("Reverse",),
-                   False)
+    return Session(
+        "track_smart",
+        "",
+        "Bahnrunden (Smart Recording)",
+        "smart recording (points 1-7 s apart) on the athletics track; every segment ok",
+        p,
+        Athlete(sampling="smart"),
+        "elapsed_hms",
+        ("Reverse",),
+        False,
+    )
 
 
 @dataclass(frozen=True)
@@ -354,8 +545,11 @@ def track_intervals(seed: int) -> WatchSession:
     reps = [
         (x_start, "80 m on the home straight", ()),
         (x_start, "80 m on the home straight", ()),
-        (TRACK_CHUTE_WEST_X + 1, "118 m from the sprint start down the straight: too long",
-         ("too_long",)),
+        (
+            TRACK_CHUTE_WEST_X + 1,
+            "118 m from the sprint start down the straight: too long",
+            ("too_long",),
+        ),
         (x_start, "80 m on the home straight", ()),
     ]
     presses: list[int] = [0]
@@ -370,22 +564,40 @@ def track_intervals(seed: int) -> WatchSession:
             break
         # Walk on round the bends back to the start of the straight (over 300 m).
         x_next = reps[k + 1][0]
-        around = lane[np.argsort(np.hypot(*(lane - [x_end, y_home]).T))[0]:]
+        around = lane[np.argsort(np.hypot(*(lane - [x_end, y_home]).T))[0] :]
         p.move("walk", [*map(tuple, around[1:]), (x_next, y_home)], 1.45)
         p.stand(int(rng.integers(15, 30)))
     go_home(p, via=[(400, 320), (200, 330)])
-    session = Session("track_intervals", "watch", "Bahnintervalle mit Rundentaste",
-                      "the same run as GPX + lap file, TCX and FIT: the lap button was "
-                      "pressed at the start and end of each reverse section; laps 2, 4, 6 "
-                      "and 8 are reverse, lap 6 too long", p, Athlete(), "iso_z",
-                      ("reverse",), False)
+    session = Session(
+        "track_intervals",
+        "watch",
+        "Bahnintervalle mit Rundentaste",
+        "the same run as GPX + lap file, TCX and FIT: the lap button was "
+        "pressed at the start and end of each reverse section; laps 2, 4, 6 "
+        "and 8 are reverse, lap 6 too long",
+        p,
+        Athlete(),
+        "iso_z",
+        ("reverse",),
+        False,
+    )
     return WatchSession(session, tuple(presses), (2, 4, 6, 8))
 
 
 SESSIONS: dict[str, Callable[[int], Session]] = {
     f.__name__: f
-    for f in (clean_meadow, short_and_long, curved, hill, gps_gap, borderline, no_warmup,
-              roadside, plaza, track_smart)
+    for f in (
+        clean_meadow,
+        short_and_long,
+        curved,
+        hill,
+        gps_gap,
+        borderline,
+        no_warmup,
+        roadside,
+        plaza,
+        track_smart,
+    )
 }
 
 

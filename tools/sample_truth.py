@@ -108,8 +108,10 @@ def segment_truth(leg: Leg) -> dict[str, Any]:
     reasons = sorted(set(reasons))
     may = sorted(set(may) - set(reasons))
     if set(leg.expect) != set(reasons):
-        raise ValueError(f"segment '{leg.design}' was meant to give {sorted(leg.expect)} "
-                         f"but its true geometry gives {reasons}")
+        raise ValueError(
+            f"segment '{leg.design}' was meant to give {sorted(leg.expect)} "
+            f"but its true geometry gives {reasons}"
+        )
     return {
         "design": leg.design,
         "true_chord_m": round(chord, 2),

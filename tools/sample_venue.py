@@ -110,10 +110,12 @@ def stadium(
     starting at the west end of the south straight; the first point is not repeated."""
     a_east = np.linspace(-np.pi / 2, np.pi / 2, n_bend + 1)
     a_west = np.linspace(np.pi / 2, 3 * np.pi / 2, n_bend + 1)
-    east = np.column_stack([cx + half_straight + radius * np.cos(a_east),
-                            cy + radius * np.sin(a_east)])
-    west = np.column_stack([cx - half_straight + radius * np.cos(a_west),
-                            cy + radius * np.sin(a_west)])
+    east = np.column_stack(
+        [cx + half_straight + radius * np.cos(a_east), cy + radius * np.sin(a_east)]
+    )
+    west = np.column_stack(
+        [cx - half_straight + radius * np.cos(a_west), cy + radius * np.sin(a_west)]
+    )
     return np.vstack([west[-1:], east, west[:-1]])
 
 
@@ -121,22 +123,37 @@ def loop_path() -> np.ndarray:
     """The warm-up loop as a closed polyline (first point repeated), rounded corners."""
     (x0, y0), (x1, _), (_, y2), _ = LOOP_CORNERS
     r = 25.0
-    corners = [(x1 - r, y0 + r, -np.pi / 2), (x1 - r, y2 - r, 0.0),
-               (x0 + r, y2 - r, np.pi / 2), (x0 + r, y0 + r, np.pi)]
-    arcs = [np.column_stack([cx + r * np.cos(a0 + np.linspace(0, np.pi / 2, 7)),
-                             cy + r * np.sin(a0 + np.linspace(0, np.pi / 2, 7))])
-            for cx, cy, a0 in corners]
+    corners = [
+        (x1 - r, y0 + r, -np.pi / 2),
+        (x1 - r, y2 - r, 0.0),
+        (x0 + r, y2 - r, np.pi / 2),
+        (x0 + r, y0 + r, np.pi),
+    ]
+    arcs = [
+        np.column_stack(
+            [
+                cx + r * np.cos(a0 + np.linspace(0, np.pi / 2, 7)),
+                cy + r * np.sin(a0 + np.linspace(0, np.pi / 2, 7)),
+            ]
+        )
+        for cx, cy, a0 in corners
+    ]
     return _ring(np.vstack(arcs))
 
 
 def _features() -> list[Feature]:
-    park = np.array([(-5, -5), (295, -5), (305, -5), (600, -5), (600, 420), (330, 426),
-                     (-5, 420)], float)
+    park = np.array(
+        [(-5, -5), (295, -5), (305, -5), (600, -5), (600, 420), (330, 426), (-5, 420)], float
+    )
     hill = Polygon(_ellipse(*HILL_CENTRE, 95.0, 95.0)).intersection(Polygon(park))
     track = shapely.union(
         Polygon(stadium(*TRACK_CENTRE, TRACK_HALF_STRAIGHT_M, TRACK_OUTER_RADIUS_M)),
-        shapely.box(TRACK_CHUTE_WEST_X - 4.0, TRACK_CENTRE[1] - TRACK_OUTER_RADIUS_M,
-                    TRACK_CENTRE[0], TRACK_CENTRE[1] - TRACK_INNER_RADIUS_M + 1.0),
+        shapely.box(
+            TRACK_CHUTE_WEST_X - 4.0,
+            TRACK_CENTRE[1] - TRACK_OUTER_RADIUS_M,
+            TRACK_CENTRE[0],
+            TRACK_CENTRE[1] - TRACK_INNER_RADIUS_M + 1.0,
+        ),
     ).simplify(0.05)
     velo_outer = stadium(*VELO_CENTRE, VELO_HALF_STRAIGHT_M, VELO_LANE_RADIUS_M + 4.0)
     (mx0, my0), (mx1, my1) = MEADOW
@@ -149,52 +166,124 @@ def _features() -> list[Feature]:
 
     return [
         # Motor roads of several classes.
-        line({"highway": "primary", "name": "Landsberger Chaussee", "lanes": "4",
-              "maxspeed": "50", "surface": "asphalt"}, (-200, -30), (300, -30), (800, -32)),
-        line({"highway": "residential", "name": "Ahornstraße", "maxspeed": "30"},
-             (-15, -30), (-15, 200), (-15, 450), (-15, 600)),
-        line({"highway": "residential", "name": "Birkenweg", "maxspeed": "30"},
-             (-15, 450), (300, 452), (790, 450)),
-        line({"highway": "secondary", "name": "Weidendamm", "maxspeed": "50"},
-             (790, -32), (790, 450), (790, 600)),
-        line({"highway": "service", "name": "Parkwirtschaftsweg", "access": "destination"},
-             (300, -30), (300, -5), (300, 170), (320, 185)),
+        line(
+            {
+                "highway": "primary",
+                "name": "Landsberger Chaussee",
+                "lanes": "4",
+                "maxspeed": "50",
+                "surface": "asphalt",
+            },
+            (-200, -30),
+            (300, -30),
+            (800, -32),
+        ),
+        line(
+            {"highway": "residential", "name": "Ahornstraße", "maxspeed": "30"},
+            (-15, -30),
+            (-15, 200),
+            (-15, 450),
+            (-15, 600),
+        ),
+        line(
+            {"highway": "residential", "name": "Birkenweg", "maxspeed": "30"},
+            (-15, 450),
+            (300, 452),
+            (790, 450),
+        ),
+        line(
+            {"highway": "secondary", "name": "Weidendamm", "maxspeed": "50"},
+            (790, -32),
+            (790, 450),
+            (790, 600),
+        ),
+        line(
+            {"highway": "service", "name": "Parkwirtschaftsweg", "access": "destination"},
+            (300, -30),
+            (300, -5),
+            (300, 170),
+            (320, 185),
+        ),
         # An old road through the park, closed to cars: not a motor road.
-        line({"highway": "unclassified", "name": "Alter Parkweg", "motor_vehicle": "no",
-              "surface": "sett"}, (-5, 320), (300, 321), (600, 320)),
+        line(
+            {
+                "highway": "unclassified",
+                "name": "Alter Parkweg",
+                "motor_vehicle": "no",
+                "surface": "sett",
+            },
+            (-5, 320),
+            (300, 321),
+            (600, 320),
+        ),
         # Foot-only ways.
-        Feature({"highway": "footway", "name": "Rundweg", "surface": "fine_gravel"},
-                loop_path()),
-        line({"highway": "footway", "name": "Lindenallee", "surface": "compacted"},
-             (600, 0), (560, 40), (470, 190)),
+        Feature({"highway": "footway", "name": "Rundweg", "surface": "fine_gravel"}, loop_path()),
+        line(
+            {"highway": "footway", "name": "Lindenallee", "surface": "compacted"},
+            (600, 0),
+            (560, 40),
+            (470, 190),
+        ),
         line({"highway": "path", "name": "Trampelpfad"}, (10, 150), (200, 190), (300, 190)),
-        line({"highway": "cycleway", "name": "Parkrandweg", "segregated": "no"},
-             (610, -30), (610, 450)),
+        line(
+            {"highway": "cycleway", "name": "Parkrandweg", "segregated": "no"},
+            (610, -30),
+            (610, 450),
+        ),
         line({"highway": "footway"}, (600, 330), (620, 330)),
-        area({"highway": "pedestrian", "area": "yes", "name": "Weiherplatz",
-              "surface": "paving_stones"},
-             np.array([(620, 280), (740, 280), (740, 380), (620, 380)], float)),
+        area(
+            {
+                "highway": "pedestrian",
+                "area": "yes",
+                "name": "Weiherplatz",
+                "surface": "paving_stones",
+            },
+            np.array([(620, 280), (740, 280), (740, 380), (620, 380)], float),
+        ),
         # Soft venues and other areas.
         area({"leisure": "park", "name": "Volkspark am Weiher"}, park),
-        area({"landuse": "grass", "name": "Große Wiese"},
-             np.array([(mx0, my0), (mx1, my0), (mx1, my1), (155, my1 + 4), (mx0, my1)],
-                      float)),
-        area({"landuse": "grass", "name": "Rodelberg"},
-             np.asarray(hill.exterior.coords)[:-1]),
-        area({"leisure": "track", "sport": "athletics", "area": "yes",
-              "name": "Laufbahn am Weiher", "surface": "tartan"},
-             np.asarray(track.exterior.coords)[:-1]),
-        area({"leisure": "pitch", "sport": "soccer", "surface": "grass"},
-             stadium(*TRACK_CENTRE, TRACK_HALF_STRAIGHT_M, TRACK_INNER_RADIUS_M - 2.0)),
-        area({"leisure": "track", "sport": "cycling", "area": "yes", "name": "Radrennbahn Ost",
-              "surface": "asphalt"}, velo_outer),
-        area({"natural": "water", "water": "pond", "name": "Weiher"},
-             _ellipse(220.0, 372.0, 45.0, 22.0)),
-        area({"leisure": "playground"},
-             np.array([(500, 360), (540, 360), (540, 390), (500, 390)], float)),
+        area(
+            {"landuse": "grass", "name": "Große Wiese"},
+            np.array([(mx0, my0), (mx1, my0), (mx1, my1), (155, my1 + 4), (mx0, my1)], float),
+        ),
+        area({"landuse": "grass", "name": "Rodelberg"}, np.asarray(hill.exterior.coords)[:-1]),
+        area(
+            {
+                "leisure": "track",
+                "sport": "athletics",
+                "area": "yes",
+                "name": "Laufbahn am Weiher",
+                "surface": "tartan",
+            },
+            np.asarray(track.exterior.coords)[:-1],
+        ),
+        area(
+            {"leisure": "pitch", "sport": "soccer", "surface": "grass"},
+            stadium(*TRACK_CENTRE, TRACK_HALF_STRAIGHT_M, TRACK_INNER_RADIUS_M - 2.0),
+        ),
+        area(
+            {
+                "leisure": "track",
+                "sport": "cycling",
+                "area": "yes",
+                "name": "Radrennbahn Ost",
+                "surface": "asphalt",
+            },
+            velo_outer,
+        ),
+        area(
+            {"natural": "water", "water": "pond", "name": "Weiher"},
+            _ellipse(220.0, 372.0, 45.0, 22.0),
+        ),
+        area(
+            {"leisure": "playground"},
+            np.array([(500, 360), (540, 360), (540, 390), (500, 390)], float),
+        ),
         # Hazards.
-        area({"hazard": "pit", "name": "Baugrube", "construction": "yes"},
-             np.array([(416, 86), (424, 86), (424, 93), (416, 93)], float)),
+        area(
+            {"hazard": "pit", "name": "Baugrube", "construction": "yes"},
+            np.array([(416, 86), (424, 86), (424, 93), (416, 93)], float),
+        ),
         line({"barrier": "kerb", "kerb": "raised", "hazard": "kerb"}, (470, 40), (530, 40)),
     ]
 
@@ -206,10 +295,24 @@ def features() -> tuple[Feature, ...]:
 
 
 #: Classes as GUIDANCE.md defines them (used for the generator's own ground truth).
-MOTOR_HIGHWAYS = frozenset({
-    "motorway", "trunk", "primary", "secondary", "tertiary", "motorway_link", "trunk_link",
-    "primary_link", "secondary_link", "tertiary_link", "unclassified", "residential",
-    "living_street", "service"})
+MOTOR_HIGHWAYS = frozenset(
+    {
+        "motorway",
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "motorway_link",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
+        "unclassified",
+        "residential",
+        "living_street",
+        "service",
+    }
+)
 
 
 def is_motor_road(tags: dict[str, str]) -> bool:
@@ -251,8 +354,9 @@ def surroundings(path_xy: np.ndarray) -> Surroundings:
     d_road = shapely.distance(line_, road_geoms)
     k = int(np.argmin(d_road))
     hazards = [f for f in features() if "hazard" in f.tags]
-    d_haz = shapely.distance(line_, [Polygon(f.xy) if f.closed else LineString(f.xy)
-                                     for f in hazards])
+    d_haz = shapely.distance(
+        line_, [Polygon(f.xy) if f.closed else LineString(f.xy) for f in hazards]
+    )
     best: tuple[float, float, str] | None = None
     for f in features():
         cls = venue_class(f.tags)
@@ -301,7 +405,7 @@ def write_osm(path: Path) -> None:
     at = 0
     for way_id, f in enumerate(feats, start=2_000_001):
         refs = []
-        for key in text[at: at + len(f.xy)]:
+        for key in text[at : at + len(f.xy)]:
             if key not in node_ids:
                 node_ids[key] = 1_000_001 + len(node_ids)
                 la, lo = key.split()
@@ -310,11 +414,14 @@ def write_osm(path: Path) -> None:
         at += len(f.xy)
         ways.append(f'  <way id="{way_id}" {stamp}>')
         ways.extend(f'    <nd ref="{r}"/>' for r in refs)
-        ways.extend(f"    <tag k={quoteattr(k)} v={quoteattr(v)}/>"
-                    for k, v in sorted(f.tags.items()))
+        ways.extend(
+            f"    <tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in sorted(f.tags.items())
+        )
         ways.append("  </way>")
-    head = ['<?xml version="1.0" encoding="UTF-8"?>',
-            '<osm version="0.6" generator="retrogpx tools/make_samples.py">',
-            f'  <bounds minlat="{lat.min():.7f}" minlon="{lon.min():.7f}" '
-            f'maxlat="{lat.max():.7f}" maxlon="{lon.max():.7f}"/>']
+    head = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<osm version="0.6" generator="retrogpx tools/make_samples.py">',
+        f'  <bounds minlat="{lat.min():.7f}" minlon="{lon.min():.7f}" '
+        f'maxlat="{lat.max():.7f}" maxlon="{lon.max():.7f}"/>',
+    ]
     path.write_text("\n".join([*head, *nodes, *ways, "</osm>"]) + "\n", encoding="utf-8")

@@ -41,7 +41,30 @@ _EXPORTS = {
     "segment_safety": "safety",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Config",
+    "ConfigError",
+    "GpsErrorModel",
+    "LapError",
+    "LayerError",
+    "MetricSettings",
+    "MissingExtraError",
+    "RetrogpxError",
+    "RunResult",
+    "SegmentMetrics",
+    "SegmentResult",
+    "Thresholds",
+    "Track",
+    "TrackError",
+    "WatchLap",
+    "analyse",
+    "check_file",
+    "load_config",
+    "load_layers",
+    "read_track",
+    "segment_metrics",
+    "segment_safety",
+]
 
 if TYPE_CHECKING:
     from .analysis import RunResult, SegmentResult, analyse, check_file

@@ -69,6 +69,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     safety_checked: bool = False
     lap_source: str | None = None
+    layers: LayerSet | None = None  # kept so plots draw the map that was judged
 
     @property
     def verdict(self) -> Verdict:
@@ -225,6 +226,7 @@ def analyse(
         notes=notes,
         safety_checked=layers is not None,
         lap_source=lap_source,
+        layers=layers,
     )
 
 

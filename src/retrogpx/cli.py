@@ -154,6 +154,18 @@ def cli() -> None:
     help="TCX/FIT without a lap file: the watch laps run backwards (2,4,6 | 3-9 | even | odd "
     "| manual = lap-button laps of 20-300 m).",
 )
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw the run plot (.png, .svg or .pdf).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report.",
+)
 @threshold_options
 def check(
     track: Path,
@@ -166,6 +178,8 @@ def check(
     fail_on: str | None,
     laps_tz: str | None,
     reverse_laps: str | None,
+    plot_path: Path | None,
+    report_path: Path | None,
     **thresholds: float | None,
 ) -> None:
     """Check one run: measure every reverse segment and give verdicts.
@@ -193,6 +207,7 @@ def check(
         layers=list(layer_paths) or None,
         hazards=list(hazard_paths) or None,
     )
+    _write_pictures(result, config, plot_path, report_path)
     text = render(result, fmt)
     if output:
         write_atomic(output, text)
@@ -203,6 +218,89 @@ def check(
         click.echo(text, nl=False)
     if fail_on and at_least(result.verdict, fail_on):  # type: ignore[arg-type]
         sys.exit(EXIT_FAIL_ON)
+
+
+def _write_pictures(
+    result: Any, config: Config, plot_path: Path | None, report_path: Path | None
+) -> None:
+    """The run plot and/or HTML report of one checked run."""
+    if plot_path:
+        from .plots import save_run_plot
+
+        save_run_plot(
+            result, plot_path, layers=result.layers, thresholds=config.rules, metrics=config.metrics
+        )
+        click.echo(f"wrote {plot_path}", err=True)
+    if report_path:
+        from .htmlreport import run_report_html
+        from .report import write_atomic
+
+        html = run_report_html(
+            result, result.layers, thresholds=config.rules, metrics=config.metrics
+        )
+        write_atomic(report_path, html)
+        click.echo(f"wrote {report_path}", err=True)
+
+
+@cli.command()
+@click.argument("track", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--laps",
+    "laps_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Lap file; default RUN.laps.csv beside the track.",
+)
+@click.option("--reverse-laps", help="TCX/FIT without a lap file: reverse watch laps.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML settings; default ./retrogpx.toml when present.",
+)
+@click.option(
+    "--layers",
+    "layer_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Map layer; repeatable.",
+)
+@click.option(
+    "--hazards",
+    "hazard_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Hazard layer; repeatable.",
+)
+@threshold_options
+def plot(
+    track: Path,
+    output: Path,
+    laps_path: Path | None,
+    reverse_laps: str | None,
+    config_path: Path | None,
+    layer_paths: tuple[Path, ...],
+    hazard_paths: tuple[Path, ...],
+    **thresholds: float | None,
+) -> None:
+    """Draw the segment-safety plot of one run (.png, .svg or .pdf by suffix).
+
+    \b
+    Example:
+      retrogpx plot sample_tracks/roadside.gpx roadside.png --layers sample_tracks/park.osm
+    """
+    from .analysis import check_file
+
+    config = _config(config_path, **thresholds)
+    result = check_file(
+        track,
+        laps=laps_path,
+        reverse_laps=reverse_laps,
+        config=config,
+        layers=list(layer_paths) or None,
+        hazards=list(hazard_paths) or None,
+    )
+    _write_pictures(result, config, output, None)
 
 
 @cli.command("layers")
@@ -406,13 +504,7 @@ def batch(
         doc = season_document(outcomes, weekly, interrupted=result.interrupted)
         write_atomic(summary, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     if plots_dir or report_path:
-        from .plots import save_season_plots
-
-        images = save_season_plots(weekly, segments, plots_dir, config.rules)
-        if report_path:
-            from .htmlreport import season_report_html
-
-            write_atomic(report_path, season_report_html(outcomes, weekly, images))
+        _season_pictures(outcomes, weekly, segments, config, plots_dir, report_path)
     click.echo(
         render_season(weekly, outcomes, width=shutil.get_terminal_size((120, 24)).columns), nl=False
     )
@@ -423,6 +515,40 @@ def batch(
         sys.exit(EXIT_SOME_FAILED)
     if fail_on and any(o.run and at_least(o.run["verdict"], fail_on) for o in outcomes):  # type: ignore[arg-type]
         sys.exit(EXIT_FAIL_ON)
+
+
+def _season_pictures(
+    outcomes: Any,
+    weekly: Any,
+    segments: Any,
+    config: Config,
+    plots_dir: Path | None,
+    report_path: Path | None,
+) -> None:
+    """The season plot (into ``plots_dir``) and/or the HTML season report."""
+    from .htmlreport import html_report
+    from .plots import figure_bytes, plot_season, save_figure
+    from .report import write_atomic
+    from .season import season_document
+
+    fig = plot_season(weekly, segments, thresholds=config.rules)
+    if plots_dir:
+        plots_dir.mkdir(parents=True, exist_ok=True)
+        save_figure(fig, plots_dir / "season.png")
+        click.echo(f"wrote {plots_dir / 'season.png'}", err=True)
+    if report_path:
+        summary = season_document(outcomes, weekly)
+        summary.pop("weeks")  # shown as the weekly table instead
+        html = html_report(
+            [],
+            title="retrogpx season",
+            images=[("Season", figure_bytes(fig, "png"))],
+            summary=summary,
+            weekly=weekly,
+        )
+        write_atomic(report_path, html)
+        click.echo(f"wrote {report_path}", err=True)
+    fig.clear()
 
 
 @contextmanager

@@ -84,8 +84,8 @@ class Config:
 
 
 # The TOML layout: [rules], [rules.near_road_m_by_class], [metrics], [gps], [laps],
-# [layers], [limits], [season], [classes]. [gps] is the metrics' GPS error model, kept at top level because
-# users tune it on its own.
+# [layers], [limits], [season], [classes]. [gps] is the metrics' GPS error model, kept at
+# top level because users tune it on its own.
 _SECTIONS: dict[str, type] = {
     "rules": Thresholds,
     "metrics": MetricSettings,

@@ -231,6 +231,23 @@ def chord_uncertainty_m(
     return COVERAGE_K * math.sqrt(drift + white)
 
 
+def judged_path(
+    t: np.ndarray | None, x: np.ndarray, y: np.ndarray, settings: MetricSettings | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The smoothed path every metric is taken on (plots draw this too).
+
+    Returns ``(tt, xs, ys, leverage, timed)``: the times used (1 s steps when ``t`` is None
+    or has gaps in it), the smoothed coordinates, the smoother's leverage per point and
+    whether real times were used.
+    """
+    settings = settings or MetricSettings()
+    n = len(x)
+    timed = t is not None and bool(np.all(np.isfinite(t)))
+    tt = np.asarray(t, dtype=float) if timed and t is not None else np.arange(n, dtype=float)
+    xs, ys, lev = smooth_path(tt, x, y, settings.smoothing_s, shrink_at_ends=True)
+    return tt, xs, ys, lev, timed
+
+
 def segment_metrics(
     t: np.ndarray | None,
     x: np.ndarray,
@@ -255,10 +272,7 @@ def segment_metrics(
     n = len(x)
     if n < 2:
         raise ValueError("a segment needs at least 2 points")
-    timed = t is not None and bool(np.all(np.isfinite(t)))
-    tt = np.asarray(t, dtype=float) if timed and t is not None else np.arange(n, dtype=float)
-
-    xs, ys, lev = smooth_path(tt, x, y, settings.smoothing_s, shrink_at_ends=True)
+    tt, xs, ys, lev, timed = judged_path(t, x, y, settings)
     steps = np.hypot(np.diff(xs), np.diff(ys))
     along = np.concatenate([[0.0], np.cumsum(steps)])
     distance = float(along[-1])

@@ -134,7 +134,7 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
         ("dev m", "right"), ("grade", "right"), ("speed", "right"), ("verdict", "left"),
         ("reasons", "left"),
     ):  # fmt: skip
-        table.add_column(name, justify=justify, no_wrap=name != "reasons")  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=name != "reasons")
     for seg in result.segments:
         m = seg.metrics
         start = seg.segment.start
@@ -258,6 +258,10 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
     data = text.encode("utf-8") if isinstance(text, str) else text
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        # mkstemp makes the file private (0600); give it the usual umask-based mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -1,0 +1,344 @@
+"""One self-contained HTML page a coach can open: summary, segment table, notes, plots.
+
+The page needs no network and no JavaScript: styles are inline, every image is a
+``data:`` URI (PNG, SVG or JPEG, base64), and a Content-Security-Policy meta tag lets
+the browser load nothing else (no scripts, no remote images, fonts or frames). Text
+that comes from files (track names, notes, lap labels) is HTML-escaped, so a track
+named ``<script>`` shows as text. The same run gives the same page, byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .analysis import RunResult, segment_dict
+from .plots import VERDICT_COLOURS, VERDICTS, reason_words, season_flags, verdict_counts
+
+if TYPE_CHECKING:
+    from .config import Thresholds
+    from .layers import LayerSet
+    from .metrics import MetricSettings
+
+#: Said in the notes of a run checked without map layers (never implied to be safe).
+SAFETY_NOT_CHECKED = "venue safety was not checked: no map layer was given (--layers)"
+
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1.5rem auto;
+       max-width: 88rem; padding: 0 1rem; color: #1a1a1a; line-height: 1.4; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }
+h3 { font-size: 1.05rem; margin-bottom: .3rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .92rem; }
+th, td { border: 1px solid #c8c8c8; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.verdict { font-weight: bold; text-transform: uppercase; color: #000; white-space: nowrap; }
+%(verdict_css)s
+tr.flagged td { background: #fdf1dc; }
+dl { display: grid; grid-template-columns: max-content auto; gap: .15rem 1rem; margin: .5rem 0; }
+dt { font-weight: bold; }
+dd { margin: 0; }
+dd > dl { margin: 0; }
+figure { margin: 1rem 0 2rem; }
+figure img { max-width: 100%%; height: auto; border: 1px solid #ddd; }
+figcaption { font-size: .9rem; color: #444; }
+.muted { color: #555; }
+"""
+
+
+def _css() -> str:
+    verdict_css = "\n".join(f"td.v-{v} {{ background: {VERDICT_COLOURS[v]}; }}" for v in VERDICTS)
+    return _CSS % {"verdict_css": verdict_css}
+
+
+def _e(value: Any) -> str:
+    """Escape any value for HTML text or a quoted attribute."""
+    return escape(str(value), quote=True)
+
+
+def _num(value: float | None, digits: int = 0, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:.{digits}f}{unit}"
+
+
+def image_mime(data: bytes) -> str:
+    """The MIME type of an image given as bytes (PNG, SVG or JPEG).
+
+    Raises:
+        ValueError: the bytes are none of those.
+    """
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    head = data[:4096].lstrip().lower()
+    if head.startswith((b"<svg", b"<?xml")) and b"<svg" in head:
+        return "image/svg+xml"
+    raise ValueError("an image must be PNG, JPEG or SVG")
+
+
+def data_uri(data: bytes) -> str:
+    """The image as a ``data:`` URI (base64)."""
+    return f"data:{image_mime(data)};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _file_name(result: RunResult) -> str:
+    return Path(result.track.source).name or result.track.source
+
+
+def _run_notes(result: RunResult) -> list[str]:
+    notes = [*result.run_judgement.notes, *result.notes]
+    if not result.safety_checked and not any("safety was not checked" in n for n in notes):
+        notes.append(SAFETY_NOT_CHECKED)
+    return notes
+
+
+def _verdict_cell(verdict: str) -> str:
+    return f'<td class="verdict v-{_e(verdict)}">{_e(verdict)}</td>'
+
+
+def _runs_table(results: Sequence[RunResult]) -> str:
+    rows = []
+    for r in results:
+        counts = verdict_counts(r)
+        start = r.track.start
+        rows.append(
+            "<tr>"
+            f"<td>{_e(_file_name(r))}</td>"
+            f"<td>{_e(r.track.name or '')}</td>"
+            f"<td>{_e(f'{start:%Y-%m-%d %H:%M}') if start is not None else 'no times'}</td>"
+            f'<td class="num">{_num(r.distance_m / 1000.0, 2, " km")}</td>'
+            f'<td class="num">{_num(r.warmup_min, 1, " min")}</td>'
+            f'<td class="num">{len(r.segments)}</td>'
+            + "".join(f'<td class="num">{counts[v]}</td>' for v in VERDICTS)
+            + _verdict_cell(r.verdict)
+            + f"<td>{'yes' if r.safety_checked else 'not checked'}</td>"
+            "</tr>"
+        )
+    head = (
+        "<tr><th>file</th><th>name</th><th>start (UTC)</th><th>distance</th><th>warm-up</th>"
+        "<th>segments</th>" + "".join(f"<th>{v}</th>" for v in VERDICTS) + "<th>verdict</th>"
+        "<th>venue safety</th></tr>"
+    )
+    return (
+        f'<table id="runs">\n<thead>{head}</thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + ("\n</tbody></table>")
+    )
+
+
+def _place(record: Mapping[str, Any]) -> str:
+    """Venue and nearest road of a segment, or that they were not checked."""
+    if record.get("venue") is None and record.get("nearest_road_m") is None:
+        return "not checked"
+    parts = []
+    if record.get("venue"):
+        parts.append(str(record["venue"]).replace("_", " "))
+    if record.get("nearest_road_m") is not None:
+        road = record.get("nearest_road") or {}
+        what = " ".join(str(road[k]) for k in ("highway", "name") if road.get(k))
+        parts.append(f"road {record['nearest_road_m']:.0f} m" + (f" ({what})" if what else ""))
+    if record.get("crosses_road"):
+        parts.append("crosses a road")
+    return "; ".join(parts) or "–"
+
+
+def _segments_table(results: Sequence[RunResult]) -> str:
+    rows = []
+    for r in results:
+        name = _file_name(r)
+        for seg in r.segments:
+            m = seg.metrics
+            start = seg.segment.start
+            words = "; ".join(seg.judgement.notes) or "kept to the advice"
+            rows.append(
+                f'<tr data-reasons="{_e(";".join(seg.judgement.reasons))}">'
+                f"<td>{_e(name)}</td>"
+                f'<td class="num">{seg.segment.index}</td>'
+                f"<td>{_e(f'{start:%H:%M:%S}') if start is not None else _e(seg.segment.source)}"
+                "</td>"
+                f'<td class="num">{_num(m.chord_m)} ± {_num(m.chord_uncertainty_m)} m</td>'
+                f'<td class="num">{_num(m.distance_m, 0, " m")}</td>'
+                f'<td class="num">{_num(m.max_deviation_m, 1, " m")}</td>'
+                f'<td class="num">{_num(m.grade_pct, 1, " %")}</td>'
+                f"<td>{_e(_place(segment_dict(seg)))}</td>"
+                + _verdict_cell(seg.verdict)
+                + f"<td>{_e(words)}</td>"
+                "</tr>"
+            )
+    head = (
+        "<tr><th>file</th><th>#</th><th>start (UTC)</th><th>chord</th><th>covered</th>"
+        "<th>off line</th><th>grade</th><th>venue / road</th><th>verdict</th><th>reasons</th></tr>"
+    )
+    if not rows:
+        return '<p class="muted">No reverse segments were found.</p>'
+    return (
+        f'<table id="segments">\n<thead>{head}</thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + ("\n</tbody></table>")
+    )
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return _num(value, 0 if abs(value) >= 100 else 2)
+    return str(value)
+
+
+def _summary(value: Any, depth: int = 0) -> str:
+    """A mapping as nested definition lists; lists of scalars comma-joined."""
+    if isinstance(value, Mapping) and depth < 4:
+        items = "".join(
+            f"<dt>{_e(str(k).replace('_', ' '))}</dt><dd>{_summary(v, depth + 1)}</dd>"
+            for k, v in value.items()
+        )
+        return f"<dl>{items}</dl>" if items else "–"
+    if isinstance(value, list | tuple):
+        return _e(", ".join(_scalar(v) for v in value)) if value else "–"
+    return _e(_scalar(value))
+
+
+def _weekly_table(weekly: pd.DataFrame) -> str:
+    rows = []
+    for rec in weekly.to_dict("records"):
+        flags = season_flags(rec.get("flags"))
+        speed = rec.get("mean_reverse_speed_mps")
+        rows.append(
+            ('<tr class="flagged">' if flags else "<tr>")
+            + f"<td>{_e(rec.get('athlete', ''))}</td><td>{_e(rec.get('week', ''))}</td>"
+            f'<td class="num">{_e(rec.get("runs", ""))}</td>'
+            f'<td class="num">{_e(rec.get("segments", ""))}</td>'
+            f'<td class="num">{_num(rec.get("reverse_distance_m"), 0, " m")}</td>'
+            f'<td class="num">{_num(None if pd.isna(speed) else speed, 2, " m/s")}</td>'
+            + "".join(f'<td class="num">{_e(rec.get(v, ""))}</td>' for v in VERDICTS)
+            + f"<td>{_e(reason_words(flags)) or '–'}</td></tr>"
+        )
+    head = (
+        "<tr><th>athlete</th><th>week</th><th>runs</th><th>segments</th><th>reverse distance</th>"
+        "<th>mean reverse speed</th>"
+        + "".join(f"<th>{v}</th>" for v in VERDICTS)
+        + "<th>flags</th></tr>"
+    )
+    return (
+        f'<table id="weekly">\n<thead>{head}</thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + ("\n</tbody></table>")
+    )
+
+
+def _notes(results: Sequence[RunResult]) -> str:
+    parts = []
+    for r in results:
+        items = "".join(f"<li>{_e(n)}</li>" for n in _run_notes(r))
+        parts.append(f"<h3>{_e(_file_name(r))}</h3>\n<ul>{items or '<li>none</li>'}</ul>")
+    return "\n".join(parts)
+
+
+def html_report(
+    results: Sequence[RunResult],
+    *,
+    title: str,
+    images: Sequence[tuple[str, bytes]] = (),
+    summary: Mapping[str, Any] | None = None,
+    weekly: pd.DataFrame | None = None,
+) -> str:
+    """The report page as one HTML string.
+
+    Args:
+        results: checked runs; each gets a row in the runs table, its segments rows in
+            the segment table, and its notes.
+        title: page title and heading.
+        images: ``(caption, bytes)`` pairs, PNG, SVG or JPEG, shown in order.
+        summary: extra figures to show first (a season summary, say): nested mappings
+            become nested definition lists.
+        weekly: a season's weekly table (:func:`retrogpx.season.weekly_summary`).
+
+    Raises:
+        ValueError: an image is not PNG, JPEG or SVG.
+    """
+    figures = "\n".join(
+        f'<figure><img src="{data_uri(data)}" alt="{_e(caption)}">'
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+        for caption, data in images
+    )
+    counts = dict.fromkeys(VERDICTS, 0)
+    for r in results:
+        for v, c in verdict_counts(r).items():
+            counts[v] += c
+    tally = ", ".join(f"{counts[v]} {v}" for v in VERDICTS)
+    body = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="muted">{len(results)} run{"s" if len(results) != 1 else ""}, '
+        f"{sum(counts.values())} reverse segments: {tally}.</p>",
+    ]
+    if summary:
+        body += ["<h2>Summary</h2>", f'<div id="summary">{_summary(summary)}</div>']
+    if results:
+        body += ["<h2>Runs</h2>", _runs_table(results)]
+    if weekly is not None and len(weekly):
+        body += ["<h2>Weeks</h2>", _weekly_table(weekly)]
+    if results:
+        body += ["<h2>Reverse segments</h2>", _segments_table(results)]
+        body += ["<h2>Notes</h2>", f'<div id="notes">{_notes(results)}</div>']
+    if figures:
+        body += ["<h2>Plots</h2>", figures]
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(title)}</title>\n<style>{_css()}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def write_html_report(
+    path: str | Path,
+    results: Sequence[RunResult],
+    *,
+    title: str,
+    images: Sequence[tuple[str, bytes]] = (),
+    summary: Mapping[str, Any] | None = None,
+    weekly: pd.DataFrame | None = None,
+) -> None:
+    """Write :func:`html_report` to ``path`` atomically (UTF-8)."""
+    from .report import write_atomic
+
+    write_atomic(
+        path, html_report(results, title=title, images=images, summary=summary, weekly=weekly)
+    )
+
+
+def run_report_html(
+    result: RunResult,
+    layers: LayerSet | None = None,
+    *,
+    title: str | None = None,
+    thresholds: Thresholds | None = None,
+    metrics: MetricSettings | None = None,
+) -> str:
+    """The report page of one run, with its run plot rendered to PNG in memory."""
+    from .plots import run_plot_bytes
+
+    png = run_plot_bytes(result, "png", layers=layers, thresholds=thresholds, metrics=metrics)
+    name = _file_name(result)
+    return html_report(
+        [result],
+        title=title or f"retrogpx check: {name}",
+        images=[(f"Run plot of {name}", png)],
+    )
