@@ -42,6 +42,46 @@ def _config(config_path: Path | None, **overrides: Any) -> Config:
     return load_config(config_path).replace_rules(**overrides)
 
 
+def _path_option(*names: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), **kwargs)
+
+
+config_option = _path_option(
+    "--config", "config_path", help="TOML settings; default ./retrogpx.toml when present."
+)
+laps_option = _path_option(
+    "--laps",
+    "laps_path",
+    help="Lap file (start,end[,label]); default RUN.laps.csv beside the track.",
+)
+reverse_laps_option = click.option(
+    "--reverse-laps",
+    help="TCX/FIT without a lap file: the watch laps run backwards (2,4,6 | 3-9 | even | odd "
+    "| manual = lap-button laps of 20-300 m).",
+)
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(["warn", "unsafe"]),
+    help="Exit with code 1 when a run's verdict is at least this bad.",
+)
+
+
+def layer_options(func: F) -> F:
+    """--layers and --hazards."""
+    func = _path_option(
+        "--hazards",
+        "hazard_paths",
+        multiple=True,
+        help="Layer whose every feature is a hazard; repeatable.",
+    )(func)
+    return _path_option(
+        "--layers",
+        "layer_paths",
+        multiple=True,
+        help="Map layer (OSM XML/PBF, GeoJSON, GeoPackage...); repeatable.",
+    )(func)
+
+
 def threshold_options(func: F) -> F:
     """Options that override the config's thresholds."""
     options = [
@@ -103,32 +143,9 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("track", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--laps",
-    "laps_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Lap file (start,end[,label]); default RUN.laps.csv beside the track.",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML settings; default ./retrogpx.toml when present.",
-)
-@click.option(
-    "--layers",
-    "layer_paths",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Map layer (OSM XML/PBF, GeoJSON, GeoPackage...); repeatable.",
-)
-@click.option(
-    "--hazards",
-    "hazard_paths",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Layer whose every feature is a hazard; repeatable.",
-)
+@laps_option
+@config_option
+@layer_options
 @click.option(
     "--format",
     "fmt",
@@ -143,17 +160,9 @@ def cli() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the output to this file instead of the terminal.",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["warn", "unsafe"]),
-    help="Exit with code 1 when the run's verdict is at least this bad.",
-)
+@fail_on_option
 @click.option("--laps-tz", help="Time zone of lap-file times written without one [UTC].")
-@click.option(
-    "--reverse-laps",
-    help="TCX/FIT without a lap file: the watch laps run backwards (2,4,6 | 3-9 | even | odd "
-    "| manual = lap-button laps of 20-300 m).",
-)
+@reverse_laps_option
 @click.option(
     "--plot",
     "plot_path",
@@ -186,7 +195,7 @@ def check(
 
     \b
     Example:
-      retrogpx check sample_tracks/clean_session.gpx
+      retrogpx check sample_tracks/clean_meadow.gpx --layers sample_tracks/park.osm
       retrogpx check run.gpx --laps run.laps.csv --format json -o run.json
     """
     import dataclasses
@@ -245,33 +254,10 @@ def _write_pictures(
 @cli.command()
 @click.argument("track", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--laps",
-    "laps_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Lap file; default RUN.laps.csv beside the track.",
-)
-@click.option("--reverse-laps", help="TCX/FIT without a lap file: reverse watch laps.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML settings; default ./retrogpx.toml when present.",
-)
-@click.option(
-    "--layers",
-    "layer_paths",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Map layer; repeatable.",
-)
-@click.option(
-    "--hazards",
-    "hazard_paths",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Hazard layer; repeatable.",
-)
+@laps_option
+@reverse_laps_option
+@config_option
+@layer_options
 @threshold_options
 def plot(
     track: Path,
@@ -387,30 +373,9 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder of lap files (RUN.laps.csv); default: beside each track.",
 )
-@click.option(
-    "--reverse-laps",
-    help="For TCX/FIT without a lap file: reverse watch laps (2,4,6 | 3-9 | even | odd | manual).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML settings; default ./retrogpx.toml when present.",
-)
-@click.option(
-    "--layers",
-    "layer_paths",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Map layer for every run; repeatable.",
-)
-@click.option(
-    "--hazards",
-    "hazard_paths",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Hazard layer; repeatable.",
-)
+@reverse_laps_option
+@config_option
+@layer_options
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [CPU count].")
 @click.option("--scheduler", help="Dask scheduler: tcp://HOST:PORT, or 'local' for a LocalCluster.")
 @click.option(
@@ -437,11 +402,7 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
 @click.option(
     "--athlete-from", help="Athlete per file: 'folder', or a regex with (?P<athlete>...)."
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["warn", "unsafe"]),
-    help="Exit with code 1 when any run's verdict is at least this bad.",
-)
+@fail_on_option
 @click.option(
     "--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal]."
 )
