@@ -41,6 +41,10 @@ test: lint
 bench: $(BIN)/.installed-test
 	$(BIN)/python benchmarks/run_all.py
 
+# A long fuzzing run (about 30-40 min on 4 cores); the normal suite runs 2,400 cases.
+fuzz: $(BIN)/.installed-test
+	RETROGPX_FUZZ_EXAMPLES=200000 $(BIN)/pytest -n auto -q tests/test_fuzz.py
+
 samples: $(BIN)/.installed-demo
 	$(BIN)/python tools/make_samples.py --out sample_tracks
 

@@ -245,3 +245,29 @@ def test_batch_writes_season_plot_and_report(tmp_path: Path) -> None:
     assert (tmp_path / "plots" / "season.png").read_bytes().startswith(b"\x89PNG")
     page = (tmp_path / "season.html").read_text()
     assert "2024-W18" in page and "volume jump" in page and "2024-04-13.gpx" in page
+
+
+def test_atomic_write_removes_stale_temporaries_only(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from retrogpx.report import write_atomic
+
+    target = tmp_path / "out.csv"
+    stale, fresh = tmp_path / ".out.csv.abc.tmp", tmp_path / ".out.csv.def.tmp"
+    stale.write_text("left by a killed run")
+    fresh.write_text("another run is writing")
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    write_atomic(target, "a,b\n")
+    assert target.read_text() == "a,b\n"
+    assert not stale.exists() and fresh.exists()
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

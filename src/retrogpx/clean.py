@@ -8,7 +8,8 @@ to their file. All steps work on whole arrays (no per-point Python loops).
 The steps, in order:
 
 1. drop points whose latitude/longitude is missing, not finite or out of range, and
-   points at exactly 0,0 (a receiver without a fix writes "null island");
+   points at 0,0 (a receiver without a fix writes "null island"; within
+   :data:`NULL_ISLAND_DEG`, as a misread FIT position of -1 semicircle is too);
 2. treat times before the GPS epoch (1980-01-06) as missing: no GPS receiver can record
    them (GPSBabel writes 1901-12-13 for "unknown", route planners write 1970-01-01);
 3. when only some points have a time: most timed -> drop the timeless points; otherwise
@@ -17,12 +18,16 @@ The steps, in order:
 5. duplicate timestamps: keep the first point of each time and drop the rest, unless
    most points repeat a time, in which case the times are fake (one time stamped on a
    whole track) and are ignored instead;
-6. remove GPS spikes: a run of up to :data:`MAX_SPIKE_POINTS` points reached by a step
+6. drop points so far from the rest that the track's local frame (the UTM zone of its
+   median point) cannot hold them (a misread record: they project to infinity); then
+   remove GPS spikes: a run of up to :data:`MAX_SPIKE_POINTS` points reached by a step
    that is longer than ``spike_min_m`` and faster than ``max_speed_mps`` and left by
    such a step, while the step bridging the run is neither (the position came
    straight back), within one recording part; fast steps that are not spikes (the
    position stayed away) are kept and counted in a note;
-7. infinite elevations (and heart rates, cadences) become NaN, like absent ones.
+7. infinite elevations (and heart rates, cadences) become NaN, like absent ones;
+8. a pause longer than :data:`LONG_GAP_S` between two points is noted (the points are
+   kept): no run stops that long, so the file probably holds two activities.
 """
 
 from __future__ import annotations
@@ -40,8 +45,14 @@ from .track import POINT_COLUMNS, Track, WatchLap
 
 #: Start of GPS time; a point time before it cannot come from a GPS receiver.
 GPS_EPOCH = pd.Timestamp("1980-01-06T00:00:00Z")
+#: A position this close to 0,0 (degrees, about 1 m) is "null island", not a fix: no run
+#: happens in the Gulf of Guinea.
+NULL_ISLAND_DEG = 1e-5
 #: Longest run of consecutive bad points removed as one spike.
 MAX_SPIKE_POINTS = 3
+#: A pause longer than this (seconds) inside one file is noted: longer than any stop
+#: within one training session, so the file probably holds two recordings.
+LONG_GAP_S = 3600.0
 #: Removal passes at most (each pass can reveal a spike hidden by a neighbouring one).
 _MAX_SPIKE_PASSES = 10
 _NAT = np.iinfo(np.int64).min
@@ -167,7 +178,7 @@ def clean_points(
 
     # 1. positions
     valid = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
-    null_island = valid & (lat == 0.0) & (lon == 0.0)
+    null_island = valid & (np.abs(lat) < NULL_ISLAND_DEG) & (np.abs(lon) < NULL_ISLAND_DEG)
     if (n_bad := int((~valid).sum())) > 0:
         notes.append(f"dropped {counted(n_bad, 'point')} with a missing or out-of-range lat/lon")
     if (n_zero := int(null_island.sum())) > 0:
@@ -208,7 +219,8 @@ def clean_points(
         if (n_behind := int(behind.sum())) > 0:
             order = np.argsort(t, kind="stable")
             idx, t = idx[order], t[order]
-            notes.append(f"sorted {counted(n_behind, 'point')} that were out of time order")
+            verb = "was" if n_behind == 1 else "were"
+            notes.append(f"sorted {counted(n_behind, 'point')} that {verb} out of time order")
 
         # 5. duplicate times
         repeat = np.concatenate([[False], t[1:] == t[:-1]])
@@ -226,6 +238,11 @@ def clean_points(
             )
             idx, t = idx[~repeat], t[~repeat]
 
+    # Points so far off that the track's local frame cannot hold them (checked now, as
+    # steps 3-5 can move the frame, and again after the spikes are gone).
+    held = _held_by_frame(lat[idx], lon[idx])
+    n_far = int((~held).sum())
+    idx, t = idx[held], t[held]
     if timed and len(idx) >= 3:
         # 6. spikes
         proj = LocalProjection.for_points(lat[idx], lon[idx])
@@ -245,6 +262,14 @@ def clean_points(
                 f"kept {counted(n_fast, 'step')} faster than {max_speed_mps:g} m/s "
                 "(the position did not come back, so it is not a spike)"
             )
+        held = _held_by_frame(lat[idx], lon[idx])
+        n_far += int((~held).sum())
+        idx, t = idx[held], t[held]
+    if n_far:
+        notes.append(
+            f"dropped {counted(n_far, 'point')} too far from the rest of the track to "
+            "measure (misread positions)"
+        )
 
     out = df.iloc[idx].reset_index(drop=True)
     out["time"] = pd.DatetimeIndex(t.view("datetime64[ns]")).tz_localize("UTC")
@@ -256,7 +281,48 @@ def clean_points(
         if (n_inf := int(infinite.sum())) > 0:
             notes.append(f"treated {counted(n_inf, 'infinite ' + what)} as missing")
             out[col] = np.where(infinite, np.nan, values)
+
+    # 8. long pauses
+    if timed and (note := _long_gap_note(t)):
+        notes.append(note)
     return out, notes
+
+
+def _held_by_frame(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Mask of the points the track's local frame can hold (finite once projected).
+
+    A misread position a quarter of the globe away projects to infinity in the UTM zone
+    of the others. The zone follows the median point, so dropping points can move it:
+    check again until the zone holds every point kept. A zone that dropped points holds
+    all the rest if it comes back, so this ends within the 120 UTM zones.
+    """
+    held = np.ones(len(lat), dtype=bool)
+    while held.any():
+        x, y = LocalProjection.for_points(lat[held], lon[held]).to_xy(lat[held], lon[held])
+        finite = np.isfinite(x) & np.isfinite(y)
+        if finite.all():
+            break
+        held[np.flatnonzero(held)[~finite]] = False
+    return held
+
+
+def _long_gap_note(t_ns: np.ndarray) -> str | None:
+    """A note on the longest pause over :data:`LONG_GAP_S` in sorted times, if any."""
+    gaps_s = np.diff(t_ns) / 1e9
+    long = np.flatnonzero(gaps_s > LONG_GAP_S)
+    if not len(long):
+        return None
+    i = int(long[np.argmax(gaps_s[long])])
+    since, until = (pd.Timestamp(int(v), tz="UTC") for v in t_ns[i : i + 2])
+    more = (
+        f"; {counted(len(long) - 1, 'other pause')} over {LONG_GAP_S / 3600:g} h"
+        if len(long) > 1
+        else ""
+    )
+    return (
+        f"the recording pauses for {gaps_s[i] / 3600:.1f} h, from {since:%Y-%m-%d %H:%M} to "
+        f"{until:%Y-%m-%d %H:%M} UTC (two activities in one file?){more}"
+    )
 
 
 def finish_track(

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from .signals import exit_on_sigterm
+
 if TYPE_CHECKING:
     from .config import Config
 
@@ -553,6 +555,7 @@ def _progress(total: int, show: bool) -> Iterator[Callable[[Any], None]]:
 
 def main() -> None:
     """Console-script entry point; a bug shows one line unless RETROGPX_DEBUG is set."""
+    exit_on_sigterm()  # SIGTERM: clean up temporary files, keep previous outputs
     try:
         cli(standalone_mode=True)
     except Exception as exc:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -115,32 +115,41 @@ def lap_file_for(track_path: str | Path) -> Path:
     return p.with_name(f"{stem}.laps.csv")
 
 
+def _shown(text: str) -> str:
+    """``text`` fit for a one-line message: line breaks and control characters escaped."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 def parse_bound(text: str, tz: ZoneInfo) -> LapBound:
     """Parse one ``start``/``end`` cell; raises ValueError with a short reason."""
     s = text.strip()
+    shown = _shown(s)
     if not s:
         raise ValueError("empty value")
     if m := _DISTANCE.match(s):
-        return LapBound("distance", value=float(m[1]) * _UNIT_METRES[m[2].lower()], text=s)
+        return LapBound("distance", value=float(m[1]) * _UNIT_METRES[m[2].lower()], text=shown)
     if m := _ELAPSED_UNIT.match(s):
-        return LapBound("elapsed", value=float(m[1]) * _UNIT_SECONDS[m[2].lower()], text=s)
+        return LapBound("elapsed", value=float(m[1]) * _UNIT_SECONDS[m[2].lower()], text=shown)
     if m := _ELAPSED_HMS.match(s):
         hours = float(m[1] or 0)
         minutes, seconds = float(m[2]), float(m[3])
         if (minutes >= 60 and m[1] is not None) or seconds >= 60:
-            raise ValueError(f"'{s}' is not a valid elapsed time")
-        return LapBound("elapsed", value=hours * 3600 + minutes * 60 + seconds, text=s)
+            raise ValueError(f"'{shown}' is not a valid elapsed time")
+        return LapBound("elapsed", value=hours * 3600 + minutes * 60 + seconds, text=shown)
     if "T" in s or re.match(r"^\d{4}-\d{2}-\d{2}", s):
         try:
             ts = pd.Timestamp(s.replace(" ", "T", 1))
         except (ValueError, TypeError):
-            raise ValueError(f"'{s}' is not an ISO 8601 time") from None
+            raise ValueError(f"'{shown}' is not an ISO 8601 time") from None
         if ts is pd.NaT:
-            raise ValueError(f"'{s}' is not an ISO 8601 time")
-        ts = ts.tz_localize(tz) if ts.tzinfo is None else ts
-        return LapBound("time", time=ts.tz_convert("UTC"), text=s)
+            raise ValueError(f"'{shown}' is not an ISO 8601 time")
+        try:  # tracks hold nanosecond times: the years 1678 to 2261
+            ts = (ts.tz_localize(tz) if ts.tzinfo is None else ts).tz_convert("UTC").as_unit("ns")
+        except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime is a ValueError
+            raise ValueError(f"'{shown}' lies outside the years 1678-2261") from None
+        return LapBound("time", time=ts, text=shown)
     raise ValueError(
-        f"cannot read '{s}': use an ISO 8601 time, an elapsed offset such as +00:12:30, "
+        f"cannot read '{shown}': use an ISO 8601 time, an elapsed offset such as +00:12:30, "
         "or a distance such as 1200m or 1.2km"
     )
 
@@ -150,7 +159,7 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise LapError(
-            f"unknown time zone '{name}'", hint="use an IANA name such as Europe/Berlin"
+            f"unknown time zone '{_shown(name)}'", hint="use an IANA name such as Europe/Berlin"
         ) from None
 
 
@@ -206,26 +215,26 @@ def read_lap_rows(
         ) from None
     except OSError as exc:
         raise LapError(f"cannot read lap file ({exc.strerror})", path=path) from None
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
+    if not text.strip():
         raise LapError("lap file is empty", path=path, hint="add a header start,end,label")
-    header = lines[0]
+    # Only CR / LF end lines: str.splitlines would also split at U+0085, U+2028 ...
+    header = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     delimiter = max((",", ";", "\t"), key=header.count)
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
-    columns = [c.strip().lower() for c in next(reader)]
+    records = _csv_records(text, delimiter, path)
+    columns = [c.strip().lower() for c in next(records)[1]]
     unknown = [c for c in columns if c not in KNOWN_COLUMNS]
     by_number = "lap" in columns and "start" not in columns and "end" not in columns
     if unknown or (not by_number and ("start" not in columns or "end" not in columns)):
-        found = ",".join(columns)
+        found = _shown(",".join(columns))
         raise LapError(
-            f"header is '{found}'" + (f"; unknown column '{unknown[0]}'" if unknown else ""),
+            f"header is '{found}'"
+            + (f"; unknown column '{_shown(unknown[0])}'" if unknown else ""),
             path=path,
             where="line 1",
             hint="the header must be start,end[,label] (or lap[,label] for watch laps)",
         )
     rows: list[LapRow] = []
-    for cells in reader:
-        lineno = reader.line_num
+    for lineno, cells in records:
         if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
             continue
         if len(cells) > len(columns):
@@ -250,12 +259,32 @@ def read_lap_rows(
     return rows
 
 
+def _csv_records(text: str, delimiter: str, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(first line, cells) of each CSV record; a CSV error becomes a LapError."""
+    # strict: a quote left open must not swallow the laps after it.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    while True:
+        first = reader.line_num + 1  # a quoted cell may span lines: name the first
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise LapError(
+                f"not readable as CSV ({exc})",
+                path=path,
+                where=f"line {first}",
+                hint='check the quotes: each opening " needs a closing one',
+            ) from None
+        yield first, cells
+
+
 def _numbered_lap(
     record: dict[str, str], watch_laps: Sequence[WatchLap], where: str, path: Path
 ) -> LapRow:
     text = record.get("lap", "")
-    if not text.isdigit():
-        raise LapError(f"lap number '{text}' is not a whole number", path=path, where=where)
+    if not (text.isascii() and text.isdigit()):
+        raise LapError(f"lap number '{_shown(text)}' is not a whole number", path=path, where=where)
     number = int(text)
     match = [lap for lap in watch_laps if lap.number == number]
     if not match:

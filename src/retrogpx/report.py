@@ -251,11 +251,29 @@ def _parquet_bytes(rows: list[dict[str, Any]]) -> bytes:
     return sink.getvalue()
 
 
+#: A temporary file this old was left by a writer killed outright (SIGKILL, power cut).
+STALE_TMP_S = 3600.0
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove ``.NAME.*.tmp`` siblings of ``path`` that a killed earlier run left behind."""
+    import time
+
+    cutoff = time.time() - STALE_TMP_S
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+        except OSError:  # gone already, or not ours to remove
+            continue
+
+
 def write_atomic(path: str | Path, text: str | bytes) -> None:
     """Write a file so that readers see either the old or the whole new content:
     a temporary file in the same folder, flushed to disk, then renamed over the target."""
     path = Path(path)
     data = text.encode("utf-8") if isinstance(text, str) else text
+    _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         # mkstemp makes the file private (0600); give it the usual umask-based mode.

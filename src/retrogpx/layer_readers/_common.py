@@ -6,6 +6,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pyproj import CRS, Transformer
 
 from ..errors import LayerError, TrackError
 from ..readers._source import MAX_DECOMPRESSED_BYTES, MAX_FILE_BYTES, read_bytes
+from ..readers._xml import looks_like_html
 
 WGS84 = CRS.from_epsg(4326)
 #: A box ``(min_x, min_y, max_x, max_y)``.
@@ -195,7 +197,7 @@ def open_stream(path: Path, limits: Limits) -> Iterator[IO[bytes]]:
             inner = raw
         try:
             yield io.BufferedReader(_CappedReader(inner, limits.max_decompressed_bytes, path))
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # zlib.error: bad deflate data
             what = "cannot be read" if inner is raw else "compressed data is corrupt or truncated"
             raise LayerError(
                 f"{what} ({exc})",
@@ -232,6 +234,13 @@ def sniff(path: Path, limits: Limits) -> str:
         return "ogr"
     if b"OSMHeader" in head[:64]:
         return "pbf"
+    if looks_like_html(head):
+        raise LayerError(
+            "is a web page (HTML), not a map layer file",
+            path=path,
+            hint="the download saved a page (an error or login page?) instead of the map; "
+            "download or export it again",
+        )
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<"):
         if b"<osm" in head or name.endswith((".osm", ".osm.gz", ".osm.bz2")):

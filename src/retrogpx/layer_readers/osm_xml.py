@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 
 from ..errors import LayerError
+from ..readers._xml import parse_error_reason
 from ._common import WGS84, Box, Features, Limits, Rows, box_overlaps, open_stream, subset
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class _OsmXml:
         except ET.ParseError as exc:
             line, col = getattr(exc, "position", (None, None))
             raise LayerError(
-                f"not well-formed OSM XML ({str(exc).split(':')[0]})",
+                f"not well-formed OSM XML ({parse_error_reason(exc)})",
                 path=self.path,
                 where=f"line {line}, column {col}" if line else None,
                 hint="the file may be truncated; export it again",

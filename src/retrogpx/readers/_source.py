@@ -8,6 +8,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -40,7 +41,7 @@ def _decompress_capped(raw: bytes, kind: str, path: Path, limit: int) -> bytes:
                         hint="refusing it (a compression bomb?); raise max_decompressed_mb "
                         "in the config if the file is genuine",
                     )
-    except (OSError, EOFError, ValueError) as exc:
+    except (OSError, EOFError, ValueError, zlib.error) as exc:  # zlib.error: bad deflate data
         if isinstance(exc, TrackError):
             raise
         raise TrackError(

@@ -1,0 +1,52 @@
+"""SIGTERM as a clean exit: a process stopped by ``kill``, a job scheduler or a service
+manager cleans up and says so, instead of vanishing mid-write.
+
+Python's default SIGTERM action ends the process at once, so a write caught between
+creating its temporary file and renaming it over the target (see
+:func:`retrogpx.report.write_atomic`) leaves ``.NAME.XXXX.tmp`` behind.
+:func:`exit_on_sigterm` turns SIGTERM into :class:`Terminated`, a ``SystemExit``: every
+``finally`` and ``except BaseException`` cleanup runs (the temporary file is removed,
+worker pools are shut down), readers' ``except Exception`` cannot swallow it, and the
+process exits with :data:`EXIT_TERMINATED` (128 + 15, as a shell reports a process
+killed by SIGTERM). Outputs not yet written keep their previous content: unlike Ctrl-C
+in ``retrogpx batch``, which writes what finished, a terminated batch writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from types import FrameType
+
+#: Exit code of a process ended by SIGTERM.
+EXIT_TERMINATED = 128 + signal.SIGTERM.value
+MESSAGE = "retrogpx: terminated (SIGTERM); outputs not yet written keep their previous content\n"
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived: unwind, clean up, exit with :data:`EXIT_TERMINATED`."""
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM raise :class:`Terminated` in this process's main thread.
+
+    Does nothing outside the main thread (only it may set signal handlers). A worker
+    process forked later inherits the handler but not the job: there the handler
+    restores the default action and sends the signal again, so the worker ends at once.
+    A second SIGTERM during the cleanup ends the process at once too.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    owner = os.getpid()
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signum, signal.SIG_DFL)
+        if os.getpid() != owner:
+            os.kill(os.getpid(), signum)
+            return
+        # os.write, not print: the main thread may be inside a write to stderr.
+        os.write(2, MESSAGE.encode())
+        raise Terminated(EXIT_TERMINATED)
+
+    signal.signal(signal.SIGTERM, terminate)
