@@ -1,15 +1,21 @@
-"""GPX 1.0 and 1.1 tracks, read through gpxpy into a :class:`~retrogpx.track.Track`.
+"""GPX 1.0 and 1.1 tracks, read into a :class:`~retrogpx.track.Track`.
 
-Safety: gpxpy's own parser (``gpxpy.parse``, see ``gpxpy/parser.py``) hands the raw
-text to ``lxml.etree.XML`` when lxml is installed (it is, for the OSM reader), with
-lxml's default parser, which expands internal entities; it also decodes every file as
-UTF-8 whatever its declaration says, which breaks Latin-1 files. So gpxpy never sees
-the raw text here. The bytes are parsed once, by
+Two paths give the same Track. :func:`read_gpx_bytes` first tries the fast one,
+:func:`retrogpx.readers.gpx_fast.read_gpx_fast` (lxml straight to numpy arrays, about
+ten times faster); any file it does not take on (see that module) is read here through
+gpxpy, the reference path :func:`read_gpx_gpxpy`, which also gives every error message.
+
+Safety of the reference path: gpxpy's own parser (``gpxpy.parse``, see
+``gpxpy/parser.py``) hands the raw text to ``lxml.etree.XML`` when lxml is installed,
+with lxml's default parser, which expands internal entities; it also decodes every
+file as UTF-8 whatever its declaration says, which breaks Latin-1 files. So gpxpy
+never sees the raw text here. The bytes are parsed once, by
 :func:`retrogpx.readers._xml.parse_xml` (defusedxml: any DTD, entity declaration or
 external reference is refused before anything is expanded or fetched), and gpxpy's
 field reader (``gpxpy.gpxfield.gpx_fields_from_xml``, the second half of
 ``gpxpy.parse``) converts that already-safe element tree. No second XML parser ever
-runs, so nothing can slip past the first one.
+runs, so nothing can slip past the first one. gpxpy is imported only when this path
+runs.
 
 Before gpxpy sees the tree we (a) strip the document's default namespace, as
 ``gpxpy.parse`` does, so GPX 1.0, 1.1 and namespace-less files read alike; (b) read
@@ -33,18 +39,26 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import gpxpy.gpx
-import gpxpy.gpxfield
 import numpy as np
 import pandas as pd
 
-from ..clean import counted, finish_track
+from ..clean import counted
 from ..errors import TrackError
-from ..track import Track, make_points
+from ..track import Track
+from ._gpx_common import (
+    GpxColumns,
+    build_track,
+    field_version,
+    namespace,
+    namespace_notes,
+    stripped,
+)
 from ._xml import local_name, parse_xml
 
-GPX_NAMESPACES = ("http://www.topografix.com/GPX/1/0", "http://www.topografix.com/GPX/1/1")
+if TYPE_CHECKING:
+    import gpxpy.gpx
 
 #: Children kept for gpxpy, per parent element (everything else is pruned).
 _KEEP = {
@@ -54,18 +68,10 @@ _KEEP = {
     "trkseg": frozenset({"trkpt"}),
     "trkpt": frozenset({"ele", "time"}),
 }
-#: Range of times a pandas nanosecond timestamp can hold.
-_TIME_MIN = pd.Timestamp.min.tz_localize("UTC")
-_TIME_MAX = pd.Timestamp.max.tz_localize("UTC")
 _NOT_A_TRACK_HINT = (
     "export the recorded activity (a track with times) from the watch or app, "
     "not a planned route, course or list of places"
 )
-
-
-def _namespace(tag: str) -> str:
-    """``{uri}gpx`` -> ``uri``; ``gpx`` -> ``""``."""
-    return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
 
 
 def _number(text: str | None) -> float:
@@ -74,11 +80,6 @@ def _number(text: str | None) -> float:
         return float(text) if text is not None else math.nan
     except ValueError:
         return math.nan
-
-
-def _text(value: str | None) -> str | None:
-    """Stripped text, None when absent or blank."""
-    return value.strip() or None if value else None
 
 
 def _prune(element: ET.Element) -> None:
@@ -175,6 +176,9 @@ def _bad_point_error(root: ET.Element, data: bytes, path: str | Path) -> TrackEr
 def _read_with_gpxpy(
     root: ET.Element, version: str, data: bytes, path: str | Path
 ) -> gpxpy.gpx.GPX:
+    import gpxpy.gpx
+    import gpxpy.gpxfield
+
     gpx = gpxpy.gpx.GPX()
     try:
         gpxpy.gpxfield.gpx_fields_from_xml(gpx, root, version)  # type: ignore[arg-type]
@@ -190,17 +194,10 @@ def _read_with_gpxpy(
     return gpx
 
 
-def _times(values: list[datetime | None], notes: list[str]) -> pd.DatetimeIndex:
-    """gpxpy's datetimes as UTC; naive times are taken as UTC (with a note)."""
+def _times(values: list[datetime | None]) -> tuple[pd.DatetimeIndex, int]:
+    """gpxpy's datetimes as UTC, and how many had no time zone (taken as UTC)."""
     naive = sum(1 for v in values if v is not None and v.tzinfo is None)
-    if naive:
-        notes.append(f"{naive} of {len(values)} point times have no time zone; taken as UTC")
-    times = pd.DatetimeIndex(pd.to_datetime(values, utc=True))  # type: ignore[arg-type]
-    outside = (times < _TIME_MIN) | (times > _TIME_MAX)
-    if outside.any():
-        notes.append(f"ignored {counted(int(outside.sum()), 'time')} outside the years 1678-2261")
-        times = pd.DatetimeIndex(times.where(~outside))
-    return times
+    return pd.DatetimeIndex(pd.to_datetime(values, utc=True)), naive  # type: ignore[arg-type]
 
 
 def _refuse_empty(scan: _Scan, path: str | Path) -> TrackError:
@@ -216,6 +213,21 @@ def _refuse_empty(scan: _Scan, path: str | Path) -> TrackError:
 
 def read_gpx_bytes(data: bytes, path: str | Path) -> Track:
     """Read a GPX 1.0 / 1.1 document (already decompressed) into a cleaned Track.
+
+    The fast path takes every file it can; the gpxpy path reads the rest and gives the
+    errors (both give the same Track: see :mod:`retrogpx.readers.gpx_fast`).
+
+    Raises:
+        TrackError: as :func:`read_gpx_gpxpy`.
+    """
+    from .gpx_fast import read_gpx_fast
+
+    track = read_gpx_fast(data, path)
+    return track if track is not None else read_gpx_gpxpy(data, path)
+
+
+def read_gpx_gpxpy(data: bytes, path: str | Path) -> Track:
+    """Read a GPX document through gpxpy (the reference path) into a cleaned Track.
 
     Each non-empty ``<trkseg>`` becomes one recording ``part`` (0, 1, ...). The name is
     the first track's ``<name>``, else the file's; the activity is the first track's
@@ -233,50 +245,38 @@ def read_gpx_bytes(data: bytes, path: str | Path) -> Track:
             path=path,
             hint="export the activity as GPX, TCX or FIT",
         )
-    notes: list[str] = []
-    ns = _namespace(root.tag)
-    if ns and ns not in GPX_NAMESPACES:
-        notes.append(f"unexpected GPX namespace {ns!r}; read as GPX anyway")
+    ns = namespace(root.tag)
+    notes = namespace_notes(ns)
     if ns:
         prefix = "{" + ns + "}"
         for el in root.iter():
             if el.tag.startswith(prefix):
                 el.tag = el.tag[len(prefix) :]
-    version = root.get("version") or ("1.1" if ns == GPX_NAMESPACES[1] else "1.0")
     scan = _Scan(root)
-    gpx = _read_with_gpxpy(root, "1.1" if version == "1.1" else "1.0", data, path)
+    gpx = _read_with_gpxpy(root, field_version(root.get("version"), ns), data, path)
 
     segments = [s.points for trk in gpx.tracks for s in trk.segments if s.points]
     if not segments:
         raise _refuse_empty(scan, path)
-    if len(segments) > 1:
-        notes.append(
-            f"the track has {len(segments)} recording parts (separate <trk>/<trkseg>); "
-            "distances are not carried across the gaps between them"
-        )
-    if scan.empty_segments:
-        notes.append(f"skipped {counted(scan.empty_segments, 'empty track segment')}")
     pts = [p for seg in segments for p in seg]
     values = [p.time for p in pts]
     unreadable = sum(1 for v, w in zip(values, scan.time_written, strict=True) if w and v is None)
-    if unreadable:
-        notes.append(f"could not read {counted(unreadable, 'point time')}; treated as missing")
-    points = make_points(
-        _times(values, notes),
-        np.array([p.latitude for p in pts], dtype="float64"),
-        np.array([p.longitude for p in pts], dtype="float64"),
-        ele=np.array([p.elevation for p in pts], dtype="float64"),
-        hr=np.array(scan.hr, dtype="float64"),
-        cad=np.array(scan.cad, dtype="float64"),
-        part=np.repeat(np.arange(len(segments)), [len(s) for s in segments]),
-    )
+    times, naive = _times(values)
     # gpxpy reads <type> only in GPX 1.1 mode, but GPX 1.0 exporters write it too.
     first_trk = root.find("trk")
     activity = first_trk.findtext("type") if first_trk is not None else None
-    return finish_track(
-        points,
-        path,
-        name=_text(gpx.tracks[0].name if gpx.tracks else None) or _text(gpx.name),
-        activity=_text(activity),
-        notes=notes,
+    columns = GpxColumns(
+        times=times,
+        naive_times=naive,
+        unreadable_times=unreadable,
+        lat=np.array([p.latitude for p in pts], dtype="float64"),
+        lon=np.array([p.longitude for p in pts], dtype="float64"),
+        ele=np.array([p.elevation for p in pts], dtype="float64"),
+        hr=np.array(scan.hr, dtype="float64"),
+        cad=np.array(scan.cad, dtype="float64"),
+        segment_sizes=np.array([len(s) for s in segments], dtype=np.int64),
+        empty_segments=scan.empty_segments,
+        name=stripped(gpx.tracks[0].name if gpx.tracks else None) or stripped(gpx.name),
+        activity=stripped(activity),
     )
+    return build_track(columns, path, notes)

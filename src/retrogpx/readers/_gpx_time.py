@@ -1,0 +1,129 @@
+"""GPX point times read in one vectorised pass, exactly as gpxpy reads them.
+
+gpxpy (``gpxpy.gpxfield.parse_time``) matches each time against a regular expression
+and builds a ``datetime``: fractions of a second are cut (not rounded) to
+microseconds, a zone ``Z``, ``+HH``, ``+HH:``, ``+HHMM`` or ``+HH:MM`` gives a fixed
+offset, and a time without a zone stays naive. :func:`parse_gpx_times` does the same
+for the usual shape, ``YYYY-MM-DDThh:mm:ss[.f{1,15}][zone]`` in ASCII, on all the
+times of a file at once: the texts become rows of a byte matrix and every field is
+read by column arithmetic. Anything else (one-digit fields, blanks around the
+time, dates that do not exist, years outside 1000-9000, an offset of a day or more)
+makes it answer None, and the caller reads the file through gpxpy instead, so no
+time is ever read differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: Longest time text handled here: 19 + "." + 15 digits + "+HH:MM".
+_MAX_LEN = 42
+#: Columns of the digits of ``YYYY-MM-DDThh:mm:ss``, and of its separators.
+_HEAD_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
+_HEAD_SEPARATORS = ((4, b"-"), (7, b"-"), (13, b":"), (16, b":"))
+_HEAD = 19
+#: Years handled here; others (gpxpy reads 0001-9999) are left to gpxpy.
+_YEARS = (1000, 9000)
+
+
+def _number(digits: np.ndarray) -> np.ndarray:
+    """Base-10 value of each row of digit values (int64)."""
+    weights = 10 ** np.arange(digits.shape[1] - 1, -1, -1, dtype=np.int64)
+    return digits.astype(np.int64) @ weights
+
+
+def _byte_rows(
+    texts: Sequence[str], *, shortest: int, longest: int, pad: int = 0
+) -> np.ndarray | None:
+    """The texts as rows of ASCII bytes, padded with NUL (which XML text cannot hold),
+    plus ``pad`` more NUL columns; None when a text is shorter than ``shortest``, longer
+    than ``longest``, or not ASCII."""
+    n = len(texts)
+    try:
+        flat = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8)
+    except UnicodeEncodeError:
+        return None
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    if n == 0 or lengths.min() < shortest or lengths.max() > longest:
+        return None
+    width = int(lengths.max())
+    chars = np.zeros((n, width + pad), dtype=np.uint8)
+    if lengths.min() == width:  # the usual case: every text as long
+        chars[:, :width] = flat.reshape(n, width)
+    else:
+        row = np.repeat(np.arange(n), lengths)
+        start = np.cumsum(lengths) - lengths
+        chars[row, np.arange(len(flat)) - np.repeat(start, lengths)] = flat
+    return chars
+
+
+def parse_gpx_times(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """UTC microseconds since 1970 (int64) and a naive flag for each time text.
+
+    Returns None when any text is not in the shape handled here or does not give a
+    valid time (see the module docstring); the caller must then use gpxpy.
+    """
+    n = len(texts)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    # Rows of bytes with 7 NUL columns more, so a zone can be read at any start.
+    chars = _byte_rows(texts, shortest=_HEAD, longest=_MAX_LEN, pad=7)
+    if chars is None:
+        return None
+    length = np.count_nonzero(chars, axis=1)
+    is_digit = (chars >= ord("0")) & (chars <= ord("9"))
+    value = chars.astype(np.int16) - ord("0")
+
+    ok = is_digit[:, _HEAD_DIGITS].all(axis=1)
+    for col, sep in _HEAD_SEPARATORS:
+        ok &= chars[:, col] == ord(sep)
+    ok &= (chars[:, 10] == ord("T")) | (chars[:, 10] == ord(" "))
+
+    # Fraction: "." then 1-15 digits; gpxpy keeps the first six (microseconds).
+    has_dot = chars[:, _HEAD] == ord(".")
+    run = np.cumprod(is_digit[:, _HEAD + 1 :], axis=1).sum(axis=1)
+    n_frac = np.where(has_dot, run, 0)
+    ok &= ~has_dot | ((n_frac >= 1) & (n_frac <= 15))
+    micro = _number(value[:, _HEAD + 1 : _HEAD + 7] * (np.arange(6) < n_frac[:, None]))
+
+    # Zone: nothing, "Z", or a sign, two digits, then ":", "MM", ":MM" or nothing.
+    start = np.where(has_dot, _HEAD + 1 + n_frac, _HEAD)
+    zone_len = length - start
+    rows = np.arange(n)
+    z = [chars[rows, start + k] for k in range(6)]
+    zd = [(c >= ord("0")) & (c <= ord("9")) for c in z]
+    signed = ((z[0] == ord("+")) | (z[0] == ord("-"))) & zd[1] & zd[2]
+    naive = zone_len == 0
+    colon = z[3] == ord(":")
+    hhmm = (zone_len == 5) & zd[3] & zd[4]
+    hh_mm = (zone_len == 6) & colon & zd[4] & zd[5]
+    ok &= (
+        naive
+        | ((zone_len == 1) & (z[0] == ord("Z")))
+        | (signed & ((zone_len == 3) | ((zone_len == 4) & colon) | hhmm | hh_mm))
+    )
+
+    def two(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return (a.astype(np.int64) - ord("0")) * 10 + (b.astype(np.int64) - ord("0"))
+
+    zone_min = np.where(hhmm, two(z[3], z[4]), np.where(hh_mm, two(z[4], z[5]), 0))
+    offset_min = np.where(signed, two(z[1], z[2]) * 60 + zone_min, 0)
+    offset_min *= np.where(z[0] == ord("-"), -1, 1)
+    ok &= np.abs(offset_min) < 24 * 60
+
+    year, month, day, hour, minute, second = (
+        _number(value[:, a : a + k]) for a, k in ((0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2))
+    )
+    ok &= (year >= _YEARS[0]) & (year <= _YEARS[1]) & (month >= 1) & (month <= 12)
+    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    if not ok.all():
+        return None
+    months = (year - 1970) * 12 + (month - 1)
+    first_day = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    next_first = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    if ((day < 1) | (day > next_first - first_day)).any():
+        return None
+    minutes = ((first_day + day - 1) * 24 + hour) * 60 + minute - offset_min
+    return (minutes * 60 + second) * 1_000_000 + micro, naive
