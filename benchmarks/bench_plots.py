@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _common import print_table
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_tracks"
 N_RUNS = 20
@@ -125,13 +127,8 @@ def main() -> None:
     gc.collect()
     alive = sum(isinstance(o, Figure) for o in gc.get_objects())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    header = ("case", "wall s", "CPU s", "wall s each", "target")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print(f"{N_RUNS} runs from {folder.name}/ with {segments} reverse segments")
-    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("-|-".join("-" * w for w in widths))
-    for row in rows:
-        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print_table(("case", "wall s", "CPU s", "wall s each", "target"), rows)
     print(
         f"PNG plots {png_mib:.1f} MiB in all; HTML report {report_mib:.1f} MiB; "
         f"figures still alive: {alive}; peak RSS {peak:.0f} MiB"

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _common import print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "graphhopper__graphhopper"
@@ -208,12 +209,7 @@ def main() -> None:
                 f"{fig['peak_mib']:,.0f}",
             )
         )
-    header = ("case", "size", "seconds", "size per second", "peak RSS MiB")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("-|-".join("-" * w for w in widths))
-    for row in rows:
-        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print_table(("case", "size", "seconds", "size per second", "peak RSS MiB"), rows)
 
 
 if __name__ == "__main__":
