@@ -133,3 +133,12 @@ def test_a_failed_output_write_keeps_the_previous_file(season_dir: Path, tmp_pat
     )
     assert result.exit_code == 2 and "unknown output format '.xlsx'" in result.stderr
     assert out.read_text() == "previous\n"
+
+
+def test_summary_when_no_run_could_be_checked(tmp_path: Path) -> None:
+    (tmp_path / "broken.gpx").write_text("<gpx>")
+    summary = tmp_path / "season.json"
+    result = CliRunner().invoke(cli, ["batch", str(tmp_path), "-j", "1", "--summary", str(summary)])
+    assert result.exit_code == 4, result.output
+    doc = json.loads(summary.read_text())
+    assert doc["files"] == {"total": 1, "ok": 0, "failed": 1, "skipped": 0} and doc["weeks"] == []

@@ -298,12 +298,13 @@ def _numbered_lap(
     return LapRow(where, row.start, row.end, row.label)
 
 
-def _bound_seconds(bound: LapBound, track: Track, dist: np.ndarray, t_s: np.ndarray) -> float:
+def _bound_seconds(
+    bound: LapBound, start: pd.Timestamp | None, dist: np.ndarray, t_s: np.ndarray
+) -> float:
     """A bound as seconds since the first point, or as metres when there are no times."""
     if bound.kind == "elapsed":
         return bound.value
     if bound.kind == "time":
-        start = track.start
         assert start is not None and bound.time is not None
         return float((bound.time - start).total_seconds())
     # distance -> time of the point where the track reaches it (interpolated)
@@ -332,6 +333,7 @@ def plan_segments(
     # Without times, everything is placed by distance along the track.
     axis = track.seconds() if timed else dist
     unit = "s" if timed else "m"
+    t0 = track.start  # once: each call scans the times
     notes: list[str] = []
     placed: list[tuple[LapRow, int, int]] = []
     for row in rows:
@@ -342,8 +344,8 @@ def plan_segments(
                 path=path,
                 where=where,
             )
-        a = _bound_seconds(row.start, track, dist, axis) if timed else row.start.value
-        b = _bound_seconds(row.end, track, dist, axis) if timed else row.end.value
+        a = _bound_seconds(row.start, t0, dist, axis) if timed else row.start.value
+        b = _bound_seconds(row.end, t0, dist, axis) if timed else row.end.value
         if b <= a:
             raise LapError(
                 f"ends ({row.end.text}) before it starts ({row.start.text})",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,13 @@ class FeatureLayer:
 
     def __len__(self) -> int:
         return len(self.geoms)
+
+    @cached_property
+    def class_codes(self) -> tuple[np.ndarray, list[str]]:
+        """Each feature's class as an integer code into the sorted class names (computed
+        once: safety measures every run's segments against the same layer)."""
+        names, codes = np.unique(self.classes.astype(str), return_inverse=True)
+        return codes.reshape(-1), [str(v) for v in names]
 
     def count_by_class(self) -> dict[str, int]:
         """Number of features per class, most common first."""

@@ -242,7 +242,7 @@ class _RoadMeasures:
         self.crossed: list[tuple[str, ...]] = [() for _ in range(n)]
         if not len(roads) or not n:
             return
-        codes, class_names = _codes(roads.classes)
+        codes, class_names = roads.class_codes
         seg, road, dist = _pairs_within(roads, geoms, radius_m)
         # The nearest road counts in its class even when it lies beyond the radius.
         has = self.nearest_idx >= 0
@@ -270,11 +270,6 @@ class _RoadMeasures:
             self.crossed[seg[start]] = tuple(dict.fromkeys(labels[start:stop]))
 
 
-def _codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    names, codes = np.unique(values.astype(str), return_inverse=True)
-    return codes.reshape(-1), [str(v) for v in names]
-
-
 def _venues(
     venues: FeatureLayer, geoms: np.ndarray, step_m: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -292,7 +287,7 @@ def _venues(
     sample_xy, sample_seg, weight = _length_samples(geoms, step_m)
     if not len(sample_seg):
         return venue, fraction
-    codes, class_names = _codes(venues.classes)
+    codes, class_names = venues.class_codes
     n_cls = len(class_names)
     sample, hit = venues.tree.query(
         shapely.points(sample_xy[:, 0], sample_xy[:, 1]), predicate="intersects"

@@ -77,7 +77,8 @@ def weekly_summary(
     s = settings or SeasonSettings()
     runs = runs.dropna(subset=["start"]).copy()
     if runs.empty:
-        return pd.DataFrame(columns=list(WEEKLY_COLUMNS))
+        empty = pd.DataFrame(columns=list(WEEKLY_COLUMNS))
+        return empty.astype({"week_start": "datetime64[ns, UTC]"})
     segs = segments.dropna(subset=["start"]).copy()
     runs["week_start"] = _week_start(runs["start"])
     segs["week_start"] = (

@@ -70,14 +70,16 @@ class Track:
     @property
     def start(self) -> pd.Timestamp | None:
         """Time of the first point, or None when the track has no times."""
-        t = self.points["time"].dropna()
-        return t.iloc[0] if len(t) else None
+        t = self.points["time"]
+        timed = np.flatnonzero(t.notna().to_numpy())
+        return t.iloc[timed[0]] if len(timed) else None
 
     @property
     def end(self) -> pd.Timestamp | None:
         """Time of the last point, or None when the track has no times."""
-        t = self.points["time"].dropna()
-        return t.iloc[-1] if len(t) else None
+        t = self.points["time"]
+        timed = np.flatnonzero(t.notna().to_numpy())
+        return t.iloc[timed[-1]] if len(timed) else None
 
     def seconds(self) -> np.ndarray:
         """Seconds since the first point (float64, NaN where a point has no time)."""
