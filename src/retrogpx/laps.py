@@ -326,10 +326,13 @@ def plan_segments(
     """
     pts = track.points
     n = len(pts)
-    proj = LocalProjection.for_points(pts["lat"].to_numpy(), pts["lon"].to_numpy())
-    x, y = proj.to_xy(pts["lat"].to_numpy(), pts["lon"].to_numpy())
-    dist = cumulative_distance(x, y, pts["part"].to_numpy())
     timed = track.has_time
+    dist = np.zeros(0)
+    # Distance along the track is only needed for distance bounds (or an untimed track).
+    if not timed or any("distance" in (r.start.kind, r.end.kind) for r in rows):
+        lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
+        x, y = LocalProjection.for_points(lat, lon).to_xy(lat, lon)
+        dist = cumulative_distance(x, y, pts["part"].to_numpy())
     # Without times, everything is placed by distance along the track.
     axis = track.seconds() if timed else dist
     unit = "s" if timed else "m"
