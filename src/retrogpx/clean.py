@@ -58,6 +58,18 @@ _MAX_SPIKE_PASSES = 10
 _NAT = np.iinfo(np.int64).min
 
 
+def activity_label(sports: list[str], parts: int, plural: str, notes: list[str]) -> str | None:
+    """The activity of a file holding ``parts`` activities/sessions (``plural`` names
+    them) of these ``sports``: the one sport, ``multisport`` when they differ, and a
+    note when there are several."""
+    distinct = list(dict.fromkeys(s for s in sports if s))
+    if parts > 1:
+        notes.append(f"{parts} {plural} ({', '.join(distinct)}) read as one track")
+    if len(distinct) > 1:
+        return "multisport"
+    return distinct[0] if distinct else None
+
+
 def counted(n: int, noun: str) -> str:
     """``1 point``, ``3 points``: a count for a human note."""
     return f"{n} {noun if n == 1 else noun + 's'}"

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 a run's verdict reached ``--fail-on``; 2 bad input or usage
 (one line on stderr, never a traceback); 3 an internal error (a bug: please report);
-4 a batch finished but some files could not be checked; 130 interrupted.
+4 a batch finished but some files could not be checked; 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM: temporary files removed, earlier outputs kept).
 Heavy imports (pandas, pyproj, matplotlib) happen inside the commands so that
 ``retrogpx --help`` starts fast.
 """
@@ -156,27 +157,12 @@ def cli() -> None:
     show_default=True,
     help="Output format.",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the output to this file instead of the terminal.",
-)
+@_path_option("--output", "-o", help="Write the output to this file instead of the terminal.")
 @fail_on_option
 @click.option("--laps-tz", help="Time zone of lap-file times written without one [UTC].")
 @reverse_laps_option
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also draw the run plot (.png, .svg or .pdf).",
-)
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a self-contained HTML report.",
-)
+@_path_option("--plot", "plot_path", help="Also draw the run plot (.png, .svg or .pdf).")
+@_path_option("--report", "report_path", help="Also write a self-contained HTML report.")
 @threshold_options
 def check(
     track: Path,
@@ -294,10 +280,9 @@ def plot(
 @cli.command("layers")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--hazards", "as_hazards", is_flag=True, help="Describe them as hazard layers.")
-@click.option(
+@_path_option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
     help="TOML settings (its [classes] decide what counts as a road or venue).",
 )
 def layers_command(files: tuple[Path, ...], as_hazards: bool, config_path: Path | None) -> None:
@@ -332,11 +317,8 @@ def layers_command(files: tuple[Path, ...], as_hazards: bool, config_path: Path 
     show_default=True,
     help="table to read, csv to write a lap file to edit.",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file (e.g. RUN.laps.csv) instead of the terminal.",
+@_path_option(
+    "--output", "-o", help="Write to this file (e.g. RUN.laps.csv) instead of the terminal."
 )
 def laps_command(track: Path, fmt: str, output: Path | None) -> None:
     """List the laps a watch stored in a TCX or FIT file.
@@ -380,27 +362,15 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
 @layer_options
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [CPU count].")
 @click.option("--scheduler", help="Dask scheduler: tcp://HOST:PORT, or 'local' for a LocalCluster.")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="One row per segment: .csv, .json, .geojson or .parquet.",
-)
-@click.option(
-    "--summary", type=click.Path(dir_okay=False, path_type=Path), help="Season summary as JSON."
-)
+@_path_option("--output", "-o", help="One row per segment: .csv, .json, .geojson or .parquet.")
+@_path_option("--summary", help="Season summary as JSON.")
 @click.option(
     "--plots",
     "plots_dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the season plots.",
 )
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Self-contained HTML season report.",
-)
+@_path_option("--report", "report_path", help="Self-contained HTML season report.")
 @click.option(
     "--athlete-from", help="Athlete per file: 'folder', or a regex with (?P<athlete>...)."
 )
@@ -431,7 +401,8 @@ def batch(
 
     \b
     Exit codes: 0 all files checked; 1 a run reached --fail-on; 4 some files failed
-    (they are listed and in the outputs); 130 interrupted (finished files are kept).
+    (they are listed and in the outputs); 130 interrupted (finished files are kept);
+    143 terminated by SIGTERM (earlier outputs kept).
     \b
     Example:
       retrogpx batch sample_tracks/season --summary season.json -o segments.csv

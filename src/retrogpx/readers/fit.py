@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..clean import counted, finish_track
+from ..clean import activity_label, counted, finish_track
 from ..errors import MissingExtraError, TrackError
 from ..track import LapTrigger, Track, WatchLap, make_points
 from ..watchlaps import MAX_LAP_S, lap_coverage_notes
@@ -252,14 +252,9 @@ def _outside_declared(dec: _Decoded, t_ns: np.ndarray, files: np.ndarray) -> np.
     return outside
 
 
-def _activity_label(dec: _Decoded, notes: list[str]) -> str | None:
+def _fit_activity(dec: _Decoded, notes: list[str]) -> str | None:
     sports = [s["sport"] for s in dec.sessions if isinstance(s.get("sport"), str)]
-    distinct = list(dict.fromkeys(sports or dec.sports))
-    if len(dec.sessions) > 1:
-        notes.append(f"{len(dec.sessions)} sessions ({', '.join(distinct)}) read as one track")
-    if len(distinct) > 1:
-        return "multisport"
-    return distinct[0] if distinct else None
+    return activity_label(sports or dec.sports, len(dec.sessions), "sessions", notes)
 
 
 def read_fit_bytes(data: bytes, path: str | Path) -> Track:
@@ -327,7 +322,7 @@ def read_fit_bytes(data: bytes, path: str | Path) -> Track:
     )
     laps = _watch_laps(dec.laps, notes)
     track = finish_track(
-        points, path, name=None, activity=_activity_label(dec, notes), notes=notes, laps=laps
+        points, path, name=None, activity=_fit_activity(dec, notes), notes=notes, laps=laps
     )
     track.notes.extend(lap_coverage_notes(track))
     return track

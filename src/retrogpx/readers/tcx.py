@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..clean import GPS_EPOCH, counted, finish_track
+from ..clean import GPS_EPOCH, activity_label, counted, finish_track
 from ..errors import TrackError
 from ..track import LapTrigger, Track, WatchLap, make_points
 from ..watchlaps import MAX_LAP_S, lap_coverage_notes
@@ -147,15 +147,6 @@ def _times(texts: np.ndarray, notes: list[str]) -> pd.Series:
     return times
 
 
-def _activity_label(sports: list[str], notes: list[str]) -> str | None:
-    distinct = list(dict.fromkeys(s for s in sports if s))
-    if len(sports) > 1:
-        notes.append(f"{len(sports)} activities ({', '.join(distinct)}) read as one track")
-    if len(distinct) > 1:
-        return "multisport"
-    return distinct[0] if distinct else None
-
-
 def read_tcx_bytes(data: bytes, path: str | Path) -> Track:
     """Read a TCX file's content (already decompressed) into a :class:`Track`.
 
@@ -239,7 +230,7 @@ def read_tcx_bytes(data: bytes, path: str | Path) -> Track:
         points,
         path,
         name=notes_text or None,
-        activity=_activity_label(sports, notes),
+        activity=activity_label(sports, len(sports), "activities", notes),
         notes=notes,
         laps=laps,
     )
