@@ -188,7 +188,6 @@ def check(
     """
     import dataclasses
 
-    from .analysis import check_file
     from .config import LapSettings
     from .report import render, write_atomic
     from .rules import at_least
@@ -196,14 +195,7 @@ def check(
     config = _config(config_path, **thresholds)
     if laps_tz:
         config = dataclasses.replace(config, laps=LapSettings(timezone=laps_tz))
-    result = check_file(
-        track,
-        laps=laps_path,
-        reverse_laps=reverse_laps,
-        config=config,
-        layers=list(layer_paths) or None,
-        hazards=list(hazard_paths) or None,
-    )
+    result = _check_run(track, laps_path, reverse_laps, config, layer_paths, hazard_paths)
     _write_pictures(result, config, plot_path, report_path)
     text = render(result, fmt)
     if output:
@@ -215,6 +207,27 @@ def check(
         click.echo(text, nl=False)
     if fail_on and at_least(result.verdict, fail_on):  # type: ignore[arg-type]
         sys.exit(EXIT_FAIL_ON)
+
+
+def _check_run(
+    track: Path,
+    laps_path: Path | None,
+    reverse_laps: str | None,
+    config: Config,
+    layer_paths: tuple[Path, ...],
+    hazard_paths: tuple[Path, ...],
+) -> Any:
+    """check_file with the command line's lap and layer options (none given: the config's)."""
+    from .analysis import check_file
+
+    return check_file(
+        track,
+        laps=laps_path,
+        reverse_laps=reverse_laps,
+        config=config,
+        layers=list(layer_paths) or None,
+        hazards=list(hazard_paths) or None,
+    )
 
 
 def _write_pictures(
@@ -263,17 +276,8 @@ def plot(
     Example:
       retrogpx plot sample_tracks/roadside.gpx roadside.png --layers sample_tracks/park.osm
     """
-    from .analysis import check_file
-
     config = _config(config_path, **thresholds)
-    result = check_file(
-        track,
-        laps=laps_path,
-        reverse_laps=reverse_laps,
-        config=config,
-        layers=list(layer_paths) or None,
-        hazards=list(hazard_paths) or None,
-    )
+    result = _check_run(track, laps_path, reverse_laps, config, layer_paths, hazard_paths)
     _write_pictures(result, config, output, None)
 
 

@@ -3,7 +3,7 @@ manager cleans up and says so, instead of vanishing mid-write.
 
 Python's default SIGTERM action ends the process at once, so a write caught between
 creating its temporary file and renaming it over the target (see
-:func:`retrogpx.report.write_atomic`) leaves ``.NAME.XXXX.tmp`` behind.
+:func:`retrogpx.report.write_atomic`) leaves ``.NAME.<random>.tmp`` behind.
 :func:`exit_on_sigterm` turns SIGTERM into :class:`Terminated`, a ``SystemExit``: every
 ``finally`` and ``except BaseException`` cleanup runs (the temporary file is removed,
 worker pools are shut down), readers' ``except Exception`` cannot swallow it, and the
