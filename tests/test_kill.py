@@ -281,7 +281,8 @@ def test_ctrl_c_keeps_what_finished(
     assert proc.returncode == 130 and "Interrupted" in err and "Traceback" not in err
     rows = list(csv.DictReader((out / "segments.csv").open()))
     files = {r["file"] for r in rows}
-    assert KILL_AFTER <= len(files) < RUNS and all(r["status"] == "ok" for r in rows)
+    # The signal may land between a file's check and its collection: that one is lost.
+    assert KILL_AFTER - 1 <= len(files) < RUNS and all(r["status"] == "ok" for r in rows)
     summary = json.loads((out / "season.json").read_text())
     assert summary["interrupted"] is True and summary["files"]["ok"] == len(files)
     assert not list(out.glob(".*.tmp"))

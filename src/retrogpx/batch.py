@@ -311,5 +311,8 @@ def run_batch(
         interrupted = True
         for fut in pending:
             fut.cancel()
+        # Keep what finished before the interrupt; a worker killed by it reports nothing.
+        done = {f for f in pending if f.done() and not f.cancelled() and f.exception() is None}
+        collect(done)
     outcomes.sort(key=lambda o: o.file)
     return BatchResult(outcomes, interrupted)
