@@ -142,3 +142,18 @@ def test_summary_when_no_run_could_be_checked(tmp_path: Path) -> None:
     assert result.exit_code == 4, result.output
     doc = json.loads(summary.read_text())
     assert doc["files"] == {"total": 1, "ok": 0, "failed": 1, "skipped": 0} and doc["weeks"] == []
+
+
+@pytest.mark.slow
+def test_sample_season_rows_are_the_same_serial_parallel_and_on_dask() -> None:
+    """Issue 5's must-show on the committed sample season (with its corrupt file and its
+    run without laps)."""
+    from conftest import SAMPLES
+
+    files = discover([SAMPLES / "season"])
+    serial = _rows(1, None, files)
+    statuses = sorted(status for _, status, *_ in serial)
+    assert statuses.count("failed") == 1 and statuses.count("skipped") == 1
+    assert _rows(2, None, files) == serial
+    pytest.importorskip("distributed")
+    assert _rows(2, "local", files) == serial
