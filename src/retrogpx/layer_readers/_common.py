@@ -3,10 +3,6 @@ and CRS helpers."""
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import io
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +14,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from ..errors import LayerError, TrackError
-from ..readers._source import MAX_DECOMPRESSED_BYTES, MAX_FILE_BYTES, read_bytes
+from ..readers._source import MAX_DECOMPRESSED_BYTES, MAX_FILE_BYTES, decompressed, read_bytes
 from ..readers._xml import looks_like_html
 
 WGS84 = CRS.from_epsg(4326)
@@ -154,55 +150,23 @@ def check_file(path: Path, limits: Limits) -> None:
         )
 
 
-class _CappedReader(io.RawIOBase):
-    """Passes bytes through and refuses to go past ``limit`` (a decompression bomb)."""
-
-    def __init__(self, inner: io.BufferedIOBase | IO[bytes], limit: int, path: Path) -> None:
-        self._inner = inner
-        self._limit = limit
-        self._path = path
-        self._count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._inner.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self._count += n
-        if self._count > self._limit:
-            raise LayerError(
-                f"expands to more than {self._limit // (1 << 20)} MiB when decompressed",
-                path=self._path,
-                hint="refusing it (a compression bomb?); raise max_decompressed_mb in the "
-                "config if the file is genuine",
-            )
-        return n
-
-
 @contextmanager
 def open_stream(path: Path, limits: Limits) -> Iterator[IO[bytes]]:
     """The file's content as a stream, gunzipped / bunzipped by magic bytes, size-capped."""
     check_file(path, limits)
     with path.open("rb") as raw:
-        magic = raw.read(3)
-        raw.seek(0)
-        inner: io.BufferedIOBase | IO[bytes]
-        if magic.startswith(b"\x1f\x8b"):
-            inner = gzip.GzipFile(fileobj=raw)
-        elif magic == b"BZh":
-            inner = bz2.BZ2File(raw)
-        else:
-            inner = raw
         try:
-            yield io.BufferedReader(_CappedReader(inner, limits.max_decompressed_bytes, path))
-        except (OSError, EOFError, zlib.error) as exc:  # zlib.error: bad deflate data
-            what = "cannot be read" if inner is raw else "compressed data is corrupt or truncated"
+            with decompressed(
+                raw,
+                path,
+                limits.max_decompressed_bytes,
+                error=LayerError,
+                again="download or export the map layer again",
+            ) as stream:
+                yield stream
+        except OSError as exc:  # reading the plain file itself failed
             raise LayerError(
-                f"{what} ({exc})",
-                path=path,
-                hint="download or export the map layer again",
+                f"cannot be read ({exc})", path=path, hint="download or export the map layer again"
             ) from None
 
 

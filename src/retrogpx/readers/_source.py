@@ -9,10 +9,12 @@ import bz2
 import gzip
 import io
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import IO, Any, Literal
 
-from ..errors import TrackError
+from ..errors import RetrogpxError, TrackError
 
 #: Largest file read from disk, compressed or not (bytes). Generous: a 10-hour 1 Hz GPX
 #: with heart rate is about 8 MB.
@@ -26,30 +28,61 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BZ2_MAGIC = b"BZh"
 
 
-def _decompress_capped(raw: bytes, kind: str, path: Path, limit: int) -> bytes:
-    out = io.BytesIO()
-    source = io.BytesIO(raw)
+class _CappedReader(io.RawIOBase):
+    """Passes decompressed bytes through and refuses to go past ``limit`` (a bomb)."""
+
+    def __init__(
+        self, inner: io.BufferedIOBase, limit: int, path: Path, error: type[RetrogpxError]
+    ) -> None:
+        self._inner, self._limit, self._path, self._error = inner, limit, path, error
+        self._count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._count += n
+        if self._count > self._limit:
+            raise self._error(
+                f"expands to more than {self._limit // (1 << 20)} MiB when decompressed",
+                path=self._path,
+                hint="refusing it (a compression bomb?); raise max_decompressed_mb in the "
+                "config if the file is genuine",
+            )
+        return n
+
+
+@contextmanager
+def decompressed(
+    fh: IO[bytes],
+    path: Path,
+    limit: int,
+    *,
+    error: type[RetrogpxError] = TrackError,
+    again: str = "export the file again",
+) -> Iterator[IO[bytes]]:
+    """The content of an open file as a stream: gunzipped or bunzipped by its magic bytes
+    and capped at ``limit`` decompressed bytes; a plain file is passed through as it is
+    (its size on disk was checked already). Corrupt compressed data raises ``error``
+    with the hint ``again``. The track and map-layer readers share this one mechanism."""
+    magic = fh.read(3)
+    fh.seek(0)
+    if magic.startswith(_GZIP_MAGIC):
+        inner: io.BufferedIOBase = gzip.GzipFile(fileobj=fh)
+    elif magic == _BZ2_MAGIC:
+        inner = bz2.BZ2File(fh)
+    else:
+        yield fh
+        return
     try:
-        stream = gzip.GzipFile(fileobj=source) if kind == "gzip" else bz2.BZ2File(source)
-        with stream:
-            while chunk := stream.read(1 << 20):
-                out.write(chunk)
-                if out.tell() > limit:
-                    raise TrackError(
-                        f"expands to more than {limit // (1 << 20)} MiB when decompressed",
-                        path=path,
-                        hint="refusing it (a compression bomb?); raise max_decompressed_mb "
-                        "in the config if the file is genuine",
-                    )
+        yield io.BufferedReader(_CappedReader(inner, limit, path, error))
     except (OSError, EOFError, ValueError, zlib.error) as exc:  # zlib.error: bad deflate data
-        if isinstance(exc, TrackError):
-            raise
-        raise TrackError(
-            f"compressed data is corrupt or truncated ({exc})",
-            path=path,
-            hint="export the file again",
+        raise error(
+            f"compressed data is corrupt or truncated ({exc})", path=path, hint=again
         ) from None
-    return out.getvalue()
 
 
 def read_bytes(
@@ -74,17 +107,14 @@ def read_bytes(
                 path=path,
                 hint="raise max_file_mb in the config if the file is genuine",
             )
-        raw = path.read_bytes()
+        with path.open("rb") as fh, decompressed(fh, path, dlimit) as stream:
+            raw = stream.read()
     except FileNotFoundError:
         raise TrackError("no such file", path=path) from None
     except IsADirectoryError:
         raise TrackError("is a folder, not a track file", path=path) from None
     except PermissionError:
         raise TrackError("permission denied", path=path) from None
-    if raw.startswith(_GZIP_MAGIC):
-        raw = _decompress_capped(raw, "gzip", path, dlimit)
-    elif raw.startswith(_BZ2_MAGIC):
-        raw = _decompress_capped(raw, "bzip2", path, dlimit)
     if not raw.strip():
         raise TrackError("file is empty", path=path, hint="export the activity again")
     return raw
