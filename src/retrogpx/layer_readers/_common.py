@@ -237,22 +237,27 @@ def is_lonlat(crs: CRS) -> bool:
     return crs.equals(WGS84, ignore_axis_order=True)
 
 
+def _covering_box(box: Box, src: CRS, dst: CRS) -> Box:
+    """The box in ``dst`` that covers ``box`` given in ``src`` (edges densified, so it
+    also covers their curved images)."""
+    x0, y0, x1, y1 = Transformer.from_crs(src, dst, always_xy=True).transform_bounds(
+        *box, densify_pts=21
+    )
+    return (x0, y0, x1, y1)
+
+
 def box_in(box_deg: Box | None, crs: CRS) -> Box | None:
-    """A lon/lat box as a box in ``crs`` (densified, so it covers the curved edges)."""
+    """A lon/lat box as a box in ``crs``."""
     if box_deg is None or is_lonlat(crs):
         return box_deg
-    fwd = Transformer.from_crs(WGS84, crs, always_xy=True)
-    x0, y0, x1, y1 = fwd.transform_bounds(*box_deg, densify_pts=21)
-    return (x0, y0, x1, y1)
+    return _covering_box(box_deg, WGS84, crs)
 
 
 def to_lonlat_extent(extent: Box | None, crs: CRS) -> Box | None:
     """A box in ``crs`` as a lon/lat box that covers it."""
     if extent is None or is_lonlat(crs):
         return extent
-    inv = Transformer.from_crs(crs, WGS84, always_xy=True)
-    x0, y0, x1, y1 = inv.transform_bounds(*extent, densify_pts=21)
-    return (x0, y0, x1, y1)
+    return _covering_box(extent, crs, WGS84)
 
 
 def to_wgs84(feats: Features) -> Features:
