@@ -30,12 +30,15 @@ from retrogpx.readers._gpx_time import parse_gpx_times
 from retrogpx.readers._source import read_bytes
 from retrogpx.readers.gpx import read_gpx_bytes, read_gpx_gpxpy
 from retrogpx.readers.gpx_fast import read_gpx_fast
+from retrogpx.readers.gpx_scan import read_gpx_scan
 from retrogpx.track import Track
 
 GPX11 = "http://www.topografix.com/GPX/1/1"
 GPX10 = "http://www.topografix.com/GPX/1/0"
 TPX = "http://www.garmin.com/xmlschemas/TrackPointExtension/v1"
 DATA = Path(__file__).parent / "data"
+#: The two fast paths: bytes scanned with numpy, and the lxml tree.
+LANES = pytest.mark.parametrize("lane", [read_gpx_scan, read_gpx_fast], ids=["scan", "tree"])
 
 Outcome = Track | str  # a Track, or the TrackError's message
 
@@ -92,6 +95,11 @@ def test_fast_path_equals_gpxpy_path(path: Path) -> None:
         assert_same(fast, reference)
     else:
         assert fast is None or fast == reference
+    scanned = outcome(read_gpx_scan, data)
+    if scanned is not None:
+        assert_same(scanned, reference)
+    if path.is_relative_to(SAMPLES) and isinstance(reference, Track):
+        assert scanned is not None, "the scan path left one of our own exports to the others"
 
 
 def test_the_fast_path_is_what_reads_a_normal_file(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -224,11 +232,12 @@ def gpx_document(draw: st.DrawFn) -> bytes:
     return bom + (head + doc).encode("utf-8" if encoding == "UTF-8" else "latin-1")
 
 
+@LANES
 @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
-@given(gpx_document())
-def test_generated_files_read_alike(data: bytes) -> None:
+@given(data=gpx_document())
+def test_generated_files_read_alike(lane: Callable[[bytes, str], Track | None], data: bytes) -> None:
     reference = outcome(read_gpx_gpxpy, data)
-    fast = outcome(read_gpx_fast, data)
+    fast = outcome(lane, data)
     if fast is not None:
         assert_same(fast, reference)  # type: ignore[arg-type]
 
@@ -251,9 +260,10 @@ def regular(n: int = 8, point: str = "") -> bytes:
     return REGULAR.replace("{points}", points).encode()
 
 
-def test_regular_file_is_read_by_the_fast_path() -> None:
+@LANES
+def test_regular_file_is_read_by_the_fast_path(lane: Callable[[bytes, str], Track | None]) -> None:
     data = regular()
-    fast = read_gpx_fast(data, "run.gpx")
+    fast = lane(data, "run.gpx")
     assert fast is not None
     assert_same(fast, read_gpx_gpxpy(data, "run.gpx"))
     assert fast.name == "Loop" and fast.activity == "running"
@@ -278,6 +288,7 @@ def test_odd_files_are_left_to_gpxpy(what: str, change: tuple[str, str]) -> None
     data = regular().decode().replace(*change, 1).encode()
     assert data != regular(), what
     assert read_gpx_fast(data, "run.gpx") is None
+    assert read_gpx_scan(data, "run.gpx") is None
     assert_same(outcome(read_gpx_bytes, data), outcome(read_gpx_gpxpy, data))  # type: ignore[arg-type]
 
 
@@ -286,9 +297,12 @@ def test_odd_files_are_left_to_gpxpy(what: str, change: tuple[str, str]) -> None
 SEED = regular(6)
 
 
+@LANES
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.data())
-def test_mutated_files_read_alike(data: st.DataObject) -> None:
+@given(data=st.data())
+def test_mutated_files_read_alike(
+    lane: Callable[[bytes, str], Track | None], data: st.DataObject
+) -> None:
     doc = bytearray(SEED)
     for _ in range(data.draw(st.integers(1, 4))):
         at = data.draw(st.integers(0, len(doc) - 1))
@@ -306,7 +320,7 @@ def test_mutated_files_read_alike(data: st.DataObject) -> None:
             doc[at:at] = piece
     mutated = bytes(doc)
     reference = outcome(read_gpx_gpxpy, mutated)
-    fast = outcome(read_gpx_fast, mutated)
+    fast = outcome(lane, mutated)
     if fast is not None:
         assert_same(fast, reference)  # type: ignore[arg-type]
 
@@ -471,13 +485,17 @@ def test_hostile_documents_never_reach_lxml(
         )
         started = time.perf_counter()
         assert read_gpx_fast(doc.encode(), "run.gpx") is None
+        assert read_gpx_scan(doc.encode(), "run.gpx") is None
         message = outcome(read_gpx_bytes, doc.encode())
         assert time.perf_counter() - started < 2.0
         assert isinstance(message, str) and "TOP-SECRET" not in message
         assert "DTD" in message or "entities" in message
 
 
-def test_the_parser_is_hardened(monkeypatch: pytest.MonkeyPatch) -> None:
+@LANES
+def test_the_parser_is_hardened(
+    lane: Callable[[bytes, str], Track | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Even past the byte scan, lxml would not load a DTD, resolve entities or use the
     network."""
     parser_options: dict[str, object] = {}
@@ -488,7 +506,7 @@ def test_the_parser_is_hardened(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(**kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(_lxml.etree, "XMLParser", spy)
-    assert read_gpx_fast(regular(3), "run.gpx") is not None
+    assert lane(regular(3), "run.gpx") is not None
     assert parser_options["resolve_entities"] is False and parser_options["no_network"] is True
     assert parser_options["load_dtd"] is False and parser_options["huge_tree"] is False
 
@@ -515,3 +533,4 @@ def test_regular_expressions_cover_the_declaration() -> None:
     ):
         doc = re.sub(r"<\?xml[^>]*\?>", f"<?xml {head}?>", base).encode()
         assert read_gpx_fast(doc, "run.gpx") is None, head
+        assert read_gpx_scan(doc, "run.gpx") is None, head

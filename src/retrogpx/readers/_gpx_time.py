@@ -17,9 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 #: Longest time text handled here: 19 + "." + 15 digits + "+HH:MM".
 _MAX_LEN = 42
+#: NUL columns after the longest text, so a zone can be read at any start.
+_ZONE_PAD = 7
 #: Columns of the digits of ``YYYY-MM-DDThh:mm:ss``, and of its separators.
 _HEAD_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
 _HEAD_SEPARATORS = ((4, b"-"), (7, b"-"), (13, b":"), (16, b":"))
@@ -65,13 +68,37 @@ def parse_gpx_times(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | Non
     Returns None when any text is not in the shape handled here or does not give a
     valid time (see the module docstring); the caller must then use gpxpy.
     """
-    n = len(texts)
-    if n == 0:
+    if len(texts) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     # Rows of bytes with 7 NUL columns more, so a zone can be read at any start.
-    chars = _byte_rows(texts, shortest=_HEAD, longest=_MAX_LEN, pad=7)
-    if chars is None:
+    chars = _byte_rows(texts, shortest=_HEAD, longest=_MAX_LEN, pad=_ZONE_PAD)
+    return None if chars is None else _parse_rows(chars)
+
+
+def parse_gpx_time_bytes(
+    buf: np.ndarray, start: np.ndarray, stop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`parse_gpx_times` of the byte ranges [start, stop) of ``buf`` (uint8, with
+    at least :data:`_MAX_LEN` bytes after the last range)."""
+    if len(start) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    length = stop - start
+    if int(length.min()) < _HEAD or int(length.max()) > _MAX_LEN:
         return None
+    width = int(length.max())
+    rows = as_strided(buf, shape=(len(buf) - width + 1, width), strides=(1, 1))[start]
+    chars = np.zeros((len(start), width + _ZONE_PAD), dtype=np.uint8)
+    chars[:, :width] = rows
+    if int(length.min()) < width:
+        chars[np.arange(width + _ZONE_PAD) >= length[:, None]] = 0
+    if (chars >= 0x80).any():
+        return None  # not ASCII (a well-formed document holds no NUL: rows end at the first)
+    return _parse_rows(chars)
+
+
+def _parse_rows(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`parse_gpx_times` of texts as NUL-padded rows of ASCII bytes."""
+    n = len(chars)
     length = np.count_nonzero(chars, axis=1)
     is_digit = (chars >= ord("0")) & (chars <= ord("9"))
     value = chars.astype(np.int16) - ord("0")

@@ -221,8 +221,11 @@ def read_gpx_bytes(data: bytes, path: str | Path) -> Track:
         TrackError: as :func:`read_gpx_gpxpy`.
     """
     from .gpx_fast import read_gpx_fast
+    from .gpx_scan import read_gpx_scan
 
-    track = read_gpx_fast(data, path)
+    track = read_gpx_scan(data, path)
+    if track is None:
+        track = read_gpx_fast(data, path)
     return track if track is not None else read_gpx_gpxpy(data, path)
 
 

@@ -250,13 +250,7 @@ def _columns(root: etree._Element, ns: str) -> GpxColumns | None:
         return None
     segment = _ids(_parents(points))  # consecutive points of one <trkseg> share its object
     starts = np.flatnonzero(np.concatenate([[True], segment[1:] != segment[:-1]]))
-    n_segments = int(root.xpath(f"count({segments})", namespaces=nsmap))
-    first_trk = root.find(q("trk"))
-    if field_version(root.get("version"), ns) == "1.1":
-        metadata = root.find(q("metadata"))
-        file_name = metadata.findtext(q("name")) if metadata is not None else None
-    else:
-        file_name = root.findtext(q("name"))
+    n_segments, name, activity = metadata(root, ns)
     return GpxColumns(
         times=times[0],
         naive_times=times[1],
@@ -268,10 +262,31 @@ def _columns(root: etree._Element, ns: str) -> GpxColumns | None:
         cad=cad_rpm,
         segment_sizes=np.diff(np.append(starts, n)),
         empty_segments=n_segments - len(starts),
-        name=stripped(first_trk.findtext(q("name")) if first_trk is not None else None)
-        or stripped(file_name),
-        activity=stripped(first_trk.findtext(q("type"))) if first_trk is not None else None,
+        name=name,
+        activity=activity,
     )
+
+
+def metadata(root: etree._Element, ns: str) -> tuple[int, str | None, str | None]:
+    """How many ``<trkseg>`` the document has (``gpx/trk/trkseg``), its name (the first
+    track's, else the file's) and activity (the first track's ``<type>``), as the
+    reference path reads them."""
+    nsmap = {"g": ns} if ns else None
+    g = "g:" if ns else ""
+
+    def q(name: str) -> str:
+        return f"{{{ns}}}{name}" if ns else name
+
+    n_segments = int(root.xpath(f"count(/{g}gpx/{g}trk/{g}trkseg)", namespaces=nsmap))
+    first_trk = root.find(q("trk"))
+    if field_version(root.get("version"), ns) == "1.1":
+        meta = root.find(q("metadata"))
+        file_name = meta.findtext(q("name")) if meta is not None else None
+    else:
+        file_name = root.findtext(q("name"))
+    name = stripped(first_trk.findtext(q("name")) if first_trk is not None else None)
+    activity = stripped(first_trk.findtext(q("type"))) if first_trk is not None else None
+    return n_segments, name or stripped(file_name), activity
 
 
 def read_gpx_fast(data: bytes, path: str | Path) -> Track | None:

@@ -1,0 +1,358 @@
+"""The tags of a plain, well-formed XML document, located by vectorised byte scans.
+
+Why: a GPX or TCX file is a few element kinds repeated for every point, and building
+an lxml tree and handing each element to Python costs several times lxml's own parse
+(``benchmarks/bench_read.py``). Here lxml still checks the whole document (a
+hardened parse with no tree built, :func:`well_formed`); once it is known to be
+well-formed, every ``<`` starts a tag and the tags can be found and described with
+numpy over the raw bytes, without a Python object per element.
+
+What is left to the callers' other paths (:func:`scan` returns None):
+
+- anything :func:`._lxml.plain_xml` refuses (DTDs and entity declarations among them),
+  or that lxml does not parse;
+- comments, CDATA sections and processing instructions other than the XML declaration:
+  they may hold ``<`` that starts no tag;
+- a ``>`` anywhere but at the end of a tag (in text or in an attribute value), and an
+  apostrophe inside a tag (attribute values must be in double quotes, which callers
+  read);
+- an element name longer than :data:`MAX_NAME` bytes (without a prefix in its first
+  16).
+
+Values are not decoded here: callers read them as bytes and must refuse any byte an
+entity, a character reference or XML's line-end normalisation would change.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from lxml import etree
+from numpy.lib.stride_tricks import as_strided
+
+from ._lxml import plain_xml
+
+#: Tag kinds.
+OPEN, CLOSE, EMPTY = 0, 1, 2
+#: Longest element name (prefix included) read here.
+MAX_NAME = 64
+_LT, _GT, _SLASH, _APOS, _COLON = (ord(c) for c in "<>/':")
+#: Bytes that end an element name.
+_NAME_END_BYTES = tuple(ord(c) for c in " \t\r\n/>")
+_NAME_END = np.zeros(256, dtype=bool)
+_NAME_END[list(_NAME_END_BYTES)] = True
+_ONE = np.uint64(1)
+_LOW_BYTES = 0x0101010101010101
+_HIGH_BITS = 0x8080808080808080
+#: Masks keeping the lowest k bytes of a word, k = 0..8.
+_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+
+
+class _NoTree:
+    """A parser target without callbacks: lxml checks the document and builds nothing."""
+
+    def close(self) -> None:
+        return None
+
+
+def well_formed(data: bytes) -> bool:
+    """True when lxml may read ``data`` (:func:`._lxml.plain_xml`) and finds it well-formed,
+    parsed with the same hardened settings as :func:`._lxml.parse_plain_xml`."""
+    if not plain_xml(data):
+        return False
+    parser = etree.XMLParser(
+        target=_NoTree(),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+    )
+    try:
+        etree.fromstring(data, parser)
+    except (etree.LxmlError, ValueError):
+        return False
+    # Without a tree, lxml only logs what it would raise while building one (an unbound
+    # namespace prefix); anything logged leaves the document to the tree path.
+    return len(parser.error_log) == 0
+
+
+@dataclass(frozen=True)
+class Tags:
+    """Every tag of a document, in document order.
+
+    Attributes:
+        buf: the document's bytes (uint8), then :data:`MAX_NAME` NUL bytes.
+        lt, gt: offsets of each tag's ``<`` and ``>``.
+        kind: :data:`OPEN`, :data:`CLOSE` or :data:`EMPTY` (``<a/>``).
+        depth: depth of the element the tag opens or closes (the root's is 0).
+        local: local name (after any ``prefix:``) of the element an OPEN or EMPTY tag
+            starts, as a key (two uint64 columns, see :meth:`named`; zeros for CLOSE
+            tags); ``prefixed``: the name has a prefix.
+        parent: index of the OPEN tag of the element's parent (-1 for the root, for
+            CLOSE tags and below the depth asked for).
+    """
+
+    buf: np.ndarray
+    lt: np.ndarray
+    gt: np.ndarray
+    kind: np.ndarray
+    depth: np.ndarray
+    local: np.ndarray
+    prefixed: np.ndarray
+    parent: np.ndarray
+
+    def named(self, local: bytes) -> np.ndarray:
+        """Mask of the OPEN and EMPTY tags whose local name is ``local`` (any prefix)."""
+        k0, k1 = key_of(local)
+        return (self.local[:, 0] == np.uint64(k0)) & (self.local[:, 1] == np.uint64(k1))
+
+    def leaf_content(self, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Byte range [start, stop) of the content of the elements opened at ``tags``.
+
+        Empty (``<a/>``) and ``<a></a>`` elements get an empty range; an element with
+        child elements gets start -1 (its text is not one run of bytes).
+        """
+        nxt = np.minimum(tags + 1, len(self.lt) - 1)
+        empty = self.kind[tags] == EMPTY
+        leaf = empty | ((self.kind[nxt] == CLOSE) & (self.depth[nxt] == self.depth[tags]))
+        start = np.where(leaf, self.gt[tags] + 1, -1)
+        stop = np.where(empty, start, self.lt[nxt])
+        return start, stop
+
+
+def _first_true(rows: np.ndarray) -> np.ndarray:
+    """Column of the first True of each row (the row's width when there is none)."""
+    first = rows.argmax(axis=1)
+    return np.where(rows[np.arange(len(rows)), first], first, rows.shape[1])
+
+
+def _windows(buf: np.ndarray, start: np.ndarray, width: int) -> np.ndarray:
+    """The ``width`` bytes from each offset in ``start`` as rows (``buf`` ends with at
+    least ``width`` NUL bytes of padding)."""
+    return as_strided(buf, shape=(len(buf) - width + 1, width), strides=(1, 1))[start]
+
+
+def _words(buf: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The 8 bytes from each offset as a little-endian uint64 (byte 0 lowest)."""
+    words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+    return words[start]
+
+
+def _first_byte(flags: np.ndarray) -> np.ndarray:
+    """Index of the lowest flagged byte (0x80 set) of each word; 8 when none is."""
+    lowest = flags & (~flags + _ONE)
+    bit = np.log2(np.maximum(lowest, _ONE).astype(np.float64)).astype(np.int64)
+    return np.where(flags == 0, 8, (bit - 7) // 8)
+
+
+def _byte_flags(words: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
+    """Flags (0x80) on bytes equal to one of ``values``: exact on the first such byte of
+    each word (the classic zero-byte test on ``word ^ value``; a borrow can only flag
+    bytes above a true one)."""
+    flags = np.zeros(len(words), dtype=np.uint64)
+    for value in values:
+        v = words ^ np.uint64(value * _LOW_BYTES)
+        flags |= (v - np.uint64(_LOW_BYTES)) & ~v & np.uint64(_HIGH_BITS)
+    return flags
+
+
+def _first_of(low: np.ndarray, high: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
+    """Index of the first byte equal to one of ``values`` in the 16 bytes given as two
+    words per row; 16 when there is none."""
+    first = _first_byte(_byte_flags(low, values))
+    later = first == 8
+    first[later] = 8 + _first_byte(_byte_flags(high[later], values))
+    return first
+
+
+def _keys(low: np.ndarray, high: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The first ``min(length, 16)`` of the 16 bytes given as two words per row, NUL-padded,
+    as two uint64 columns (a name cut short never equals a shorter name)."""
+    keys = np.zeros((len(low), 2), dtype=np.uint64)
+    keys[:, 0] = low & _MASKS[np.clip(length, 0, 8)]
+    keys[:, 1] = high & _MASKS[np.clip(length - 8, 0, 8)]
+    return keys
+
+
+def key_of(name: bytes) -> tuple[int, int]:
+    """The :func:`_keys` of a name of at most 15 bytes."""
+    padded = name.ljust(16, b"\0")
+    return int.from_bytes(padded[:8], "little"), int.from_bytes(padded[8:16], "little")
+
+
+def _local_names(buf: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Local-name keys (:func:`_keys` of the name after any ``prefix:``) and prefix flags
+    of the element names starting at ``start``; None when a name is too long to tell
+    whether it has a prefix."""
+    low, high = _words(buf, start), _words(buf, start + 8)
+    length = _first_of(low, high, _NAME_END_BYTES)
+    colon = _first_of(low, high, (_COLON,))
+    colon[colon >= length] = 16
+    unknown = np.flatnonzero((length == 16) & (colon == 16))
+    if len(unknown):  # a long name: look further for its end or a colon
+        wide = _windows(buf, start[unknown], MAX_NAME)
+        wide_length = _first_true(_NAME_END[wide])
+        wide_colon = _first_true((wide == _COLON) & (np.arange(MAX_NAME) < wide_length[:, None]))
+        if (wide_length == MAX_NAME).any():
+            return None
+        colon[unknown] = np.where(wide_colon < wide_length, wide_colon, 16)
+    prefixed = colon < 16
+    keys = _keys(low, high, length)
+    if prefixed.any():
+        at = np.flatnonzero(prefixed)
+        local_start = start[at] + colon[at] + 1
+        low, high = _words(buf, local_start), _words(buf, local_start + 8)
+        keys[at] = _keys(low, high, _first_of(low, high, _NAME_END_BYTES))
+    return keys, prefixed
+
+
+def _parents(kind: np.ndarray, depth: np.ndarray, levels: int) -> np.ndarray:
+    """For each OPEN/EMPTY tag down to depth ``levels``, the index of its parent's OPEN
+    tag: the last OPEN tag one level up before it (-1 for the root, for deeper elements
+    and for CLOSE tags)."""
+    parent = np.full(len(kind), -1, dtype=np.int64)
+    starts = np.flatnonzero(kind != CLOSE)
+    level = depth[starts]
+    opened = kind[starts] == OPEN
+    for d in range(1, min(int(level.max(initial=0)), levels) + 1):
+        last = np.maximum.accumulate(np.where(opened & (level == d - 1), starts, -1))
+        at = level == d
+        parent[starts[at]] = last[at]
+    return parent
+
+
+def scan(data: bytes, parent_levels: int) -> Tags | None:
+    """The tags of ``data``, or None when the document is not one read here (see the
+    module docstring). Checks well-formedness with lxml first. Parents are found for
+    elements down to depth ``parent_levels`` (the root's depth is 0)."""
+    if not well_formed(data):
+        return None
+    buf = np.frombuffer(data + bytes(MAX_NAME), dtype=np.uint8)
+    lt = np.flatnonzero(buf == _LT)
+    gt = np.flatnonzero(buf == _GT)
+    # Every "<" starts a tag (the document is well-formed, with no comment or CDATA);
+    # with as many ">", each closes the tag before it: none is in text or in a value.
+    if len(lt) == 0 or len(gt) != len(lt) or (gt <= lt).any() or (gt[:-1] >= lt[1:]).any():
+        return None
+    apostrophes = np.flatnonzero(buf == _APOS)
+    if len(apostrophes):
+        tag = np.searchsorted(lt, apostrophes) - 1
+        if ((tag >= 0) & (apostrophes < gt[np.maximum(tag, 0)])).any():
+            return None
+    after = buf[lt + 1]
+    if (after == ord("!")).any():
+        return None  # a comment or CDATA section (plain_xml has refused declarations)
+    if (after == ord("?")).any():  # the XML declaration, or another processing instruction
+        if int((after == ord("?")).sum()) > 1 or after[0] != ord("?"):
+            return None
+        lt, gt, after = lt[1:], gt[1:], after[1:]
+        if len(lt) == 0:
+            return None
+    kind = np.where(after == _SLASH, CLOSE, np.where(buf[gt - 1] == _SLASH, EMPTY, OPEN))
+    step = np.where(kind == OPEN, 1, np.where(kind == CLOSE, -1, 0))
+    level = np.cumsum(step) - step  # open elements before each tag
+    depth = np.where(kind == CLOSE, level - 1, level)
+    starts = np.flatnonzero(kind != CLOSE)
+    names = _local_names(buf, lt[starts] + 1)
+    if names is None:
+        return None
+    local = np.zeros((len(lt), 2), dtype=np.uint64)
+    prefixed = np.zeros(len(lt), dtype=bool)
+    local[starts], prefixed[starts] = names
+    return Tags(
+        buf=buf,
+        lt=lt,
+        gt=gt,
+        kind=kind,
+        depth=depth,
+        local=local,
+        prefixed=prefixed,
+        parent=_parents(kind, depth, parent_levels),
+    )
+
+
+def joined(buf: np.ndarray, start: np.ndarray, stop: np.ndarray, sep: int) -> np.ndarray:
+    """The byte ranges [start, stop) of ``buf`` one after another, each followed by
+    ``sep``, as one uint8 array."""
+    length = stop - start
+    count = int(length.sum())
+    if len(length) == 0:
+        return np.zeros(0, dtype=np.uint8)
+    before = np.cumsum(length) - length  # value bytes before each range
+    at = np.arange(count)
+    out = np.full(count + len(length), sep, dtype=np.uint8)
+    source = at + np.repeat(start - before, length)
+    out[at + np.repeat(np.arange(len(length)), length)] = buf[source]
+    return out
+
+
+def decimals(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray | None:
+    """Each byte range read as a decimal number, exactly as Python's ``float`` reads it;
+    None when one is not a plain decimal (digits, sign, point, exponent only)."""
+    if len(start) == 0:
+        return np.zeros(0)
+    length = stop - start
+    if int(length.min()) <= 0:
+        return None
+    width = int(length.max())
+    if width <= _SHORT_DECIMAL:
+        rows = _windows(buf, start, width)
+        rows[np.arange(width) >= length[:, None]] = 0
+        values = _short_decimals(rows)
+        if values is not None:
+            return values
+    text = joined(buf, start, stop, ord(" "))
+    if not _DECIMAL_BYTES[text].all():
+        return None
+    # numpy reads each number with Python's own PyOS_string_to_double; a text it cannot
+    # read to the end ("1.2.3", "1e") stops it short with a DeprecationWarning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            values = np.fromstring(text.tobytes(), dtype=np.float64, sep=" ")
+        except (ValueError, DeprecationWarning):
+            return None
+    return values if len(values) == len(start) else None
+
+
+def _short_decimals(rows: np.ndarray) -> np.ndarray | None:
+    """Numbers written ``[+-]digits[.digits]`` with at most 15 digits, as NUL-padded rows
+    of bytes, read exactly as Python's ``float``; None when one is written otherwise.
+
+    Such a number is its digits as an integer (below 2**53, so exact as a float) divided
+    by a power of ten up to 10**15 (exact too); IEEE division rounds that quotient
+    correctly, which is what ``float`` gives (Clinger's fast path).
+    """
+    columns = np.ascontiguousarray(rows.T)  # one column at a time, for all numbers at once
+    first = columns[0]
+    ok = np.ones(len(first), dtype=bool)
+    mantissa = np.zeros(len(first), dtype=np.int64)
+    n_digits = np.zeros(len(first), dtype=np.int64)
+    n_fraction = np.zeros(len(first), dtype=np.int64)
+    n_points = np.zeros(len(first), dtype=np.int64)
+    for at, column in enumerate(columns):
+        value = column - np.uint8(ord("0"))  # wraps below "0": a digit is below 10
+        digit = value < 10
+        point = column == ord(".")
+        # A sign first; NUL (padding) only after the text, as XML text holds no NUL.
+        other = (column == ord("-")) | (column == ord("+")) if at == 0 else column == 0
+        ok &= digit | point | other
+        mantissa = np.where(digit, mantissa * 10 + value, mantissa)
+        n_digits += digit
+        n_fraction += digit & (n_points > 0)
+        n_points += point
+    if not (ok.all() and (n_points <= 1).all() and (n_digits >= 1).all()):
+        return None
+    if (n_digits > 15).any():
+        return None
+    number = mantissa.astype(np.float64) / _POW10[n_fraction]
+    return np.where(first == ord("-"), -number, number)
+
+
+#: Longest number read by :func:`_short_decimals` (15 digits, a sign and a point).
+_SHORT_DECIMAL = 17
+_POW10 = np.array([float(10**k) for k in range(16)])  # exact: 10**15 < 2**53
+_DECIMAL_BYTES = np.zeros(256, dtype=bool)
+_DECIMAL_BYTES[[ord(c) for c in "0123456789+-.eE "]] = True

@@ -1,0 +1,243 @@
+"""The quickest GPX path: the track points read from the raw bytes with numpy, once lxml
+has found the document well-formed; the Track is the same as gpxpy's.
+
+:func:`retrogpx.readers.gpx.read_gpx_bytes` tries this path first, then the lxml tree
+path (:mod:`.gpx_fast`), then gpxpy. Here (see :mod:`._xmlscan`) lxml checks the
+document without building a tree, and the tags are located with numpy; the points
+are the ``trkpt`` elements under ``gpx/trk/trkseg``, found by depth and parent; their
+``lat``/``lon`` attributes, ``ele`` and ``time`` children and the ``hr`` and ``cad``
+anywhere under their ``extensions`` (in any namespace, as the reference path reads
+them) are byte ranges read all at once: numbers by Python's own conversion
+(:func:`._xmlscan.decimals`), times by :func:`._gpx_time.parse_gpx_time_bytes`. The
+rest of the document (names, type, track segments) is small: the point elements are
+cut out of the bytes and lxml parses what is left, read by the tree path's own code.
+
+It takes on only documents where the bytes say everything, and returns None
+otherwise:
+
+- whatever :func:`._xmlscan.scan` refuses;
+- a namespace declared anywhere but on the root, or a prefix bound to the GPX
+  namespace (the reference path reads ``<g:ele>`` as ``<ele>``); GPX elements with a
+  prefix are then in another namespace and read by neither path;
+- a point with two ``ele``, ``time``, ``hr`` or ``cad``, one of them with child
+  elements, or a ``lat``/``lon`` missing, written twice or not as ``lat="..."``;
+- a value that is not a plain decimal number (entities, character references,
+  spaces inside, blank elevations...) or a time not in the usual shape;
+- no track point.
+
+``tests/test_fast_reader.py`` compares the three paths on every GPX file of the
+corpus and the samples, on generated odd files and on mutated ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..track import Track
+from ._gpx_common import GpxColumns, build_track, namespace, namespace_notes
+from ._gpx_time import parse_gpx_time_bytes
+from ._lxml import parse_plain_xml
+from ._xmlscan import CLOSE, OPEN, Tags, decimals, scan
+from .gpx_fast import metadata
+
+_NAT = np.iinfo(np.int64).min
+_SPACE = np.zeros(256, dtype=bool)
+_SPACE[[ord(c) for c in " \t\r\n"]] = True
+
+
+def _at(mask: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``mask[index]``, False where the index is -1 (no such tag)."""
+    return np.where(index >= 0, mask[np.maximum(index, 0)], False)
+
+
+class _Points:
+    """The track points among the tags, and which point each field element belongs to."""
+
+    def __init__(self, tags: Tags) -> None:
+        self.tags = tags
+        starts = tags.kind != CLOSE
+        self.starts = starts
+        plain = starts & ~tags.prefixed
+        trk = plain & tags.named(b"trk") & (tags.depth == 1)
+        seg = plain & tags.named(b"trkseg") & (tags.depth == 2) & _at(trk, tags.parent)
+        self.is_point = plain & tags.named(b"trkpt") & (tags.depth == 3) & _at(seg, tags.parent)
+        self.index = np.flatnonzero(self.is_point)
+        self.number = np.cumsum(self.is_point) - 1  # point number of a point's tag
+        self.extensions = (
+            plain & tags.named(b"extensions") & (tags.depth == 4) & _at(self.is_point, tags.parent)
+        )
+
+    def children(self, local: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Tags of the unprefixed ``local`` children of points, and their points."""
+        t = self.tags
+        found = self.starts & ~t.prefixed & t.named(local) & (t.depth == 4)
+        index = np.flatnonzero(found & _at(self.is_point, t.parent))
+        return index, self.number[t.parent[index]]
+
+    def in_extensions(self, local: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Tags of the ``local`` elements (any namespace) anywhere under a point's
+        ``extensions``, and their points."""
+        t = self.tags
+        opened_4 = np.where((t.kind != CLOSE) & (t.depth == 4), np.arange(len(t.kind)), -1)
+        ancestor_4 = np.maximum.accumulate(opened_4)  # the open depth-4 element around a tag
+        found = self.starts & t.named(local) & (t.depth >= 5)
+        index = np.flatnonzero(found & _at(self.extensions, ancestor_4))
+        return index, self.number[t.parent[ancestor_4[index]]]
+
+
+def _field(
+    points: _Points, index: np.ndarray, owner: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Owner points and content ranges of the non-empty field elements; None when a point
+    has the field twice or one has child elements."""
+    if len(owner) and int(np.bincount(owner).max()) > 1:
+        return None
+    start, stop = points.tags.leaf_content(index)
+    if (start < 0).any():
+        return None
+    given = stop > start
+    return owner[given], start[given], stop[given]
+
+
+def _number_column(points: _Points, found: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
+    """Per point, the field's number (NaN where absent or empty); None when not read here."""
+    field = _field(points, *found)
+    if field is None:
+        return None
+    owner, start, stop = field
+    values = decimals(points.tags.buf, start, stop)
+    if values is None:
+        return None
+    column = np.full(len(points.index), np.nan)
+    column[owner] = values
+    return column
+
+
+def _coordinates(points: _Points) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each point's ``lat`` and ``lon`` attributes; None unless every point has both once,
+    written ``name="value"``."""
+    t, buf = points.tags, points.tags.buf
+    quotes = np.flatnonzero(buf == ord('"'))
+    lt, gt = t.lt[points.index], t.gt[points.index]
+    first = np.searchsorted(quotes, lt)
+    pairs = (np.searchsorted(quotes, gt) - first) // 2
+    n = len(points.index)
+    found = {b"lat": np.full((n, 2), -1), b"lon": np.full((n, 2), -1)}
+    seen = {key: np.zeros(n, dtype=np.int64) for key in found}
+    for pair in range(int(pairs.max(initial=0))):
+        has = np.flatnonzero(pairs > pair)
+        opening = quotes[first[has] + 2 * pair]
+        closing = quotes[first[has] + 2 * pair + 1]
+        # `` lat="``: a space, the name, "=" then the quote.
+        before = buf[opening[:, None] + np.arange(-5, 0)]
+        spaced = _SPACE[before[:, 0]] & (before[:, 4] == ord("="))
+        for key in found:
+            match = spaced & (before[:, 1:4] == np.frombuffer(key, dtype=np.uint8)).all(axis=1)
+            seen[key][has[match]] += 1
+            found[key][has[match]] = np.column_stack([opening[match] + 1, closing[match]])
+    if any((count != 1).any() for count in seen.values()):
+        return None
+    lat = decimals(buf, found[b"lat"][:, 0], found[b"lat"][:, 1])
+    lon = decimals(buf, found[b"lon"][:, 0], found[b"lon"][:, 1])
+    return None if lat is None or lon is None else (lat, lon)
+
+
+def _times(points: _Points) -> tuple[pd.DatetimeIndex, int] | None:
+    """Per point, its time (UTC, NaT where absent), and how many had no zone."""
+    field = _field(points, *points.children(b"time"))
+    if field is None:
+        return None
+    owner, start, stop = field
+    parsed = parse_gpx_time_bytes(points.tags.buf, start, stop)
+    if parsed is None:
+        return None
+    micros, naive = parsed
+    column = np.full(len(points.index), _NAT, dtype=np.int64)
+    column[owner] = micros
+    times = pd.DatetimeIndex(column.view("datetime64[us]")).tz_localize("UTC")
+    return times, int(naive.sum())
+
+
+def _without_points(data: bytes, points: _Points) -> bytes:
+    """The document with every track point element cut out (a few cuts: one per run of
+    consecutive points)."""
+    t = points.tags
+    closes = np.flatnonzero((t.kind == CLOSE) & (t.depth == 3))
+    opened = points.index
+    closing = closes[np.minimum(np.searchsorted(closes, opened), max(len(closes) - 1, 0))]
+    last = np.where(t.kind[opened] == OPEN, closing, opened)  # <trkpt .../> ends at once
+    run_start = np.concatenate([[True], opened[1:] != last[:-1] + 1])
+    run_end = np.concatenate([run_start[1:], [True]])
+    cut_from, cut_to = t.lt[opened[run_start]], t.gt[last[run_end]] + 1
+    keep_from = np.concatenate([[0], cut_to])
+    keep_to = np.concatenate([cut_from, [len(data)]])
+    return b"".join(data[a:b] for a, b in zip(keep_from.tolist(), keep_to.tolist(), strict=True))
+
+
+def _columns(data: bytes) -> tuple[GpxColumns, str] | None:
+    tags = scan(data, parent_levels=4)
+    if tags is None or tags.kind[0] == CLOSE or tags.prefixed[0] or not tags.named(b"gpx")[0]:
+        return None
+    if data.find(b"xmlns", int(tags.gt[0])) >= 0:
+        return None  # a namespace declared below the root
+    points = _Points(tags)
+    n = len(points.index)
+    if n == 0:
+        return None
+    coordinates = _coordinates(points)
+    times = _times(points)
+    if coordinates is None or times is None:
+        return None
+    columns = [
+        _number_column(points, found)
+        for found in (
+            points.children(b"ele"),
+            points.in_extensions(b"hr"),
+            points.in_extensions(b"cad"),
+        )
+    ]
+    ele, hr, cad = columns
+    if ele is None or hr is None or cad is None:
+        return None
+    root = parse_plain_xml(_without_points(data, points))
+    if root is None:
+        return None
+    ns = namespace(root.tag)
+    if ns and any(uri == ns for prefix, uri in root.nsmap.items() if prefix is not None):
+        return None  # GPX elements may carry a prefix
+    segment = tags.parent[points.index]
+    starts = np.flatnonzero(np.concatenate([[True], segment[1:] != segment[:-1]]))
+    n_segments, name, activity = metadata(root, ns)
+    return (
+        GpxColumns(
+            times=times[0],
+            naive_times=times[1],
+            unreadable_times=0,  # an unreadable time leaves the file to the other paths
+            lat=coordinates[0],
+            lon=coordinates[1],
+            ele=ele,
+            hr=hr,
+            cad=cad,
+            segment_sizes=np.diff(np.append(starts, n)),
+            empty_segments=n_segments - len(starts),
+            name=name,
+            activity=activity,
+        ),
+        ns,
+    )
+
+
+def read_gpx_scan(data: bytes, path: str | Path) -> Track | None:
+    """The file's Track read from its bytes, or None when another path must read it.
+
+    Raises:
+        TrackError: only from cleaning (nothing usable left), as every path would.
+    """
+    found = _columns(data)
+    if found is None:
+        return None
+    columns, ns = found
+    return build_track(columns, path, namespace_notes(ns))
