@@ -33,6 +33,7 @@ The steps, in order:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -105,15 +106,15 @@ def _spike_runs(
     bad = np.zeros(n, dtype=bool)
     if n < run + 2:
         return bad
-    a = np.arange(0, n - run - 1)  # point before the run
-    first, last, b = a + 1, a + run, a + run + 1  # run is first..last, b the point after
+    m = n - run - 1  # candidate runs: point a before, first..last, point b after
+    a, first, last, b = slice(0, m), slice(1, m + 1), slice(run, m + run), slice(run + 1, n)
 
-    def step(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    def step(i: slice, j: slice) -> np.ndarray:
         d = np.hypot(x[j] - x[i], y[j] - y[i])
         return _fast(d, t_s[j] - t_s[i], max_speed_mps, spike_min_m)
 
     same_part = (part[a] == part[b]) & (part[a] == part[first]) & (part[a] == part[last])
-    starts = a[same_part & step(a, first) & step(last, b) & ~step(a, b)] + 1
+    starts = np.flatnonzero(same_part & step(a, first) & step(last, b) & ~step(a, b)) + 1
     if len(starts) == 0:
         return bad
     # Candidate runs that overlap or touch cannot all be spikes: when good and bad fixes
@@ -252,13 +253,12 @@ def clean_points(
 
     # Points so far off that the track's local frame cannot hold them (checked now, as
     # steps 3-5 can move the frame, and again after the spikes are gone).
-    held = _held_by_frame(lat[idx], lon[idx])
+    held, frame = _held_by_frame(lat[idx], lon[idx])
     n_far = int((~held).sum())
     idx, t = idx[held], t[held]
     if timed and len(idx) >= 3:
         # 6. spikes
-        proj = LocalProjection.for_points(lat[idx], lon[idx])
-        x, y = proj.to_xy(lat[idx], lon[idx])
+        x, y = frame.x_m, frame.y_m
         t_s = (t - t[0]) / 1e9
         keep = _remove_spikes(x, y, t_s, part[idx], max_speed_mps, spike_min_m)
         if (n_spike := len(idx) - len(keep)) > 0:
@@ -274,7 +274,7 @@ def clean_points(
                 f"kept {counted(n_fast, 'step')} faster than {max_speed_mps:g} m/s "
                 "(the position did not come back, so it is not a spike)"
             )
-        held = _held_by_frame(lat[idx], lon[idx])
+        held, _ = _held_by_frame(lat[idx], lon[idx], _Frame(frame.projection, x, y))
         n_far += int((~held).sum())
         idx, t = idx[held], t[held]
     if n_far:
@@ -300,22 +300,39 @@ def clean_points(
     return out, notes
 
 
-def _held_by_frame(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Mask of the points the track's local frame can hold (finite once projected).
+@dataclass(frozen=True)
+class _Frame:
+    """Points projected into a local frame."""
+
+    projection: LocalProjection
+    x_m: np.ndarray
+    y_m: np.ndarray
+
+
+def _held_by_frame(
+    lat: np.ndarray, lon: np.ndarray, known: _Frame | None = None
+) -> tuple[np.ndarray, _Frame]:
+    """Mask of the points the track's local frame can hold (finite once projected), and
+    the held points projected into it.
 
     A misread position a quarter of the globe away projects to infinity in the UTM zone
     of the others. The zone follows the median point, so dropping points can move it:
     check again until the zone holds every point kept. A zone that dropped points holds
-    all the rest if it comes back, so this ends within the 120 UTM zones.
+    all the rest if it comes back, so this ends within the 120 UTM zones. ``known``:
+    these points already projected; used when its zone is theirs, so that a track is
+    projected once in the usual case.
     """
     held = np.ones(len(lat), dtype=bool)
-    while held.any():
-        x, y = LocalProjection.for_points(lat[held], lon[held]).to_xy(lat[held], lon[held])
+    while True:
+        projection = LocalProjection.for_points(lat[held], lon[held])
+        if known is not None and known.projection == projection and held.all():
+            x, y = known.x_m, known.y_m
+        else:
+            x, y = projection.to_xy(lat[held], lon[held])
         finite = np.isfinite(x) & np.isfinite(y)
         if finite.all():
-            break
+            return held, _Frame(projection, x, y)
         held[np.flatnonzero(held)[~finite]] = False
-    return held
 
 
 def _long_gap_note(t_ns: np.ndarray) -> str | None:
