@@ -180,9 +180,10 @@ def clean_points(
         the ``part`` numbers of the surviving points are unchanged) and the notes
         describing what was changed, in the order it was done.
     """
-    # Naive times are taken as UTC, as in make_points.
-    df = points.loc[:, list(POINT_COLUMNS)].assign(time=pd.to_datetime(points["time"], utc=True))
-    df = df.astype(POINT_COLUMNS)
+    df = points.loc[:, list(POINT_COLUMNS)]
+    if [str(d) for d in df.dtypes] != list(POINT_COLUMNS.values()):
+        # Naive times are taken as UTC, as in make_points.
+        df = df.assign(time=pd.to_datetime(points["time"], utc=True)).astype(POINT_COLUMNS)
     notes: list[str] = []
     lat = df["lat"].to_numpy(dtype="float64")
     lon = df["lon"].to_numpy(dtype="float64")

@@ -110,12 +110,11 @@ def make_points(
     """
     n = len(lat)
     nan = np.full(n, np.nan)
-    times = pd.to_datetime(pd.Series(time), utc=True).reset_index(drop=True)
-    if str(times.dtype) != "datetime64[ns, UTC]":
-        times = times.astype("datetime64[ns, UTC]")
+    times = pd.DatetimeIndex(pd.to_datetime(time, utc=True)).as_unit("ns")
+    # Every column built with its final dtype: no DataFrame-wide astype (slow on short runs).
     return pd.DataFrame(
         {
-            "time": times,
+            "time": pd.Series(times, copy=False),
             "lat": np.asarray(lat, dtype="float64"),
             "lon": np.asarray(lon, dtype="float64"),
             "ele": nan if ele is None else np.asarray(ele, dtype="float64"),
@@ -123,4 +122,4 @@ def make_points(
             "cad": nan if cad is None else np.asarray(cad, dtype="float64"),
             "part": np.zeros(n, dtype="int64") if part is None else np.asarray(part, "int64"),
         }
-    ).astype(POINT_COLUMNS)
+    )

@@ -98,15 +98,25 @@ def parse_gpx_time_bytes(
 
 def _parse_rows(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`parse_gpx_times` of texts as NUL-padded rows of ASCII bytes."""
+    head = chars[:, :_HEAD]
+    ok = ((head[:, _HEAD_DIGITS] - np.uint8(ord("0"))) < 10).all(axis=1)
+    for col, sep in _HEAD_SEPARATORS:
+        ok &= head[:, col] == ord(sep)
+    ok &= (head[:, 10] == ord("T")) | (head[:, 10] == ord(" "))
+    if (chars[:, _HEAD] == ord("Z")).all() and not chars[:, _HEAD + 1].any():
+        # The usual shape, "...:ssZ" on every point: no fraction, UTC.
+        zero = np.zeros(len(chars), dtype=np.int64)
+        micros = _utc_micros(head, ok, zero, zero)
+        return None if micros is None else (micros, np.zeros(len(chars), dtype=bool))
+    return _parse_zoned_rows(chars, ok)
+
+
+def _parse_zoned_rows(chars: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_parse_rows` for any fraction and zone; ``ok``: the heads' shape is right."""
     n = len(chars)
     length = np.count_nonzero(chars, axis=1)
     is_digit = (chars >= ord("0")) & (chars <= ord("9"))
     value = chars.astype(np.int16) - ord("0")
-
-    ok = is_digit[:, _HEAD_DIGITS].all(axis=1)
-    for col, sep in _HEAD_SEPARATORS:
-        ok &= chars[:, col] == ord(sep)
-    ok &= (chars[:, 10] == ord("T")) | (chars[:, 10] == ord(" "))
 
     # Fraction: "." then 1-15 digits; gpxpy keeps the first six (microseconds).
     has_dot = chars[:, _HEAD] == ord(".")
@@ -139,7 +149,16 @@ def _parse_rows(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     offset_min = np.where(signed, two(z[1], z[2]) * 60 + zone_min, 0)
     offset_min *= np.where(z[0] == ord("-"), -1, 1)
     ok &= np.abs(offset_min) < 24 * 60
+    micros = _utc_micros(chars[:, :_HEAD], ok, micro, offset_min)
+    return None if micros is None else (micros, naive)
 
+
+def _utc_micros(
+    head: np.ndarray, ok: np.ndarray, micro: np.ndarray, offset_min: np.ndarray
+) -> np.ndarray | None:
+    """UTC microseconds of ``YYYY-MM-DDThh:mm:ss`` rows plus ``micro``, written at UTC
+    offset ``offset_min``; None unless every row is ``ok`` and a valid time."""
+    value = head.astype(np.int16) - ord("0")
     year, month, day, hour, minute, second = (
         _number(value[:, a : a + k]) for a, k in ((0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2))
     )
@@ -153,4 +172,4 @@ def _parse_rows(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if ((day < 1) | (day > next_first - first_day)).any():
         return None
     minutes = ((first_day + day - 1) * 24 + hour) * 60 + minute - offset_min
-    return (minutes * 60 + second) * 1_000_000 + micro, naive
+    return (minutes * 60 + second) * 1_000_000 + micro

@@ -40,9 +40,11 @@ OPEN, CLOSE, EMPTY = 0, 1, 2
 MAX_NAME = 64
 _LT, _GT, _SLASH, _APOS, _COLON = (ord(c) for c in "<>/':")
 #: Bytes that end an element name.
-_NAME_END_BYTES = tuple(ord(c) for c in " \t\r\n/>")
 _NAME_END = np.zeros(256, dtype=bool)
-_NAME_END[list(_NAME_END_BYTES)] = True
+_NAME_END[[ord(c) for c in " \t\r\n/>"]] = True
+#: The same as :func:`_byte_flags` tests: "/", ">", or below "!" (XML's whitespace is
+#: space, tab, CR and LF; no other byte below "!" is allowed in a document).
+_NAME_END_TESTS = ((ord("/"), ord(">")), ord("!"))
 _ONE = np.uint64(1)
 _LOW_BYTES = 0x0101010101010101
 _HIGH_BITS = 0x8080808080808080
@@ -147,23 +149,27 @@ def _first_byte(flags: np.ndarray) -> np.ndarray:
     return np.where(flags == 0, 8, (bit - 7) // 8)
 
 
-def _byte_flags(words: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
-    """Flags (0x80) on bytes equal to one of ``values``: exact on the first such byte of
-    each word (the classic zero-byte test on ``word ^ value``; a borrow can only flag
-    bytes above a true one)."""
+def _byte_flags(words: np.ndarray, values: tuple[int, ...], below: int = 0) -> np.ndarray:
+    """Flags (0x80) on bytes equal to one of ``values`` or less than ``below``: exact on
+    the first such byte of each word (the classic zero-byte and less-than tests; a
+    borrow can only flag bytes above a true one)."""
     flags = np.zeros(len(words), dtype=np.uint64)
     for value in values:
         v = words ^ np.uint64(value * _LOW_BYTES)
         flags |= (v - np.uint64(_LOW_BYTES)) & ~v & np.uint64(_HIGH_BITS)
+    if below:
+        flags |= (words - np.uint64(below * _LOW_BYTES)) & ~words & np.uint64(_HIGH_BITS)
     return flags
 
 
-def _first_of(low: np.ndarray, high: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
-    """Index of the first byte equal to one of ``values`` in the 16 bytes given as two
-    words per row; 16 when there is none."""
-    first = _first_byte(_byte_flags(low, values))
+def _first_of(
+    low: np.ndarray, high: np.ndarray, values: tuple[int, ...], below: int = 0
+) -> np.ndarray:
+    """Index of the first byte equal to one of ``values`` or less than ``below`` in the
+    16 bytes given as two words per row; 16 when there is none."""
+    first = _first_byte(_byte_flags(low, values, below))
     later = first == 8
-    first[later] = 8 + _first_byte(_byte_flags(high[later], values))
+    first[later] = 8 + _first_byte(_byte_flags(high[later], values, below))
     return first
 
 
@@ -187,7 +193,7 @@ def _local_names(buf: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.nda
     of the element names starting at ``start``; None when a name is too long to tell
     whether it has a prefix."""
     low, high = _words(buf, start), _words(buf, start + 8)
-    length = _first_of(low, high, _NAME_END_BYTES)
+    length = _first_of(low, high, *_NAME_END_TESTS)
     colon = _first_of(low, high, (_COLON,))
     colon[colon >= length] = 16
     unknown = np.flatnonzero((length == 16) & (colon == 16))
@@ -204,7 +210,7 @@ def _local_names(buf: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.nda
         at = np.flatnonzero(prefixed)
         local_start = start[at] + colon[at] + 1
         low, high = _words(buf, local_start), _words(buf, local_start + 8)
-        keys[at] = _keys(low, high, _first_of(low, high, _NAME_END_BYTES))
+        keys[at] = _keys(low, high, _first_of(low, high, *_NAME_END_TESTS))
     return keys, prefixed
 
 
