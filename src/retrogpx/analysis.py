@@ -158,9 +158,21 @@ def segment_dict(s: SegmentResult) -> dict[str, Any]:
     }
 
 
-def track_distance_m(track: Track, x: np.ndarray, y: np.ndarray, smoothing_s: float) -> float:
-    """Distance covered by the whole track on the smoothed path, summed per recording part."""
-    t = track.seconds() if track.has_time else np.arange(len(track), dtype=float)
+def track_distance_m(
+    track: Track,
+    x: np.ndarray,
+    y: np.ndarray,
+    smoothing_s: float,
+    seconds: np.ndarray | None = None,
+) -> float:
+    """Distance covered by the whole track on the smoothed path, summed per recording part.
+
+    ``seconds``: the track's :meth:`~retrogpx.track.Track.seconds` when it has times,
+    if the caller has them already.
+    """
+    if seconds is None:
+        seconds = track.seconds() if track.has_time else None
+    t = np.arange(len(track), dtype=float) if seconds is None else seconds
     part = track.points["part"].to_numpy()
     total = 0.0
     for p in np.unique(part):  # a handful of recording parts, not points
@@ -183,14 +195,14 @@ def analyse(
     proj = LocalProjection.for_points(lat, lon)
     x, y = proj.to_xy(lat, lon)
     t = track.seconds() if track.has_time else None
-    ele = pts["ele"].to_numpy()
+    ele, part = pts["ele"].to_numpy(), pts["part"].to_numpy()
     measured: list[tuple[Segment, SegmentMetrics, np.ndarray, np.ndarray]] = []
     notes = [*track.notes, *plan.notes]
     for seg in plan.segments:
         sl = slice(seg.first, seg.last + 1)
         m = segment_metrics(None if t is None else t[sl], x[sl], y[sl], ele[sl], config.metrics)
         measured.append((seg, m, x[sl], y[sl]))
-        if len(np.unique(pts["part"].to_numpy()[sl])) > 1:
+        if (part[sl] != part[seg.first]).any():
             notes.append(f"segment {seg.index} spans a pause in the recording")
     safeties: Sequence[SegmentSafety | None] = [None] * len(measured)
     if layers is not None:
@@ -222,7 +234,7 @@ def analyse(
         context=plan.context,
         warmup_min=warmup,
         run_judgement=judge_run(warmup, config.rules),
-        distance_m=track_distance_m(track, x, y, config.metrics.smoothing_s),
+        distance_m=track_distance_m(track, x, y, config.metrics.smoothing_s, t),
         notes=notes,
         safety_checked=layers is not None,
         lap_source=lap_source,

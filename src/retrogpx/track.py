@@ -70,16 +70,18 @@ class Track:
     @property
     def start(self) -> pd.Timestamp | None:
         """Time of the first point, or None when the track has no times."""
-        t = self.points["time"]
-        timed = np.flatnonzero(t.notna().to_numpy())
-        return t.iloc[timed[0]] if len(timed) else None
+        timed = self._timed()
+        return self.points["time"].iloc[timed[0]] if len(timed) else None
 
     @property
     def end(self) -> pd.Timestamp | None:
         """Time of the last point, or None when the track has no times."""
-        t = self.points["time"]
-        timed = np.flatnonzero(t.notna().to_numpy())
-        return t.iloc[timed[-1]] if len(timed) else None
+        timed = self._timed()
+        return self.points["time"].iloc[timed[-1]] if len(timed) else None
+
+    def _timed(self) -> np.ndarray:
+        """Positions of the points with a time."""
+        return np.flatnonzero(self.points["time"].array.asi8 != np.iinfo(np.int64).min)
 
     def seconds(self) -> np.ndarray:
         """Seconds since the first point (float64, NaN where a point has no time)."""
