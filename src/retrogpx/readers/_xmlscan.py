@@ -195,16 +195,16 @@ def _local_names(buf: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.nda
     low, high = _words(buf, start), _words(buf, start + 8)
     length = _first_of(low, high, *_NAME_END_TESTS)
     colon = _first_of(low, high, (_COLON,))
-    colon[colon >= length] = 16
-    unknown = np.flatnonzero((length == 16) & (colon == 16))
+    colon[colon >= length] = -1  # none in the name (as far as the 16 bytes show)
+    unknown = np.flatnonzero((length == 16) & (colon < 0))
     if len(unknown):  # a long name: look further for its end or a colon
         wide = _windows(buf, start[unknown], MAX_NAME)
         wide_length = _first_true(_NAME_END[wide])
         wide_colon = _first_true((wide == _COLON) & (np.arange(MAX_NAME) < wide_length[:, None]))
         if (wide_length == MAX_NAME).any():
             return None
-        colon[unknown] = np.where(wide_colon < wide_length, wide_colon, 16)
-    prefixed = colon < 16
+        colon[unknown] = np.where(wide_colon < wide_length, wide_colon, -1)
+    prefixed = colon >= 0
     keys = _keys(low, high, length)
     if prefixed.any():
         at = np.flatnonzero(prefixed)
