@@ -310,7 +310,9 @@ def decimals(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray
         if values is not None:
             return values
     text = joined(buf, start, stop, ord(" "))
-    if not _DECIMAL_BYTES[text].all():
+    allowed = _DECIMAL_BYTES[text]
+    allowed[np.cumsum(length + 1) - 1] = True  # the separators, and only they, are spaces
+    if not allowed.all():
         return None
     # numpy reads each number with Python's own PyOS_string_to_double; a text it cannot
     # read to the end ("1.2.3", "1e") stops it short with a DeprecationWarning.
@@ -361,4 +363,4 @@ def _short_decimals(rows: np.ndarray) -> np.ndarray | None:
 _SHORT_DECIMAL = 17
 _POW10 = np.array([float(10**k) for k in range(16)])  # exact: 10**15 < 2**53
 _DECIMAL_BYTES = np.zeros(256, dtype=bool)
-_DECIMAL_BYTES[[ord(c) for c in "0123456789+-.eE "]] = True
+_DECIMAL_BYTES[[ord(c) for c in "0123456789+-.eE"]] = True
