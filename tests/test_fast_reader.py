@@ -235,7 +235,9 @@ def gpx_document(draw: st.DrawFn) -> bytes:
 @LANES
 @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=gpx_document())
-def test_generated_files_read_alike(lane: Callable[[bytes, str], Track | None], data: bytes) -> None:
+def test_generated_files_read_alike(
+    lane: Callable[[bytes, str], Track | None], data: bytes
+) -> None:
     reference = outcome(read_gpx_gpxpy, data)
     fast = outcome(lane, data)
     if fast is not None:
