@@ -58,7 +58,8 @@ def test_athlete_rules() -> None:
 def _rows(jobs: int, scheduler: str | None, files: list[Path]) -> list[dict]:
     with make_executor(jobs, scheduler) as ex:
         result = run_batch(files, BatchOptions(athlete_from="folder"), ex)
-    return [(o.file, o.status, o.error, o.run, o.segments) for o in result.outcomes]
+    with result:
+        return [(o.file, o.status, o.error, o.run, o.segments) for o in result.outcomes]
 
 
 def test_parallel_results_are_identical_to_serial(season_dir: Path) -> None:

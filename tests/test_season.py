@@ -90,3 +90,21 @@ def test_empty_season() -> None:
         columns=["athlete", "start", "distance_m", "duration_s", "mean_speed_mps", "verdict"]
     )
     assert weekly_summary(empty, segs).empty
+
+
+def test_season_data_builds_its_tables_once() -> None:
+    """The columns move into the tables: the same tables every call, no row after."""
+    from retrogpx.batch import FileOutcome
+    from retrogpx.season import SeasonData
+
+    run = {"file": "r.gpx", "athlete": "a", "start": "2025-03-03T07:00:00Z",
+           "warmup_min": 12.0, "verdict": "ok"}  # fmt: skip
+    data = SeasonData.of(
+        [FileOutcome("r.gpx", "ok", "a", run=run), FileOutcome("x", "failed", "a")]
+    )
+    runs, segs = data.frames()
+    assert data.frames()[0] is runs and len(runs) == 1 and segs.empty
+    assert runs["start"].iloc[0] == MONDAY and runs["warmup_min"].tolist() == [12.0]
+    with pytest.raises(RuntimeError, match="already built"):
+        data.add(FileOutcome("s.gpx", "ok", "a", run=run))
+    assert data.files == 2 and data.counts == {"ok": 1, "failed": 1, "skipped": 0}

@@ -5,7 +5,8 @@ from a file path and :class:`BatchOptions` to a small :class:`FileOutcome` of pl
 dicts. Serial, process-pool and Dask runs all go through the standard
 ``concurrent.futures.Executor`` interface with the same code (:func:`run_batch`), so
 their results are identical. Tracks are never sent back: a worker returns only the
-segment rows, so memory stays flat however many runs a season has.
+segment rows, and :func:`run_batch` writes each outcome to a temporary file as it
+arrives (:class:`OutcomeSpool`), so memory stays flat however many runs a season has.
 
 Dask: files are read by the workers, so every worker must see the same paths
 (shared storage, or the same checkout on every machine).
@@ -14,19 +15,26 @@ Dask: files are read by the workers, so every worker must see the same paths
 from __future__ import annotations
 
 import glob
+import os
+import pickle
 import re
+import tempfile
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .config import Config
 from .errors import LapError, RetrogpxError
 
 if TYPE_CHECKING:
     from .layers import LayerSet
+    from .season import SeasonData
 
 TRACK_SUFFIXES = tuple(
     f"{base}{comp}" for base in (".gpx", ".tcx", ".fit") for comp in ("", ".gz", ".bz2")
@@ -247,16 +255,112 @@ def make_executor(jobs: int = 1, scheduler: str | None = None) -> Iterator[Execu
         yield SerialExecutor()
 
 
+class OutcomeSpool(Sequence[FileOutcome]):
+    """Outcomes written to an anonymous temporary file as they arrive, read back one at
+    a time sorted by file (stable: equal names keep their arrival order).
+
+    Only the file name, status and file offset of each outcome stay in memory, so a
+    season of any size costs a few hundred bytes a run here. The file has no name (it
+    is unlinked at once), so nothing is left behind whatever ends the process.
+    """
+
+    def __init__(self, folder: str | Path | None = None) -> None:
+        """Open the temporary file in ``folder`` (default: the system's temp folder)."""
+        self._folder = folder
+        try:
+            self._fh = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 (closed by close())
+        except OSError as exc:
+            raise self._error(exc) from None
+        self._closer = weakref.finalize(self, self._fh.close)
+        self._index: list[tuple[str, Status, int]] = []
+        self._sorted = True
+
+    def _error(self, exc: OSError) -> RetrogpxError:
+        return RetrogpxError(
+            f"cannot keep the batch results in a temporary file ({exc.strerror or exc})",
+            path=str(self._folder or tempfile.gettempdir()),
+            hint="free some disk space, or write the output to another folder",
+        )
+
+    def append(self, outcome: FileOutcome) -> None:
+        """Write one outcome to the file."""
+        try:
+            offset = self._fh.seek(0, os.SEEK_END)
+            pickle.dump(outcome, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:
+            raise self._error(exc) from None
+        self._sorted = False
+        # One append: an interrupt keeps the whole outcome or none of it.
+        self._index.append((outcome.file, outcome.status, offset))
+
+    def status_count(self, status: Status) -> int:
+        """How many outcomes have ``status`` (without reading them back)."""
+        return sum(s == status for _, s, _ in self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def _load(self, entry: tuple[str, Status, int]) -> FileOutcome:
+        self._fh.seek(entry[2])
+        outcome: FileOutcome = pickle.load(self._fh)
+        return outcome
+
+    def _ordered(self) -> list[tuple[str, Status, int]]:
+        if not self._sorted:
+            self._index.sort(key=itemgetter(0))
+            self._sorted = True
+        return self._index
+
+    @overload
+    def __getitem__(self, i: int) -> FileOutcome: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[FileOutcome]: ...
+    def __getitem__(self, i: int | slice) -> FileOutcome | list[FileOutcome]:
+        if isinstance(i, slice):
+            return [self._load(e) for e in self._ordered()[i]]
+        return self._load(self._ordered()[i])
+
+    def __iter__(self) -> Iterator[FileOutcome]:
+        for entry in self._ordered():
+            yield self._load(entry)
+
+    def close(self) -> None:
+        """Remove the temporary file; the outcomes can no longer be read."""
+        self._closer()
+
+
 @dataclass
 class BatchResult:
-    """All outcomes, sorted by file, and whether the batch was interrupted."""
+    """All outcomes, sorted by file (kept on disk, read back one at a time), and
+    whether the batch was interrupted.
 
-    outcomes: list[FileOutcome]
+    Use it as a context manager (or call :meth:`close`) to remove the temporary file
+    at once; otherwise it goes when the result is garbage-collected.
+    """
+
+    outcomes: OutcomeSpool
     interrupted: bool = False
 
     def count(self, status: Status) -> int:
         """How many files ended with ``status``."""
-        return sum(o.status == status for o in self.outcomes)
+        return self.outcomes.status_count(status)
+
+    @cached_property
+    def season(self) -> SeasonData:
+        """What the season summary needs, in compact columns (one pass over the outcomes)."""
+        from .season import SeasonData
+
+        return SeasonData.of(self.outcomes)
+
+    def close(self) -> None:
+        """Remove the temporary file holding the outcomes."""
+        self.outcomes.close()
+
+    def __enter__(self) -> BatchResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def run_batch(
@@ -266,15 +370,18 @@ def run_batch(
     *,
     on_outcome: Callable[[FileOutcome], None] | None = None,
     in_flight: int = 16,
+    spool_dir: str | Path | None = None,
 ) -> BatchResult:
     """Check every file with ``executor``; call ``on_outcome`` as each finishes.
 
-    At most ``in_flight`` files are queued at once so memory stays flat. Ctrl-C stops
-    cleanly: what finished is kept and ``interrupted`` is set.
+    At most ``in_flight`` files are queued at once, and each outcome goes to a
+    temporary file in ``spool_dir`` (default: the system's temp folder) as it arrives,
+    so memory stays flat however many files there are. Ctrl-C stops cleanly: what
+    finished is kept and ``interrupted`` is set.
     """
     pending: set[Future[FileOutcome]] = set()
     path_of: dict[Future[FileOutcome], str] = {}
-    outcomes: list[FileOutcome] = []
+    spool = OutcomeSpool(spool_dir)
     queue = iter([str(f) for f in files])
     interrupted = False
 
@@ -288,7 +395,7 @@ def run_batch(
                     path, "failed", athlete_of(path, options.athlete_from),
                     error=f"{path}: worker failed: {exc!r}",
                 )  # fmt: skip
-            outcomes.append(outcome)
+            spool.append(outcome)
             if on_outcome:
                 on_outcome(outcome)
 
@@ -314,5 +421,7 @@ def run_batch(
         # Keep what finished before the interrupt; a worker killed by it reports nothing.
         done = {f for f in pending if f.done() and not f.cancelled() and f.exception() is None}
         collect(done)
-    outcomes.sort(key=lambda o: o.file)
-    return BatchResult(outcomes, interrupted)
+    except BaseException:
+        spool.close()
+        raise
+    return BatchResult(spool, interrupted)

@@ -412,12 +412,14 @@ def batch(
       retrogpx batch sample_tracks/season --summary season.json -o segments.csv
     """
     from .batch import BatchOptions, discover, make_executor, run_batch
-    from .report import batch_output, render_season, write_atomic
+    from .report import batch_writer, render_season, write_atomic, write_batch_output
     from .rules import at_least
-    from .season import outcome_frames, season_document, weekly_summary
+    from .season import season_document, weekly_summary
 
     config = _config(config_path, **thresholds)
     files = discover(paths)
+    if output:
+        batch_writer(output)  # an unknown format fails now, not after the whole batch
     options = BatchOptions(
         config=config,
         laps_dir=str(laps_dir) if laps_dir else None,
@@ -429,34 +431,37 @@ def batch(
     )
     n_jobs = jobs or os.cpu_count() or 1
     show = sys.stderr.isatty() if progress is None else progress
+    # Outcomes wait on disk beside the output (where the user has room for it).
+    spool_dir = output.parent if output and output.parent.is_dir() else None
     with _progress(len(files), show) as advance, make_executor(n_jobs, scheduler) as executor:
-        result = run_batch(files, options, executor, on_outcome=advance)
-    outcomes = result.outcomes
-    runs, segments = outcome_frames(outcomes)
-    weekly = weekly_summary(runs, segments, config.season, config.rules.warmup_min)
-    if output:
-        write_atomic(output, batch_output(output, outcomes))
+        result = run_batch(files, options, executor, on_outcome=advance, spool_dir=spool_dir)
+    with result:
+        season = result.season
+        runs, segments = season.frames()
+        weekly = weekly_summary(runs, segments, config.season, config.rules.warmup_min)
+        if output:
+            write_batch_output(output, result.outcomes)
     if summary:
         import json
 
-        doc = season_document(outcomes, weekly, interrupted=result.interrupted)
+        doc = season_document(season, weekly, interrupted=result.interrupted)
         write_atomic(summary, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     if plots_dir or report_path:
-        _season_pictures(outcomes, weekly, segments, config, plots_dir, report_path)
+        _season_pictures(season, weekly, segments, config, plots_dir, report_path)
     click.echo(
-        render_season(weekly, outcomes, width=shutil.get_terminal_size((120, 24)).columns), nl=False
+        render_season(weekly, season, width=shutil.get_terminal_size((120, 24)).columns), nl=False
     )
     if result.interrupted:
         click.echo("Interrupted: the outputs hold the files that finished.", err=True)
         sys.exit(130)
     if result.count("failed"):
         sys.exit(EXIT_SOME_FAILED)
-    if fail_on and any(o.run and at_least(o.run["verdict"], fail_on) for o in outcomes):  # type: ignore[arg-type]
+    if fail_on and any(at_least(v, fail_on) for v in runs["verdict"]):  # type: ignore[arg-type]
         sys.exit(EXIT_FAIL_ON)
 
 
 def _season_pictures(
-    outcomes: Any,
+    season: Any,
     weekly: Any,
     segments: Any,
     config: Config,
@@ -475,7 +480,7 @@ def _season_pictures(
         save_figure(fig, plots_dir / "season.png")
         click.echo(f"wrote {plots_dir / 'season.png'}", err=True)
     if report_path:
-        summary = season_document(outcomes, weekly)
+        summary = season_document(season, weekly)
         summary.pop("weeks")  # shown as the weekly table instead
         html = html_report(
             [],

@@ -1,7 +1,9 @@
 """Output: the terminal table, JSON, CSV and GeoJSON of check results.
 
-Pure formatting of :class:`~retrogpx.analysis.RunResult` objects into text; writing
-files is the caller's job (see :func:`write_atomic`).
+Pure formatting of :class:`~retrogpx.analysis.RunResult` objects into text; files are
+written atomically (:func:`write_atomic`, :func:`atomic_output`). Batch outputs are
+streamed into the file outcome by outcome (:func:`write_batch_output`), so a season of
+any size never sits in memory as one document.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import pandas as pd
 
@@ -22,6 +25,7 @@ from .analysis import RunResult, segment_dict
 
 if TYPE_CHECKING:
     from .batch import FileOutcome
+    from .season import SeasonData
     from .track import Track
 
 FORMATS = ("table", "json", "csv", "geojson")
@@ -172,72 +176,131 @@ BATCH_COLUMNS = ("athlete", "status", "error", *CSV_COLUMNS)
 BATCH_SUFFIXES = (".csv", ".json", ".geojson", ".parquet")
 
 
-def batch_rows(outcomes: Iterable[FileOutcome]) -> list[dict[str, Any]]:
-    """One flat row per segment, plus one row per failed or skipped file."""
-    rows: list[dict[str, Any]] = []
+def batch_rows(outcomes: Iterable[FileOutcome]) -> Iterator[dict[str, Any]]:
+    """One flat row per segment, plus one row per failed or skipped file (columns
+    :data:`BATCH_COLUMNS`), made as they are read."""
     for o in outcomes:
         if o.status != "ok":
-            rows.append(
-                {"file": o.file, "athlete": o.athlete, "status": o.status, "error": o.error}
-            )
+            row = {"file": o.file, "athlete": o.athlete, "status": o.status, "error": o.error}
+            yield {c: row.get(c) for c in BATCH_COLUMNS}
         for seg in o.segments:
-            rows.append({**flat_row(seg), "status": "ok", "error": None})
-    return [{c: r.get(c) for c in BATCH_COLUMNS} for r in rows]
+            row = {**flat_row(seg), "status": "ok", "error": None}
+            yield {c: row.get(c) for c in BATCH_COLUMNS}
 
 
-def batch_document(outcomes: Iterable[FileOutcome]) -> dict[str, Any]:
-    """The ``retrogpx.batch/1`` JSON document: per file its status, run and segments."""
-    files = []
-    for o in outcomes:
-        segs = [{k: v for k, v in s.items() if k != "coordinates"} for s in o.segments]
-        files.append(
-            {"file": o.file, "athlete": o.athlete, "status": o.status, "error": o.error,
-             "run": o.run, "segments": segs}
-        )  # fmt: skip
-    return {"schema": "retrogpx.batch/1", "files": files}
+#: A batch output writer: streams outcomes into a binary file.
+BatchWriter = Callable[[BinaryIO, Sequence["FileOutcome"]], None]
 
 
-def batch_output(path: str | Path, outcomes: list[FileOutcome]) -> bytes:
-    """The batch output for ``path``'s suffix (CSV, JSON, GeoJSON or Parquet)."""
+def batch_writer(path: str | Path) -> BatchWriter:
+    """The writer for ``path``'s suffix (CSV, JSON, GeoJSON or Parquet).
+
+    Raises:
+        RetrogpxError: an unknown suffix; MissingExtraError: Parquet without pyarrow.
+    """
     suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        out = io.StringIO()
+    if suffix == ".parquet":
+        _pyarrow()
+    writers: dict[str, BatchWriter] = {
+        ".csv": _write_csv, ".json": _write_json, ".geojson": _write_geojson,
+        ".parquet": _write_parquet,
+    }  # fmt: skip
+    if suffix not in writers:
+        from .errors import RetrogpxError
+
+        raise RetrogpxError(
+            f"unknown output format '{suffix}'",
+            path=path,
+            hint=f"use one of {', '.join(BATCH_SUFFIXES)}",
+        )
+    return writers[suffix]
+
+
+def write_batch_output(path: str | Path, outcomes: Sequence[FileOutcome]) -> None:
+    """Write the batch output for ``path``'s suffix atomically, streaming ``outcomes``
+    (read twice for Parquet) so that only a few of them are in memory at once."""
+    writer = batch_writer(path)
+    with atomic_output(path) as fh:
+        writer(fh, outcomes)
+
+
+def batch_output(path: str | Path, outcomes: Sequence[FileOutcome]) -> bytes:
+    """The batch output for ``path``'s suffix, in memory (see :func:`write_batch_output`)."""
+    writer = batch_writer(path)
+    sink = io.BytesIO()
+    writer(sink, outcomes)
+    return sink.getvalue()
+
+
+@contextmanager
+def _text(fh: BinaryIO) -> Iterator[TextIO]:
+    """UTF-8 text over ``fh``, flushed and detached at the end (``fh`` stays open)."""
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+    try:
+        yield text
+    finally:
+        text.detach()  # flushes; closing the wrapper would close ``fh``
+
+
+def _write_csv(fh: BinaryIO, outcomes: Sequence[FileOutcome]) -> None:
+    with _text(fh) as out:
         writer = csv.DictWriter(out, fieldnames=BATCH_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(batch_rows(outcomes))
-        return out.getvalue().encode("utf-8")
-    if suffix == ".json":
-        return (json.dumps(batch_document(outcomes), indent=1, ensure_ascii=False) + "\n").encode()
-    if suffix == ".geojson":
-        features = [
-            {
-                "type": "Feature",
-                "geometry": {"type": "LineString", "coordinates": s["coordinates"]},
-                "properties": {k: v for k, v in s.items() if k != "coordinates"},
-            }
-            for o in outcomes
-            for s in o.segments
-            if "coordinates" in s
-        ]
-        failed = [
-            {"file": o.file, "status": o.status, "error": o.error}
-            for o in outcomes
-            if o.status != "ok"
-        ]
-        doc = {"type": "FeatureCollection", "features": features, "retrogpx:not_checked": failed}
-        return (json.dumps(doc, ensure_ascii=False) + "\n").encode()
-    if suffix == ".parquet":
-        return _parquet_bytes(batch_rows(outcomes))
-    from .errors import RetrogpxError
-
-    raise RetrogpxError(
-        f"unknown output format '{suffix}'",
-        path=path,
-        hint=f"use one of {', '.join(BATCH_SUFFIXES)}",
-    )
 
 
-def _parquet_bytes(rows: list[dict[str, Any]]) -> bytes:
+def _write_json(fh: BinaryIO, outcomes: Sequence[FileOutcome]) -> None:
+    """The ``retrogpx.batch/1`` document, file by file, laid out exactly as
+    ``json.dumps(document, indent=1)`` lays it out."""
+    with _text(fh) as out:
+        out.write('{\n "schema": "retrogpx.batch/1",\n "files": [')
+        separator = "\n  "
+        for o in outcomes:
+            segs = [{k: v for k, v in s.items() if k != "coordinates"} for s in o.segments]
+            entry = {"file": o.file, "athlete": o.athlete, "status": o.status, "error": o.error,
+                     "run": o.run, "segments": segs}  # fmt: skip
+            # Nested two levels deep: every line of the entry gets two more spaces (JSON
+            # strings escape newlines, so each "\n" here starts a line).
+            text = json.dumps(entry, indent=1, ensure_ascii=False).replace("\n", "\n  ")
+            out.write(separator + text)
+            separator = ",\n  "
+        out.write("]\n}\n" if separator == "\n  " else "\n ]\n}\n")
+
+
+def _write_geojson(fh: BinaryIO, outcomes: Sequence[FileOutcome]) -> None:
+    """A FeatureCollection of the segments with coordinates, feature by feature, laid
+    out as ``json.dumps`` lays it out; the files not checked come last."""
+    not_checked = []
+    with _text(fh) as out:
+        out.write('{"type": "FeatureCollection", "features": [')
+        separator = ""
+        for o in outcomes:
+            if o.status != "ok":
+                not_checked.append({"file": o.file, "status": o.status, "error": o.error})
+            for s in o.segments:
+                if "coordinates" not in s:
+                    continue
+                feature = {
+                    "type": "Feature",
+                    "geometry": {"type": "LineString", "coordinates": s["coordinates"]},
+                    "properties": {k: v for k, v in s.items() if k != "coordinates"},
+                }
+                out.write(separator + json.dumps(feature, ensure_ascii=False))
+                separator = ", "
+        out.write('], "retrogpx:not_checked": ')
+        out.write(json.dumps(not_checked, ensure_ascii=False) + "}\n")
+
+
+#: Rows per Parquet row group. A batch with fewer rows gives one row group, the same
+#: file as writing the whole table at once; the Arrow data of one row group (about
+#: 300 bytes a row) is the most held in memory.
+PARQUET_ROW_GROUP_ROWS = 131_072
+#: Rows converted to Arrow at a time.
+ARROW_CHUNK_ROWS = 4096
+
+
+def _pyarrow() -> tuple[Any, Any]:
+    """``pyarrow`` and ``pyarrow.parquet`` (the ``parquet`` extra)."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -245,10 +308,46 @@ def _parquet_bytes(rows: list[dict[str, Any]]) -> bytes:
         from .errors import MissingExtraError
 
         raise MissingExtraError("parquet", "Parquet output") from None
-    table = pa.Table.from_pylist(rows)
-    sink = io.BytesIO()
-    pq.write_table(table, sink)
-    return sink.getvalue()
+    return pa, pq
+
+
+def _arrow_chunks(outcomes: Sequence[FileOutcome], schema: Any = None) -> Iterator[Any]:
+    """The batch rows as Arrow tables of :data:`ARROW_CHUNK_ROWS` rows."""
+    pa, _ = _pyarrow()
+    rows: list[dict[str, Any]] = []
+    for row in batch_rows(outcomes):
+        rows.append(row)
+        if len(rows) == ARROW_CHUNK_ROWS:
+            yield pa.Table.from_pylist(rows, schema=schema)
+            rows = []
+    if rows:
+        yield pa.Table.from_pylist(rows, schema=schema)
+
+
+def _write_parquet(fh: BinaryIO, outcomes: Sequence[FileOutcome]) -> None:
+    """Two passes: the column types Arrow infers from all rows (chunk by chunk, unified
+    as whole-table inference would: null columns take the type others give, integers
+    and floats make floats), then the rows in row groups of at most
+    :data:`PARQUET_ROW_GROUP_ROWS`."""
+    pa, pq = _pyarrow()
+    schemas = [chunk.schema for chunk in _arrow_chunks(outcomes)]
+    if not schemas:  # no rows: a table without columns, as Arrow makes from no rows
+        pq.write_table(pa.Table.from_pylist([]), fh)
+        return
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    with pq.ParquetWriter(fh, schema) as writer:
+        held: list[Any] = []
+        rows = 0
+        for chunk in _arrow_chunks(outcomes, schema):
+            held.append(chunk)
+            rows += chunk.num_rows
+            while rows >= PARQUET_ROW_GROUP_ROWS:
+                table = pa.concat_tables(held)
+                writer.write_table(table.slice(0, PARQUET_ROW_GROUP_ROWS))
+                held = [table.slice(PARQUET_ROW_GROUP_ROWS)]
+                rows = held[0].num_rows
+        if rows:
+            writer.write_table(pa.concat_tables(held))
 
 
 #: A temporary file this old was left by a writer killed outright (SIGKILL, power cut).
@@ -268,11 +367,13 @@ def _remove_stale_temporaries(path: Path) -> None:
             continue
 
 
-def write_atomic(path: str | Path, text: str | bytes) -> None:
-    """Write a file so that readers see either the old or the whole new content:
-    a temporary file in the same folder, flushed to disk, then renamed over the target."""
+@contextmanager
+def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary file to write ``path`` through, so that readers see either the old or
+    the whole new content: a temporary file in the same folder, flushed to disk and
+    renamed over the target when the ``with`` block ends without an exception (and
+    removed when it does not)."""
     path = Path(path)
-    data = text.encode("utf-8") if isinstance(text, str) else text
     _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
@@ -281,7 +382,7 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -290,8 +391,21 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
         raise
 
 
-def render_season(weekly: Any, outcomes: list[FileOutcome], *, width: int | None = None) -> str:
-    """The season table (one row per athlete and week) and the files not checked."""
+def write_atomic(path: str | Path, text: str | bytes) -> None:
+    """Write a file atomically (see :func:`atomic_output`)."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    with atomic_output(path) as fh:
+        fh.write(data)
+
+
+def render_season(
+    weekly: Any, outcomes: SeasonData | Iterable[FileOutcome], *, width: int | None = None
+) -> str:
+    """The season table (one row per athlete and week) and the files not checked (from
+    the batch's outcomes, or their :class:`~retrogpx.season.SeasonData`)."""
+    from .season import SeasonData
+
+    data = outcomes if isinstance(outcomes, SeasonData) else SeasonData.of(outcomes)
     console, buffer = _console(width)
     table = _table()
     for name in ("athlete", "week", "runs", "segments", "reverse m", "m/s", "ok", "warn",
@@ -305,13 +419,12 @@ def render_season(weekly: Any, outcomes: list[FileOutcome], *, width: int | None
             f"{w.warmup_ok_runs}/{w.runs}", f"{w.energy_kcal:.0f}", ", ".join(w.flags),
         )  # fmt: skip
     console.print(table)
-    ok = sum(o.status == "ok" for o in outcomes)
-    console.print(f"{len(outcomes)} files: {ok} checked, "
-                  f"{sum(o.status == 'failed' for o in outcomes)} failed, "
-                  f"{sum(o.status == 'skipped' for o in outcomes)} skipped")  # fmt: skip
-    for o in outcomes:
-        if o.status != "ok":
-            console.print(f"{o.status}: {o.error}", soft_wrap=True)
+    n = data.counts
+    console.print(
+        f"{data.files} files: {n['ok']} checked, {n['failed']} failed, {n['skipped']} skipped"
+    )
+    for o in data.not_checked:
+        console.print(f"{o.status}: {o.error}", soft_wrap=True)
     return buffer.getvalue()
 
 

@@ -1,6 +1,7 @@
 """Season summaries: per athlete and ISO week, with the progression advice.
 
-Pure pandas on the rows a batch produces (no I/O). GUIDANCE.md rows 4-6:
+Pure pandas on the rows a batch produces (no I/O); :class:`SeasonData` keeps what the
+summary needs from a batch of any size in compact columns. GUIDANCE.md rows 4-6:
 
 * ``volume_jump``: a week's reverse distance exceeds the mean of the previous 4
   calendar weeks (weeks without runs count as 0) by more than 30 % *and* 200 m.
@@ -16,9 +17,12 @@ Pure pandas on the rows a batch produces (no I/O). GUIDANCE.md rows 4-6:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from array import array
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -55,6 +59,10 @@ def reverse_energy_kcal(distance_m: float, s: SeasonSettings) -> float:
     return s.kcal_per_kg_km * s.body_mass_kg * distance_m / 1000.0 * s.reverse_energy_factor
 
 
+#: The segment columns :func:`weekly_summary` uses.
+_SUMMED = ("athlete", "start", "distance_m", "duration_s", "mean_speed_mps", "verdict")
+
+
 def _week_start(times: pd.Series) -> pd.Series:
     days = times.dt.tz_convert("UTC").dt.normalize()
     return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
@@ -75,11 +83,12 @@ def weekly_summary(
         settings: thresholds; warmup_min: the warm-up threshold for compliance counts.
     """
     s = settings or SeasonSettings()
-    runs = runs.dropna(subset=["start"]).copy()
+    # Only the columns summed here are copied: a large season's tables are not doubled.
+    runs = runs[["athlete", "start", "warmup_min"]].dropna(subset=["start"]).copy()
     if runs.empty:
         empty = pd.DataFrame(columns=list(WEEKLY_COLUMNS))
         return empty.astype({"week_start": "datetime64[ns, UTC]"})
-    segs = segments.dropna(subset=["start"]).copy()
+    segs = segments[list(_SUMMED)].dropna(subset=["start"]).copy()
     runs["week_start"] = _week_start(runs["start"])
     segs["week_start"] = (
         _week_start(segs["start"]) if len(segs) else pd.Series(dtype="datetime64[ns, UTC]")
@@ -173,38 +182,181 @@ def season_totals(weekly: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def outcome_frames(outcomes: Sequence[FileOutcome]) -> tuple[pd.DataFrame, pd.DataFrame]:
+RUN_COLUMNS = ("file", "athlete", "start", "warmup_min", "verdict")
+SEGMENT_COLUMNS = (
+    "file", "athlete", "start", "distance_m", "chord_m", "straightness", "max_deviation_m",
+    "duration_s", "mean_speed_mps", "verdict", "reasons",
+)  # fmt: skip
+_RUN_NUMBERS = ("warmup_min",)
+_SEGMENT_NUMBERS = (
+    "distance_m", "chord_m", "straightness", "max_deviation_m", "duration_s", "mean_speed_mps",
+)  # fmt: skip
+TimeUnit = Literal["s", "ms", "us", "ns"]
+_UNITS: tuple[TimeUnit, ...] = ("s", "ms", "us", "ns")  # coarse to fine
+
+
+@cache
+def _unit_without_times() -> TimeUnit:
+    """The resolution pandas gives a column holding no time (seconds since pandas 3)."""
+    none = pd.Series([None], dtype=object)
+    unit: TimeUnit = pd.to_datetime(none, utc=True, format="ISO8601").dt.unit
+    return unit
+
+
+class _Times:
+    """ISO 8601 times (or None) kept as int64 nanoseconds, read back as one column with
+    the resolution pandas gives when it parses the whole column at once: the finest any
+    time needs, seconds when no time is known."""
+
+    PARSE_EVERY = 4096  # texts parsed together: few pandas calls, little held as text
+
+    def __init__(self) -> None:
+        self._ns = array("q")
+        self._texts: list[str | None] = []
+        self._unit = _unit_without_times()
+
+    def __len__(self) -> int:
+        return len(self._ns) + len(self._texts)
+
+    def append(self, text: str | None) -> None:
+        """Add one time (ISO 8601 text, or None)."""
+        self._texts.append(text)
+        if len(self._texts) >= self.PARSE_EVERY:
+            self._parse()
+
+    def _parse(self) -> None:
+        parsed = pd.to_datetime(pd.Series(self._texts, dtype=object), utc=True, format="ISO8601")
+        if parsed.notna().any():
+            finest = max(_UNITS.index(self._unit), _UNITS.index(parsed.dt.unit))
+            self._unit = _UNITS[finest]
+        naive_ns = parsed.dt.tz_localize(None).dt.as_unit("ns")  # UTC wall times
+        self._ns.extend(naive_ns.to_numpy().view("i8"))
+        self._texts.clear()
+
+    def series(self) -> pd.Series:
+        """All the times as a ``datetime64[<unit>, UTC]`` column (NaT for None)."""
+        if self._texts:
+            self._parse()
+        values = np.frombuffer(self._ns, dtype="datetime64[ns]")
+        return pd.Series(values, copy=True).dt.tz_localize("UTC").dt.as_unit(self._unit)
+
+
+class _Table:
+    """Rows kept as typed columns: shared strings, one ``start`` time, floats (NaN for None)."""
+
+    def __init__(self, columns: tuple[str, ...], numbers: tuple[str, ...]) -> None:
+        self.columns = columns
+        self._start = _Times()
+        self._floats = {c: array("d") for c in numbers}
+        self._texts: dict[str, list[str | None]] = {
+            c: [] for c in columns if c != "start" and c not in numbers
+        }
+        self._shared: dict[str, str] = {}  # one object per distinct text (athletes, verdicts)
+        self._frame: pd.DataFrame | None = None
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Add one row (missing fields become NaN / NaT)."""
+        if self._frame is not None:
+            raise RuntimeError("rows added to a season table already built")
+        self._start.append(row.get("start"))
+        for c, floats in self._floats.items():
+            value = row.get(c)
+            floats.append(math.nan if value is None else float(value))
+        for c, texts in self._texts.items():
+            text = row.get(c)
+            texts.append(self._shared.setdefault(text, text) if isinstance(text, str) else text)
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame, typed as :func:`pandas.to_datetime` and
+        :func:`pandas.to_numeric` type these columns parsed from the rows.
+
+        Built once, the same table every call: the columns move into it (a large
+        season is not held twice), so no row can be added afterwards.
+        """
+        if self._frame is None:
+            self._frame = self._build()
+        return self._frame
+
+    def _build(self) -> pd.DataFrame:
+        if not len(self._start):
+            empty = pd.DataFrame([], columns=list(self.columns))
+            empty["start"] = pd.to_datetime(empty["start"], utc=True, format="ISO8601")
+            for c in self._floats:
+                empty[c] = pd.to_numeric(empty[c], errors="coerce")
+            return empty
+        data: dict[str, Any] = {}
+        for c in self.columns:  # each column's store is let go once it is copied
+            if c == "start":
+                data[c] = self._start.series()
+                self._start = _Times()
+            elif c in self._floats:
+                data[c] = np.array(self._floats.pop(c), dtype=float)
+            else:
+                data[c] = self._texts.pop(c)
+        return pd.DataFrame(data, copy=False)
+
+
+class SeasonData:
+    """What the season summary, table and plots need from a batch, kept compact.
+
+    Fed one :class:`~retrogpx.batch.FileOutcome` at a time, in file order: the run and
+    segment values go into typed columns (about 1 KB per run instead of the outcome's
+    25 KB of row dicts), the files not checked are kept as they are (they carry no rows).
+    """
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.counts: dict[str, int] = dict.fromkeys(("ok", "failed", "skipped"), 0)
+        self.not_checked: list[FileOutcome] = []
+        self._runs = _Table(RUN_COLUMNS, _RUN_NUMBERS)
+        self._segments = _Table(SEGMENT_COLUMNS, _SEGMENT_NUMBERS)
+
+    @classmethod
+    def of(cls, outcomes: Iterable[FileOutcome]) -> SeasonData:
+        """The season data of ``outcomes`` (in the order given)."""
+        data = cls()
+        for outcome in outcomes:
+            data.add(outcome)
+        return data
+
+    def add(self, outcome: FileOutcome) -> None:
+        """Take what the season needs from one outcome."""
+        if outcome.status == "ok" and outcome.run is not None:
+            self._runs.add(outcome.run)
+        for seg in outcome.segments:
+            reasons = seg.get("reasons")
+            joined = ";".join(reasons) if isinstance(reasons, list) else reasons
+            self._segments.add({**seg, "reasons": joined})
+        self.files += 1
+        self.counts[outcome.status] += 1
+        if outcome.status != "ok":
+            self.not_checked.append(outcome)
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Runs and segments as the two tables :func:`weekly_summary` takes (columns
+        :data:`RUN_COLUMNS` and :data:`SEGMENT_COLUMNS`). Built on the first call, when
+        the columns move into them: outcomes cannot be added after that."""
+        return self._runs.frame(), self._segments.frame()
+
+
+def outcome_frames(outcomes: Iterable[FileOutcome]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runs and segments of a batch as the two tables :func:`weekly_summary` takes."""
-    runs = pd.DataFrame(
-        [o.run for o in outcomes if o.status == "ok" and o.run is not None],
-        columns=["file", "athlete", "start", "warmup_min", "verdict"],
-    )
-    segs = pd.DataFrame(
-        [s for o in outcomes for s in o.segments],
-        columns=["file", "athlete", "start", "distance_m", "chord_m", "straightness",
-                 "max_deviation_m", "duration_s", "mean_speed_mps", "verdict", "reasons"],
-    )  # fmt: skip
-    for df in (runs, segs):
-        df["start"] = pd.to_datetime(df["start"], utc=True, format="ISO8601")
-    runs["warmup_min"] = pd.to_numeric(runs["warmup_min"], errors="coerce")
-    for col in (
-        "distance_m",
-        "chord_m",
-        "straightness",
-        "max_deviation_m",
-        "duration_s",
-        "mean_speed_mps",
-    ):
-        segs[col] = pd.to_numeric(segs[col], errors="coerce")
-    segs["reasons"] = segs["reasons"].map(lambda r: ";".join(r) if isinstance(r, list) else r)
-    return runs, segs
+    return SeasonData.of(outcomes).frames()
 
 
 def season_document(
-    outcomes: Sequence[FileOutcome], weekly: pd.DataFrame, *, interrupted: bool = False
+    outcomes: SeasonData | Iterable[FileOutcome],
+    weekly: pd.DataFrame,
+    *,
+    interrupted: bool = False,
 ) -> dict[str, Any]:
-    """The ``retrogpx.season/1`` JSON summary of a batch."""
-    by_status = {s: [o for o in outcomes if o.status == s] for s in ("ok", "failed", "skipped")}
+    """The ``retrogpx.season/1`` JSON summary of a batch (its outcomes, or their
+    :class:`SeasonData`)."""
+    data = outcomes if isinstance(outcomes, SeasonData) else SeasonData.of(outcomes)
+    failed = [{"file": o.file, "error": o.error} for o in data.not_checked if o.status == "failed"]
+    skipped = [
+        {"file": o.file, "reason": o.error} for o in data.not_checked if o.status == "skipped"
+    ]
     weeks = weekly.assign(week_start=weekly["week_start"].dt.strftime("%Y-%m-%d")).to_dict(
         "records"
     )
@@ -215,9 +367,9 @@ def season_document(
     return {
         "schema": "retrogpx.season/1",
         "interrupted": interrupted,
-        "files": {"total": len(outcomes), **{k: len(v) for k, v in by_status.items()}},
-        "failed": [{"file": o.file, "error": o.error} for o in by_status["failed"]],
-        "skipped": [{"file": o.file, "reason": o.error} for o in by_status["skipped"]],
+        "files": {"total": data.files, **data.counts},
+        "failed": failed,
+        "skipped": skipped,
         "athletes": season_totals(weekly),
         "weeks": weeks,
     }
