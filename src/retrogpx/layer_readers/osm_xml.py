@@ -1,5 +1,15 @@
-"""OSM XML layers, streamed: defusedxml's ``iterparse`` (no DTD, entities or external
-references), node coordinates and way node refs kept in flat arrays, not in a DOM.
+"""OSM XML layers, streamed into flat arrays of node ids and coordinates and way node refs,
+not into a DOM.
+
+Two readers fill the same state (:class:`_OsmXml`). The fast one
+(:mod:`._osm_lxml`) parses with a hardened lxml and takes the finished top-level
+elements a batch at a time; it reads every ordinary OSM extract, in about half the time.
+Whenever lxml might read a document otherwise than expat does, or the file is anything
+but plain OSM XML (a ``<!DOCTYPE``, an odd encoding, odd nesting, a bad value, a parse
+error...), it gives up and the reference reader reads the file from the start:
+defusedxml's ``iterparse`` (no DTD, entities or external references), which also gives
+every error message. So both give the same features, and the same LayerError. How the
+fast reader keeps DTDs and entities out, and when it gives up, is in its docstring.
 
 Ways are built only after the whole file is read (nodes come first, relations last), all at
 once with ``shapely.linestrings``; ways whose envelope misses the clip box are dropped in
@@ -22,9 +32,12 @@ import shapely
 from ..errors import LayerError
 from ..readers._xml import parse_error_reason
 from ._common import WGS84, Box, Features, Limits, Rows, box_overlaps, open_stream, subset
+from ._osm_lxml import read_fast
 
 if TYPE_CHECKING:
     from ..layers import LayerClasses
+
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 class _OsmXml:
@@ -47,10 +60,12 @@ class _OsmXml:
         self.bounds: Box | None = None  # the extract's <bounds>, when it says
 
     def parse(self, stream: IO[bytes]) -> None:
+        """Read the whole OSM XML ``stream`` with defusedxml (the reference reader)."""
         root: ET.Element | None = None
+        source = _Source(stream)
         try:
             for event, elem in DET.iterparse(
-                stream,
+                source,
                 events=("start", "end"),
                 forbid_dtd=True,
                 forbid_entities=True,
@@ -96,6 +111,14 @@ class _OsmXml:
                 where=f"line {line}, column {col}" if line else None,
                 hint="the file may be truncated; export it again",
             ) from None
+        except (LookupError, ValueError) as exc:
+            if source.failure is not None:  # the stream's, for open_stream to report
+                raise source.failure from None
+            raise LayerError(  # expat's: an unknown or multi-byte declared encoding
+                f"declares an encoding that cannot be read ({exc})",
+                path=self.path,
+                hint="save the map as UTF-8",
+            ) from None
 
     def _bounds(self, elem: ET.Element) -> None:
         try:
@@ -110,11 +133,16 @@ class _OsmXml:
 
     def _id(self, elem: ET.Element) -> int:
         try:
-            return int(elem.get("id", ""))
+            value = int(elem.get("id", ""))
         except ValueError:
             raise LayerError(
                 f"<{elem.tag}> without a numeric id", path=self.path, hint="export it again"
             ) from None
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise LayerError(
+                f"<{elem.tag}> id {value} is out of range", path=self.path, hint="export it again"
+            )
+        return value
 
     def _node(self, elem: ET.Element) -> None:
         node_id = self._id(elem)
@@ -135,16 +163,19 @@ class _OsmXml:
         self.node_lat.append(lat_deg)
         self.node_lon.append(lon_deg)
         if len(elem):
-            tags = self._tags(elem)
-            if tags:
-                self.total += 1
-                kinds = [
-                    k
-                    for k in self.classes.classify(tags, hazard_file=self.hazard_file)
-                    if k[0] == "hazard"
-                ]
-                if kinds:
-                    self.points.append((lon_deg, lat_deg, kinds, tags))
+            self._node_tags(self._tags(elem), lon_deg, lat_deg)
+
+    def _node_tags(self, tags: dict[str, str], lon_deg: float, lat_deg: float) -> None:
+        """The tags of a node with a position: counted, and kept if it is a hazard."""
+        if tags:
+            self.total += 1
+            kinds = [
+                k
+                for k in self.classes.classify(tags, hazard_file=self.hazard_file)
+                if k[0] == "hazard"
+            ]
+            if kinds:
+                self.points.append((lon_deg, lat_deg, kinds, tags))
 
     def _way(self, elem: ET.Element) -> None:
         self.total += 1
@@ -152,7 +183,7 @@ class _OsmXml:
         self.way_start.append(len(self.refs))
         try:
             self.refs.extend(int(nd.get("ref", "")) for nd in elem if nd.tag == "nd")
-        except ValueError:
+        except (ValueError, OverflowError):  # not an integer, or not a 64-bit one
             raise LayerError(
                 f"way {self.way_id[-1]} has a non-numeric node ref", path=self.path
             ) from None
@@ -177,9 +208,11 @@ class _OsmXml:
         for m in elem:
             if m.tag == "member" and m.get("type") == "way":
                 try:
-                    members.append(int(m.get("ref", "")))
+                    ref = int(m.get("ref", ""))
                 except ValueError:
                     continue
+                if _INT64_MIN <= ref <= _INT64_MAX:  # else it names no way of the file
+                    members.append(ref)
         self.relations.append((members, kinds, tags))
 
     def features(self, box_deg: Box | None) -> Features:
@@ -238,6 +271,22 @@ class _OsmXml:
         return subset(feats, keep)
 
 
+class _Source:
+    """The stream as the parser reads it, keeping apart a ValueError of the stream's own
+    (corrupt compressed data) from one of the parser's (a declared encoding)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self.failure: ValueError | None = None
+
+    def read(self, size: int) -> bytes:
+        try:
+            return self._stream.read(size)
+        except ValueError as exc:
+            self.failure = exc
+            raise
+
+
 def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Positions of ``ids`` in ``sorted_ids``; -1 where absent."""
     if not len(sorted_ids):
@@ -287,7 +336,13 @@ def read_osm_xml(
     hazard_file: bool,
     limits: Limits,
 ) -> Features:
+    """The classified features of an OSM XML file near ``box_deg``: the fast reader's,
+    or the reference reader's when the fast one gives up."""
     reader = _OsmXml(path, classes, hazard_file)
     with open_stream(path, limits) as stream:
-        reader.parse(stream)
+        done = read_fast(stream, reader)
+    if not done:
+        reader = _OsmXml(path, classes, hazard_file)
+        with open_stream(path, limits) as stream:
+            reader.parse(stream)
     return reader.features(box_deg)
