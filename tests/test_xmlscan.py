@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from test_fast_reader import assert_same, outcome, regular
 
 from retrogpx.readers import _xmlscan as xs
-from retrogpx.readers.gpx import read_gpx_gpxpy
+from retrogpx.readers.gpx import read_gpx_bytes, read_gpx_gpxpy
 from retrogpx.readers.gpx_fast import read_gpx_fast
 from retrogpx.readers.gpx_scan import read_gpx_scan
 
@@ -156,3 +156,13 @@ def test_hr_at_any_depth_under_extensions_and_in_no_namespace() -> None:
     assert scanned is not None
     assert_same(scanned, read_gpx_gpxpy(data, "run.gpx"))
     assert scanned.points["hr"].tolist()[:3] == [140, 141, 142]
+
+
+@pytest.mark.parametrize("encoding", ["utf8", "latin-1"])
+def test_encodings_expat_and_lxml_read_differently_go_to_the_reference(encoding: str) -> None:
+    """expat refuses multi-byte text declared ``utf8``; lxml does not know ``latin-1``."""
+    text = regular(3).decode().replace('encoding="UTF-8"', f'encoding="{encoding}"')
+    data = text.replace("Loop", "Müller").encode("utf-8" if encoding == "utf8" else "latin-1")
+    assert read_gpx_scan(data, "run.gpx") is None
+    assert read_gpx_fast(data, "run.gpx") is None
+    assert_same(outcome(read_gpx_bytes, data), outcome(read_gpx_gpxpy, data))  # type: ignore[arg-type]

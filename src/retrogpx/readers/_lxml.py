@@ -33,7 +33,9 @@ _DECLARATION_VERSION = re.compile(rb"""\bversion\s*=\s*["']([^"']*)["']""")
 _DECLARATION_ENCODING = re.compile(rb"""\bencoding\s*=\s*["']([^"']*)["']""")
 #: Declared encodings read here: ASCII bytes are ASCII characters, and lxml and expat
 #: decode every byte alike.
-_ASCII_SUPERSETS = frozenset({"utf-8", "utf8", "iso-8859-1", "iso8859-1", "latin-1", "latin1"})
+#: (Not "utf8": expat reads it through Python's codec one byte at a time and refuses any
+#: multi-byte character; not "latin-1", which lxml does not know.)
+_ASCII_SUPERSETS = frozenset({"utf-8", "iso-8859-1", "iso8859-1", "latin1"})
 #: ``<!`` other than a comment or CDATA section: a DOCTYPE, ENTITY, ELEMENT...
 _MARKUP_DECLARATION = re.compile(rb"<!(?!--|\[CDATA\[)")
 #: Markup holding a non-ASCII byte. lxml accepts the names of XML 1.0 5th edition and
@@ -55,7 +57,7 @@ def plain_xml(data: bytes) -> bool:
             return False
         if encoding is not None:
             name = encoding.group(1).decode("ascii", "replace").lower()
-            if name not in _ASCII_SUPERSETS or (bom and name not in ("utf-8", "utf8")):
+            if name not in _ASCII_SUPERSETS or (bom and name != "utf-8"):
                 return False
     if _MARKUP_DECLARATION.search(data) is not None:
         return False
