@@ -308,3 +308,29 @@ def test_clean_points_invariants(raw: pd.DataFrame) -> None:
     raw_rows = set(zip(raw["lat"], raw["lon"], raw["part"], strict=True))
     assert set(zip(lat, lon, out["part"], strict=True)) <= raw_rows
     assert (len(out) < len(raw)) <= bool(notes)  # anything dropped is reported
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-60, 60), st.floats(-179, 179)), min_size=1, max_size=30),
+    st.integers(0, 3),
+)
+def test_the_projection_kept_from_cleaning_is_the_track_projected_again(
+    positions: list[tuple[float, float]], far: int
+) -> None:
+    """A cleaned track carries its points already projected (analysis uses them instead of
+    projecting again); they must be exactly what projecting the cleaned points gives,
+    even when far-away points moved the frame or spikes were removed."""
+    from retrogpx.geo import LocalProjection
+
+    lat = np.array([48.1 + i * 1e-4 for i in range(40)] + [p[0] for p in positions[:far]])
+    lon = np.array([11.5 + i * 1e-4 for i in range(40)] + [p[1] for p in positions[:far]])
+    times = pd.date_range("2024-05-01T07:00:00Z", periods=len(lat), freq="s")
+    track = finish_track(make_points(times, lat, lon), "x.gpx", name=None, activity=None, notes=[])
+    assert track.projected is not None
+    pts = track.points
+    projection = LocalProjection.for_points(pts["lat"].to_numpy(), pts["lon"].to_numpy())
+    x, y = projection.to_xy(pts["lat"].to_numpy(), pts["lon"].to_numpy())
+    assert track.projected.epsg == projection.epsg
+    np.testing.assert_array_equal(track.projected.x_m, x)
+    np.testing.assert_array_equal(track.projected.y_m, y)

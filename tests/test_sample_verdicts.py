@@ -11,7 +11,7 @@ import json
 import pytest
 from conftest import SAMPLES
 
-from retrogpx.analysis import check_file
+from retrogpx.analysis import check_file, segment_dict
 
 EXPECTED = json.loads((SAMPLES / "EXPECTED.json").read_text())
 SESSIONS = sorted(EXPECTED["sessions"])
@@ -44,3 +44,25 @@ def test_every_reason_code_is_shown_by_the_samples() -> None:
         for seg in design["segments"]:
             shown.update(seg["reasons"])
     assert set(REASONS) <= shown
+
+
+def test_analysis_is_the_same_without_the_projection_kept_from_cleaning() -> None:
+    """The projection a cleaned track carries only saves time: dropping it changes
+    nothing in any segment."""
+    import dataclasses
+
+    from retrogpx.analysis import analyse, plan_for
+    from retrogpx.config import Config
+    from retrogpx.readers import read_track
+
+    design = next(iter(EXPECTED["sessions"].values()))
+    path = SAMPLES / design["file"]
+    track = read_track(path)
+    plan, source = plan_for(track, path, Config())
+    with_kept = analyse(track, plan, Config(), None, source)
+    plain = analyse(dataclasses.replace(track, projected=None), plan, Config(), None, source)
+    assert track.projected is not None
+    assert [segment_dict(s) for s in with_kept.segments] == [
+        segment_dict(s) for s in plain.segments
+    ]
+    assert with_kept.distance_m == plain.distance_m

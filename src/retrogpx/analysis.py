@@ -193,7 +193,11 @@ def analyse(
     pts = track.points
     lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
     proj = LocalProjection.for_points(lat, lon)
-    x, y = proj.to_xy(lat, lon)
+    known = track.projected
+    if known is not None and known.epsg == proj.epsg and len(known.x_m) == len(pts):
+        x, y = known.x_m, known.y_m  # projected once, when the track was cleaned
+    else:
+        x, y = proj.to_xy(lat, lon)
     t = track.seconds() if track.has_time else None
     ele, part = pts["ele"].to_numpy(), pts["part"].to_numpy()
     measured: list[tuple[Segment, SegmentMetrics, np.ndarray, np.ndarray]] = []

@@ -42,7 +42,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import TrackError
 from .geo import LocalProjection
-from .track import POINT_COLUMNS, Track, WatchLap
+from .track import POINT_COLUMNS, ProjectedPoints, Track, WatchLap
 
 #: Start of GPS time; a point time before it cannot come from a GPS receiver.
 GPS_EPOCH = pd.Timestamp("1980-01-06T00:00:00Z")
@@ -166,6 +166,17 @@ def clean_points(
     max_speed_mps: float = 12.0,
     spike_min_m: float = 50.0,
 ) -> tuple[pd.DataFrame, list[str]]:
+    """Clean a raw points table: :func:`_clean` without the projected points."""
+    cleaned, notes, _ = _clean(points, max_speed_mps=max_speed_mps, spike_min_m=spike_min_m)
+    return cleaned, notes
+
+
+def _clean(
+    points: pd.DataFrame,
+    *,
+    max_speed_mps: float = 12.0,
+    spike_min_m: float = 50.0,
+) -> tuple[pd.DataFrame, list[str], ProjectedPoints]:
     """Clean a raw points table (columns :data:`~retrogpx.track.POINT_COLUMNS`).
 
     Args:
@@ -177,8 +188,9 @@ def clean_points(
 
     Returns:
         The cleaned points (a fresh DataFrame with a RangeIndex and the standard dtypes;
-        the ``part`` numbers of the surviving points are unchanged) and the notes
-        describing what was changed, in the order it was done.
+        the ``part`` numbers of the surviving points are unchanged), the notes
+        describing what was changed, in the order it was done, and the cleaned points
+        projected into the local frame of their median point.
     """
     df = points.loc[:, list(POINT_COLUMNS)]
     if [str(d) for d in df.dtypes] != list(POINT_COLUMNS.values()):
@@ -275,7 +287,7 @@ def clean_points(
                 f"kept {counted(n_fast, 'step')} faster than {max_speed_mps:g} m/s "
                 "(the position did not come back, so it is not a spike)"
             )
-        held, _ = _held_by_frame(lat[idx], lon[idx], _Frame(frame.projection, x, y))
+        held, frame = _held_by_frame(lat[idx], lon[idx], _Frame(frame.projection, x, y))
         n_far += int((~held).sum())
         idx, t = idx[held], t[held]
     if n_far:
@@ -298,7 +310,7 @@ def clean_points(
     # 8. long pauses
     if timed and (note := _long_gap_note(t)):
         notes.append(note)
-    return out, notes
+    return out, notes, ProjectedPoints(frame.projection.epsg, frame.x_m, frame.y_m)
 
 
 @dataclass(frozen=True)
@@ -377,7 +389,7 @@ def finish_track(
     Raises:
         TrackError: no usable point is left after cleaning.
     """
-    cleaned, clean_notes = clean_points(points)
+    cleaned, clean_notes, projected = _clean(points)
     if cleaned.empty:
         detail = "; ".join(clean_notes) if clean_notes else "the file holds no track points"
         raise TrackError(
@@ -392,4 +404,5 @@ def finish_track(
         activity=activity,
         notes=[*notes, *clean_notes],
         laps=list(laps),
+        projected=projected,
     )

@@ -39,6 +39,15 @@ class WatchLap:
     trigger: LapTrigger = "unknown"
 
 
+@dataclass(frozen=True)
+class ProjectedPoints:
+    """A track's points projected into the UTM zone ``epsg`` (metres, in point order)."""
+
+    epsg: int
+    x_m: np.ndarray
+    y_m: np.ndarray
+
+
 @dataclass
 class Track:
     """A recorded activity: cleaned points plus file metadata.
@@ -50,6 +59,8 @@ class Track:
         activity: the activity type (``running``, ``9`` ...) as the file gives it.
         notes: human-readable notes on what was cleaned or is odd in the file.
         laps: laps the watch stored (TCX/FIT); empty for GPX.
+        projected: the points already projected into a local frame when the track was
+            cleaned (so that it is projected once), or None.
     """
 
     points: pd.DataFrame
@@ -58,6 +69,7 @@ class Track:
     activity: str | None = None
     notes: list[str] = field(default_factory=list)
     laps: list[WatchLap] = field(default_factory=list)
+    projected: ProjectedPoints | None = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.points)
