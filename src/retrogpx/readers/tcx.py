@@ -15,6 +15,11 @@ A trackpoint with a time but no ``<Position>`` (GPS paused, no fix yet, indoors)
 be a point of the track; it is left out with a note. Its time still counts through its
 lap, whose start and length come from the ``<Lap>`` itself.
 
+Two paths give the same Track: :func:`read_tcx_bytes` first tries the quick one,
+:mod:`retrogpx.readers.tcx_scan` (numpy over the raw bytes); any file it does not take
+on is read by :func:`read_tcx_tree`, the reference path here, which also gives every
+error message.
+
 Laps become :class:`~retrogpx.track.WatchLap` s numbered in file order: ``StartTime``,
 ``TotalTimeSeconds`` (the lap's timer time), ``DistanceMeters`` and ``TriggerMethod``
 (what ended the lap). TCX has no "session end" value, and Garmin writes ``Manual`` for
@@ -142,13 +147,36 @@ def _times(texts: np.ndarray, notes: list[str]) -> pd.Series:
     if n_bad := int((given & times.isna()).sum()):
         notes.append(f"could not read {counted(n_bad, 'trackpoint time')}")
     zoned = series.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
-    if n_naive := int((given & times.notna() & ~zoned).sum()):
-        notes.append(f"read {counted(n_naive, 'trackpoint time')} without a time zone as UTC")
+    notes += naive_times_note(int((given & times.notna() & ~zoned).sum()))
     return times
+
+
+def naive_times_note(n_naive: int) -> list[str]:
+    """The note on trackpoint times without a time zone, if any."""
+    if not n_naive:
+        return []
+    return [f"read {counted(n_naive, 'trackpoint time')} without a time zone as UTC"]
 
 
 def read_tcx_bytes(data: bytes, path: str | Path) -> Track:
     """Read a TCX file's content (already decompressed) into a :class:`Track`.
+
+    The quick path (:func:`retrogpx.readers.tcx_scan.read_tcx_scan`) takes every file it
+    can; the reference path :func:`read_tcx_tree` reads the rest and gives the errors.
+    Both give the same Track.
+
+    Raises:
+        TrackError: as :func:`read_tcx_tree`.
+    """
+    # Imported here: tcx_scan reuses this module's lap and text helpers.
+    from .tcx_scan import read_tcx_scan
+
+    track = read_tcx_scan(data, path)
+    return track if track is not None else read_tcx_tree(data, path)
+
+
+def read_tcx_tree(data: bytes, path: str | Path) -> Track:
+    """Read a TCX file's content through a defusedxml tree (the reference path).
 
     Raises:
         TrackError: not well-formed or hostile XML, not a TCX file, no activity, no
@@ -168,29 +196,17 @@ def read_tcx_bytes(data: bytes, path: str | Path) -> Track:
             path=path,
             hint="export the recorded activity itself from the watch or app",
         )
-    notes: list[str] = []
     rows: list[dict[str, str | None]] = []
     parts: list[int] = []
-    laps: list[WatchLap] = []
-    unreadable_laps: list[int] = []
-    number = part = 0
+    part = 0
     for activity in activities:
-        lap_elements = list(_children(activity, "Lap"))
-        for i, lap_el in enumerate(lap_elements):
-            number += 1
-            lap = _watch_lap(lap_el, number, last=i == len(lap_elements) - 1)
-            if lap is None:
-                unreadable_laps.append(number)
-            else:
-                laps.append(lap)
+        for lap_el in _children(activity, "Lap"):
             for track_el in _children(lap_el, "Track"):
                 found = [_trackpoint(tp) for tp in _children(track_el, "Trackpoint")]
                 rows += found
                 parts += [part] * len(found)
                 part += 1
-    if unreadable_laps:
-        listed = ", ".join(map(str, unreadable_laps))
-        notes.append(f"left out lap {listed}: no readable StartTime or TotalTimeSeconds")
+    laps, notes = activity_laps(activities)
     if not rows:
         raise TrackError(
             "the TCX activity holds no trackpoints",
@@ -206,11 +222,7 @@ def read_tcx_bytes(data: bytes, path: str | Path) -> Track:
             path=path,
             hint="retrogpx needs a GPS track",
         )
-    if n_blind := int((~positioned).sum()):
-        notes.append(
-            f"left out {counted(n_blind, 'trackpoint')} without a position (GPS paused or "
-            "no fix); the laps keep their times"
-        )
+    notes += blind_note(int((~positioned).sum()))
     keep = np.flatnonzero(positioned)
     columns = {f: values[keep] for f, values in columns.items()}
     cad = _numeric(columns["cad"])
@@ -224,6 +236,49 @@ def read_tcx_bytes(data: bytes, path: str | Path) -> Track:
         cad=cad,
         part=np.unique(np.asarray(parts)[keep], return_inverse=True)[1],
     )
+    return finish_tcx(points, activities, laps, notes, path)
+
+
+def activity_laps(activities: list[ET.Element]) -> tuple[list[WatchLap], list[str]]:
+    """The watch laps of the activities, numbered in file order, and a note on those
+    that cannot be read."""
+    laps: list[WatchLap] = []
+    unreadable: list[int] = []
+    number = 0
+    for activity in activities:
+        lap_elements = list(_children(activity, "Lap"))
+        for i, lap_el in enumerate(lap_elements):
+            number += 1
+            lap = _watch_lap(lap_el, number, last=i == len(lap_elements) - 1)
+            if lap is None:
+                unreadable.append(number)
+            else:
+                laps.append(lap)
+    if not unreadable:
+        return laps, []
+    listed = ", ".join(map(str, unreadable))
+    return laps, [f"left out lap {listed}: no readable StartTime or TotalTimeSeconds"]
+
+
+def blind_note(n_blind: int) -> list[str]:
+    """The note on trackpoints left out for having no position, if any."""
+    if not n_blind:
+        return []
+    return [
+        f"left out {counted(n_blind, 'trackpoint')} without a position (GPS paused or "
+        "no fix); the laps keep their times"
+    ]
+
+
+def finish_tcx(
+    points: pd.DataFrame,
+    activities: list[ET.Element],
+    laps: list[WatchLap],
+    notes: list[str],
+    path: str | Path,
+) -> Track:
+    """The Track of a TCX file's raw points (both paths): name from the activities'
+    ``Notes``, activity from their ``Sport``, the watch laps and the lap notes."""
     sports = [a.get("Sport", "") for a in activities]
     notes_text = next((t.strip() for a in activities if (t := _child_text(a, "Notes"))), None)
     track = finish_track(
