@@ -166,3 +166,11 @@ def test_encodings_expat_and_lxml_read_differently_go_to_the_reference(encoding:
     assert read_gpx_scan(data, "run.gpx") is None
     assert read_gpx_fast(data, "run.gpx") is None
     assert_same(outcome(read_gpx_bytes, data), outcome(read_gpx_gpxpy, data))  # type: ignore[arg-type]
+
+
+def test_a_declaration_quoted_with_apostrophes_is_scanned() -> None:
+    data = regular(4).replace(b'<?xml version="1.0" encoding="UTF-8"?>', b"<?xml version='1.0'?>")
+    assert data.startswith(b"<?xml version='1.0'?>")
+    scanned = read_gpx_scan(data, "run.gpx")
+    assert scanned is not None
+    assert_same(scanned, read_gpx_gpxpy(data, "run.gpx"))

@@ -14,8 +14,8 @@ What is left to the callers' other paths (:func:`scan` returns None):
 - comments, CDATA sections and processing instructions other than the XML declaration:
   they may hold ``<`` that starts no tag;
 - a ``>`` anywhere but at the end of a tag (in text or in an attribute value), and an
-  apostrophe inside a tag (attribute values must be in double quotes, which callers
-  read);
+  apostrophe inside a tag other than the XML declaration (attribute values must be in
+  double quotes, which callers read);
 - an element name longer than :data:`MAX_NAME` bytes (without a prefix in its first
   16).
 
@@ -242,11 +242,6 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
     # with as many ">", each closes the tag before it: none is in text or in a value.
     if len(lt) == 0 or len(gt) != len(lt) or (gt <= lt).any() or (gt[:-1] >= lt[1:]).any():
         return None
-    apostrophes = np.flatnonzero(buf == _APOS)
-    if len(apostrophes):
-        tag = np.searchsorted(lt, apostrophes) - 1
-        if ((tag >= 0) & (apostrophes < gt[np.maximum(tag, 0)])).any():
-            return None
     after = buf[lt + 1]
     if (after == ord("!")).any():
         return None  # a comment or CDATA section (plain_xml has refused declarations)
@@ -255,6 +250,13 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
             return None
         lt, gt, after = lt[1:], gt[1:], after[1:]
         if len(lt) == 0:
+            return None
+    # An apostrophe inside a tag (the XML declaration aside): a value may be quoted with
+    # it, which callers do not read.
+    apostrophes = np.flatnonzero(buf == _APOS)
+    if len(apostrophes):
+        tag = np.searchsorted(lt, apostrophes) - 1
+        if ((tag >= 0) & (apostrophes < gt[np.maximum(tag, 0)])).any():
             return None
     kind = np.where(after == _SLASH, CLOSE, np.where(buf[gt - 1] == _SLASH, EMPTY, OPEN))
     step = np.where(kind == OPEN, 1, np.where(kind == CLOSE, -1, 0))
@@ -277,6 +279,26 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
         prefixed=prefixed,
         parent=_parents(kind, depth, parent_levels),
     )
+
+
+def at(mask: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``mask[index]``, False where the index is -1 (no such tag)."""
+    return np.where(index >= 0, mask[np.maximum(index, 0)], False)
+
+
+def without_elements(data: bytes, tags: Tags, opened: np.ndarray, depth: int) -> bytes:
+    """``data`` with the elements whose start tags are at ``opened`` (sorted, all at
+    ``depth``) cut out: one cut per run of consecutive ones, so the rest, small, can be
+    parsed as a tree."""
+    closes = np.flatnonzero((tags.kind == CLOSE) & (tags.depth == depth))
+    closing = closes[np.minimum(np.searchsorted(closes, opened), max(len(closes) - 1, 0))]
+    last = np.where(tags.kind[opened] == OPEN, closing, opened)  # <a/> ends at once
+    run_start = np.concatenate([[True], opened[1:] != last[:-1] + 1])
+    run_end = np.concatenate([run_start[1:], [True]])
+    cut_from, cut_to = tags.lt[opened[run_start]], tags.gt[last[run_end]] + 1
+    keep_from = np.concatenate([[0], cut_to]).tolist()
+    keep_to = np.concatenate([cut_from, [len(data)]]).tolist()
+    return b"".join(data[a:b] for a, b in zip(keep_from, keep_to, strict=True))
 
 
 def joined(buf: np.ndarray, start: np.ndarray, stop: np.ndarray, sep: int) -> np.ndarray:

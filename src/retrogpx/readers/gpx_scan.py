@@ -40,17 +40,12 @@ from ..track import Track
 from ._gpx_common import GpxColumns, build_track, namespace, namespace_notes
 from ._gpx_time import parse_gpx_time_bytes
 from ._lxml import parse_plain_xml
-from ._xmlscan import CLOSE, OPEN, Tags, decimals, scan
+from ._xmlscan import CLOSE, Tags, at, decimals, scan, without_elements
 from .gpx_fast import metadata
 
 _NAT = np.iinfo(np.int64).min
 _SPACE = np.zeros(256, dtype=bool)
 _SPACE[[ord(c) for c in " \t\r\n"]] = True
-
-
-def _at(mask: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``mask[index]``, False where the index is -1 (no such tag)."""
-    return np.where(index >= 0, mask[np.maximum(index, 0)], False)
 
 
 class _Points:
@@ -62,19 +57,19 @@ class _Points:
         self.starts = starts
         plain = starts & ~tags.prefixed
         trk = plain & tags.named(b"trk") & (tags.depth == 1)
-        seg = plain & tags.named(b"trkseg") & (tags.depth == 2) & _at(trk, tags.parent)
-        self.is_point = plain & tags.named(b"trkpt") & (tags.depth == 3) & _at(seg, tags.parent)
+        seg = plain & tags.named(b"trkseg") & (tags.depth == 2) & at(trk, tags.parent)
+        self.is_point = plain & tags.named(b"trkpt") & (tags.depth == 3) & at(seg, tags.parent)
         self.index = np.flatnonzero(self.is_point)
         self.number = np.cumsum(self.is_point) - 1  # point number of a point's tag
         self.extensions = (
-            plain & tags.named(b"extensions") & (tags.depth == 4) & _at(self.is_point, tags.parent)
+            plain & tags.named(b"extensions") & (tags.depth == 4) & at(self.is_point, tags.parent)
         )
 
     def children(self, local: bytes) -> tuple[np.ndarray, np.ndarray]:
         """Tags of the unprefixed ``local`` children of points, and their points."""
         t = self.tags
         found = self.starts & ~t.prefixed & t.named(local) & (t.depth == 4)
-        index = np.flatnonzero(found & _at(self.is_point, t.parent))
+        index = np.flatnonzero(found & at(self.is_point, t.parent))
         return index, self.number[t.parent[index]]
 
     def in_extensions(self, local: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +79,7 @@ class _Points:
         opened_4 = np.where((t.kind != CLOSE) & (t.depth == 4), np.arange(len(t.kind)), -1)
         ancestor_4 = np.maximum.accumulate(opened_4)  # the open depth-4 element around a tag
         found = self.starts & t.named(local) & (t.depth >= 5)
-        index = np.flatnonzero(found & _at(self.extensions, ancestor_4))
+        index = np.flatnonzero(found & at(self.extensions, ancestor_4))
         return index, self.number[t.parent[ancestor_4[index]]]
 
 
@@ -161,22 +156,6 @@ def _times(points: _Points) -> tuple[pd.DatetimeIndex, int] | None:
     return times, int(naive.sum())
 
 
-def _without_points(data: bytes, points: _Points) -> bytes:
-    """The document with every track point element cut out (a few cuts: one per run of
-    consecutive points)."""
-    t = points.tags
-    closes = np.flatnonzero((t.kind == CLOSE) & (t.depth == 3))
-    opened = points.index
-    closing = closes[np.minimum(np.searchsorted(closes, opened), max(len(closes) - 1, 0))]
-    last = np.where(t.kind[opened] == OPEN, closing, opened)  # <trkpt .../> ends at once
-    run_start = np.concatenate([[True], opened[1:] != last[:-1] + 1])
-    run_end = np.concatenate([run_start[1:], [True]])
-    cut_from, cut_to = t.lt[opened[run_start]], t.gt[last[run_end]] + 1
-    keep_from = np.concatenate([[0], cut_to])
-    keep_to = np.concatenate([cut_from, [len(data)]])
-    return b"".join(data[a:b] for a, b in zip(keep_from.tolist(), keep_to.tolist(), strict=True))
-
-
 def _columns(data: bytes) -> tuple[GpxColumns, str] | None:
     tags = scan(data, parent_levels=4)
     if tags is None or tags.kind[0] == CLOSE or tags.prefixed[0] or not tags.named(b"gpx")[0]:
@@ -202,7 +181,7 @@ def _columns(data: bytes) -> tuple[GpxColumns, str] | None:
     ele, hr, cad = columns
     if ele is None or hr is None or cad is None:
         return None
-    root = parse_plain_xml(_without_points(data, points))
+    root = parse_plain_xml(without_elements(data, tags, points.index, depth=3))
     if root is None:
         return None
     ns = namespace(root.tag)
