@@ -105,10 +105,12 @@ class Tags:
     prefixed: np.ndarray
     parent: np.ndarray
 
-    def named(self, local: bytes) -> np.ndarray:
-        """Mask of the OPEN and EMPTY tags whose local name is ``local`` (any prefix)."""
+    def named(self, local: bytes, among: np.ndarray | None = None) -> np.ndarray:
+        """Mask of the OPEN and EMPTY tags whose local name is ``local`` (any prefix),
+        over all tags or over the tags at the indices ``among``."""
         k0, k1 = key_of(local)
-        return (self.local[:, 0] == np.uint64(k0)) & (self.local[:, 1] == np.uint64(k1))
+        keys = self.local if among is None else self.local[among]
+        return (keys[:, 0] == np.uint64(k0)) & (keys[:, 1] == np.uint64(k1))
 
     def leaf_content(self, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Byte range [start, stop) of the content of the elements opened at ``tags``.

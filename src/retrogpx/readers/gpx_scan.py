@@ -40,7 +40,7 @@ from ..track import Track
 from ._gpx_common import GpxColumns, build_track, namespace, namespace_notes
 from ._gpx_time import parse_gpx_time_bytes
 from ._lxml import parse_plain_xml
-from ._xmlscan import CLOSE, Tags, at, decimals, scan, without_elements
+from ._xmlscan import CLOSE, OPEN, Tags, at, decimals, scan, without_elements
 from .gpx_fast import metadata
 
 _NAT = np.iinfo(np.int64).min
@@ -49,38 +49,57 @@ _SPACE[[ord(c) for c in " \t\r\n"]] = True
 
 
 class _Points:
-    """The track points among the tags, and which point each field element belongs to."""
+    """The track points among the tags, and which point each field element belongs to.
+
+    Tags are looked at by depth (start tags only), so each test runs over the few
+    elements that could match.
+    """
 
     def __init__(self, tags: Tags) -> None:
         self.tags = tags
-        starts = tags.kind != CLOSE
-        self.starts = starts
-        plain = starts & ~tags.prefixed
-        trk = plain & tags.named(b"trk") & (tags.depth == 1)
-        seg = plain & tags.named(b"trkseg") & (tags.depth == 2) & at(trk, tags.parent)
-        self.is_point = plain & tags.named(b"trkpt") & (tags.depth == 3) & at(seg, tags.parent)
-        self.index = np.flatnonzero(self.is_point)
-        self.number = np.cumsum(self.is_point) - 1  # point number of a point's tag
-        self.extensions = (
-            plain & tags.named(b"extensions") & (tags.depth == 4) & at(self.is_point, tags.parent)
-        )
+        starts = np.flatnonzero(tags.kind != CLOSE)
+        level = tags.depth[starts]
+        self._level = {d: starts[level == d] for d in range(1, 5)}
+        self._deeper = starts[level >= 5]
+        trk = self._mark(self._plain(1, b"trk"))
+        seg = self._mark(self._plain(2, b"trkseg", trk))
+        self.index = self._plain(3, b"trkpt", seg)
+        self.is_point = self._mark(self.index)
+        self.number = np.full(len(tags.kind), -1)
+        self.number[self.index] = np.arange(len(self.index))  # point number of a point's tag
+        self._is_extensions = self._mark(self._plain(4, b"extensions", self.is_point))
+
+    def _mark(self, index: np.ndarray) -> np.ndarray:
+        mask = np.zeros(len(self.tags.kind), dtype=bool)
+        mask[index] = True
+        return mask
+
+    def _plain(self, depth: int, local: bytes, parent: np.ndarray | None = None) -> np.ndarray:
+        """Start tags of the unprefixed ``local`` elements at ``depth`` (whose parent is
+        marked in ``parent``, if given)."""
+        t = self.tags
+        index = self._level[depth]
+        index = index[t.named(local, index) & ~t.prefixed[index]]
+        return index if parent is None else index[at(parent, t.parent[index])]
 
     def children(self, local: bytes) -> tuple[np.ndarray, np.ndarray]:
         """Tags of the unprefixed ``local`` children of points, and their points."""
-        t = self.tags
-        found = self.starts & ~t.prefixed & t.named(local) & (t.depth == 4)
-        index = np.flatnonzero(found & at(self.is_point, t.parent))
-        return index, self.number[t.parent[index]]
+        index = self._plain(4, local, self.is_point)
+        return index, self.number[self.tags.parent[index]]
 
     def in_extensions(self, local: bytes) -> tuple[np.ndarray, np.ndarray]:
         """Tags of the ``local`` elements (any namespace) anywhere under a point's
         ``extensions``, and their points."""
         t = self.tags
-        opened_4 = np.where((t.kind != CLOSE) & (t.depth == 4), np.arange(len(t.kind)), -1)
-        ancestor_4 = np.maximum.accumulate(opened_4)  # the open depth-4 element around a tag
-        found = self.starts & t.named(local) & (t.depth >= 5)
-        index = np.flatnonzero(found & at(self.extensions, ancestor_4))
-        return index, self.number[t.parent[ancestor_4[index]]]
+        index = self._deeper[t.named(local, self._deeper)]
+        opened_4 = self._level[4][t.kind[self._level[4]] == OPEN]
+        # The open depth-4 element around each: the last one opened before it.
+        ancestor = opened_4[np.maximum(np.searchsorted(opened_4, index) - 1, 0)]
+        if len(opened_4) == 0:
+            return index[:0], index[:0]
+        inside = self._is_extensions[ancestor]
+        index, ancestor = index[inside], ancestor[inside]
+        return index, self.number[t.parent[ancestor]]
 
 
 def _field(
