@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
@@ -113,7 +113,7 @@ def _run_files(k: int, rng: np.random.Generator) -> tuple[str, bytes, str]:
         if leg.kind == "reverse" or leg.label == "warmup":
             i0, i1 = (int(i) for i in np.searchsorted(rec.t, [leg.t0, leg.t1]))
             rows.append(LapRow(i0, i1 - (leg.label == "warmup"), leg.label or "reverse"))
-    style = "iso_z" if k % 2 == 0 else "elapsed_hms"
+    style: Literal["iso_z", "elapsed_hms"] = "iso_z" if k % 2 == 0 else "elapsed_hms"
     return name, gpx_bytes(rec, name, "Garmin Connect"), laps_csv(rec, rows, style)
 
 

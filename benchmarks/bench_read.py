@@ -21,7 +21,10 @@ Cases, all on the same file:
 - ``retrogpx read, gpxpy path``: the same through the gpxpy path (defusedxml tree
   converted by gpxpy), which the fast path gives the same Track as;
 - ``retrogpx check``: :func:`retrogpx.analysis.check_file` with the lap file and the
-  sample park's OSM map: read, lap plan, segment metrics, safety, verdicts.
+  sample park's OSM map: read, lap plan, segment metrics, safety, verdicts;
+- ``retrogpx read, TCX``: the same recording written as a Garmin TCX file (one lap),
+  read by :func:`retrogpx.readers.read_track`; ``retrogpx read, TCX tree path``: the
+  same through the TCX reference path (a defusedxml tree), which gives the same Track.
 
 Each case runs in its own Python process (imports done before timing) so that its peak
 resident size (``resource.getrusage``) is its own; *peak MiB* includes the interpreter
@@ -64,6 +67,8 @@ CASES = (
     "retrogpx read",
     "retrogpx read, gpxpy path",
     "retrogpx check",
+    "retrogpx read, TCX",
+    "retrogpx read, TCX tree path",
 )
 
 
@@ -75,7 +80,14 @@ def write_session(folder: Path, seconds: int, seed: int = SEED) -> tuple[Path, P
     the number of points."""
     if str(TOOLS) not in sys.path:
         sys.path.insert(0, str(TOOLS))
-    from sample_formats import LapRow, gpx_bytes, laps_csv
+    from sample_formats import (
+        LapRow,
+        WatchLapSpan,
+        gpx_bytes,
+        laps_csv,
+        tcx_bytes,
+        watch_distance_m,
+    )
     from sample_motion import Athlete, render
     from sample_season import meadow_lines
     from sample_sessions import sections, start, stretch, warm_up
@@ -101,6 +113,10 @@ def write_session(folder: Path, seconds: int, seed: int = SEED) -> tuple[Path, P
             rows.append(LapRow(i0, i1 - (leg.label == "warmup"), leg.label or "reverse"))
     gpx = folder / f"{name}.gpx"
     gpx.write_bytes(gpx_bytes(rec, name, "Garmin Connect"))
+    # The same recording as TCX, one lap (the TCX cases read gpx.with_suffix(".tcx")).
+    n = len(rec.t)
+    whole = WatchLapSpan(0, n, 0, int(rec.t[-1]), float(watch_distance_m(rec)[-1]), "session_end")
+    gpx.with_suffix(".tcx").write_bytes(tcx_bytes(rec, [whole], set()))
     laps = folder / f"{name}.laps.csv"
     laps.write_text(laps_csv(rec, rows, "iso_z"), encoding="utf-8")
     return gpx, laps, len(rec.t)
@@ -130,6 +146,17 @@ def _case(name: str, gpx: Path, laps: Path) -> Callable[[], object]:
         from retrogpx.readers.gpx import read_gpx_gpxpy
 
         return lambda: read_gpx_gpxpy(read_bytes(gpx), gpx)
+    if name == "retrogpx read, TCX":
+        from retrogpx.readers import read_track
+
+        tcx = gpx.with_suffix(".tcx")
+        return lambda: read_track(tcx)
+    if name == "retrogpx read, TCX tree path":
+        from retrogpx.readers._source import read_bytes
+        from retrogpx.readers.tcx import read_tcx_tree
+
+        tcx = gpx.with_suffix(".tcx")
+        return lambda: read_tcx_tree(read_bytes(tcx), tcx)
     if name == "retrogpx check":
         from retrogpx.analysis import check_file
 

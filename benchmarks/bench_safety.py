@@ -103,7 +103,7 @@ def case_segments() -> dict[str, float]:
     start = time.perf_counter()
     layers = LayerSet(
         LocalProjection(32632),
-        roads=FeatureLayer(roads, classes, [""] * N_ROADS),
+        roads=FeatureLayer(roads, list(classes), [""] * N_ROADS),
         venues=FeatureLayer(venues, ["park"] * len(venues), [""] * len(venues)),
         hazards=FeatureLayer(hazards, ["hazard"] * len(hazards), [""] * len(hazards)),
     )
