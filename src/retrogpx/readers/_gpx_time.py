@@ -166,10 +166,23 @@ def _utc_micros(
     ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
     if not ok.all():
         return None
+    minutes = epoch_minutes(year, month, day, hour, minute, offset_min)
+    return None if minutes is None else (minutes * 60 + second) * 1_000_000 + micro
+
+
+def epoch_minutes(
+    year: np.ndarray,
+    month: np.ndarray,
+    day: np.ndarray,
+    hour: np.ndarray,
+    minute: np.ndarray,
+    offset_min: np.ndarray,
+) -> np.ndarray | None:
+    """Minutes since 1970-01-01 UTC of local times written at UTC offset ``offset_min``;
+    None when a day does not exist in its month."""
     months = (year - 1970) * 12 + (month - 1)
     first_day = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
     next_first = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
     if ((day < 1) | (day > next_first - first_day)).any():
         return None
-    minutes = ((first_day + day - 1) * 24 + hour) * 60 + minute - offset_min
-    return (minutes * 60 + second) * 1_000_000 + micro
+    return ((first_day + day - 1) * 24 + hour) * 60 + minute - offset_min

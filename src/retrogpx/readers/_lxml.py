@@ -64,15 +64,23 @@ def plain_xml(data: bytes) -> bool:
     return data.isascii() or _NON_ASCII_MARKUP.search(data) is None
 
 
-def parse_plain_xml(data: bytes) -> etree._Element | None:
-    """The root element, or None when lxml must not or cannot parse ``data``."""
-    if not plain_xml(data):
-        return None
-    parser = etree.XMLParser(
+def hardened_parser(**options: object) -> etree.XMLParser:
+    """An lxml parser that never loads a DTD, resolves an entity, uses the network or
+    lifts libxml2's size limits, with any other ``options``."""
+    return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         huge_tree=False,
+        **options,
+    )
+
+
+def parse_plain_xml(data: bytes) -> etree._Element | None:
+    """The root element, or None when lxml must not or cannot parse ``data``."""
+    if not plain_xml(data):
+        return None
+    parser = hardened_parser(
         dtd_validation=False,
         # ElementTree drops comments and processing instructions (the text around them
         # joins); lxml then does too. Whitespace-only text between elements is dropped

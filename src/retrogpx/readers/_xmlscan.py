@@ -32,7 +32,7 @@ import numpy as np
 from lxml import etree
 from numpy.lib.stride_tricks import as_strided
 
-from ._lxml import plain_xml
+from ._lxml import hardened_parser, plain_xml
 
 #: Tag kinds.
 OPEN, CLOSE, EMPTY = 0, 1, 2
@@ -64,13 +64,7 @@ def well_formed(data: bytes) -> bool:
     parsed with the same hardened settings as :func:`._lxml.parse_plain_xml`."""
     if not plain_xml(data):
         return False
-    parser = etree.XMLParser(
-        target=_NoTree(),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-    )
+    parser = hardened_parser(target=_NoTree())
     try:
         etree.fromstring(data, parser)
     except (etree.LxmlError, ValueError):

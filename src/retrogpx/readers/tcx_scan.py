@@ -58,6 +58,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import TrackError
 from ..track import Track, make_points
+from ._gpx_time import epoch_minutes
 from ._xml import local_name, parse_xml
 from ._xmlscan import (
     CLOSE,
@@ -322,12 +323,9 @@ def _times_ns(
     ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
     if not ok.all():
         return None
-    months = (year - 1970) * 12 + (month - 1)
-    first_day = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    next_first = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    if ((day < 1) | (day > next_first - first_day)).any():
+    minutes = epoch_minutes(year, month, day, hour, minute, offset_min)
+    if minutes is None:
         return None
-    minutes = ((first_day + day - 1) * 24 + hour) * 60 + minute - offset_min
     seconds = minutes * 60 + second
     if ((seconds < _MIN_S) | (seconds >= _MAX_S)).any():
         return None  # the reference reads such a time as unreadable, with a note
