@@ -25,3 +25,16 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is not present")
     return CORPUS
+
+
+def hostile_doctypes(root: str, secret: Path) -> list[str]:
+    """DOCTYPEs for a document whose root element is ``root``: an external entity to
+    ``secret``, an external DTD, billion laughs (entity ``l9``) and quadratic blow-up
+    (entity ``a``); a body may use ``&xxe;&l9;&a;``."""
+    laughs = "".join(f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
+    return [
+        f'<!DOCTYPE {root} [<!ENTITY xxe SYSTEM "file://{secret}">]>',
+        f'<!DOCTYPE {root} SYSTEM "file://{secret}">',
+        f'<!DOCTYPE {root} [<!ENTITY l0 "lol">' + laughs + "]>",
+        f'<!DOCTYPE {root} [<!ENTITY a "' + "A" * 50_000 + '">]>',
+    ]
