@@ -1,9 +1,11 @@
 """GPX 1.0 and 1.1 tracks, read into a :class:`~retrogpx.track.Track`.
 
-Two paths give the same Track. :func:`read_gpx_bytes` first tries the fast one,
-:func:`retrogpx.readers.gpx_fast.read_gpx_fast` (lxml straight to numpy arrays, about
-ten times faster); any file it does not take on (see that module) is read here through
-gpxpy, the reference path :func:`read_gpx_gpxpy`, which also gives every error message.
+Three paths give the same Track. :func:`read_gpx_bytes` first tries the scan path,
+:func:`retrogpx.readers.gpx_scan.read_gpx_scan` (lxml checks the document, numpy reads
+the points from its bytes: about nine times faster than gpxpy), then the tree path
+:func:`retrogpx.readers.gpx_fast.read_gpx_fast` (an lxml tree straight to numpy
+arrays); any file neither takes on (see those modules) is read here through gpxpy, the
+reference path :func:`read_gpx_gpxpy`, which also gives every error message.
 
 Safety of the reference path: gpxpy's own parser (``gpxpy.parse``, see
 ``gpxpy/parser.py``) hands the raw text to ``lxml.etree.XML`` when lxml is installed,
@@ -214,8 +216,8 @@ def _refuse_empty(scan: _Scan, path: str | Path) -> TrackError:
 def read_gpx_bytes(data: bytes, path: str | Path) -> Track:
     """Read a GPX 1.0 / 1.1 document (already decompressed) into a cleaned Track.
 
-    The fast path takes every file it can; the gpxpy path reads the rest and gives the
-    errors (both give the same Track: see :mod:`retrogpx.readers.gpx_fast`).
+    The scan and tree paths take every file they can; the gpxpy path reads the rest and
+    gives the errors (all give the same Track: see :mod:`retrogpx.readers.gpx_scan`).
 
     Raises:
         TrackError: as :func:`read_gpx_gpxpy`.

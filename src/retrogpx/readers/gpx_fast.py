@@ -1,8 +1,9 @@
-"""The fast GPX path: lxml straight to numpy arrays, giving the same Track as gpxpy.
+"""The lxml tree GPX path: an lxml tree straight to numpy arrays, giving the same Track
+as gpxpy.
 
-gpxpy builds a Python object for every point and field; this path reads a long file
-five to six times faster (``benchmarks/bench_read.py`` measures it against gpxpy and
-against lxml's bare parse).
+:func:`retrogpx.readers.gpx.read_gpx_bytes` tries it second, after the scan path
+(:mod:`.gpx_scan`), for the files that one leaves; gpxpy builds a Python object for
+every point and field, and this path reads a long file five to six times faster.
 
 How: one hardened lxml parse (:mod:`._lxml`); the track points by one XPath
 (``/gpx/trk/trkseg/trkpt``: file order, as gpxpy walks them) and their lat/lon as
