@@ -1,9 +1,10 @@
-"""What both GPX reading paths share: the columns they extract and the Track built from them.
+"""What the GPX reading paths share: the columns they extract and the Track built from them.
 
-:mod:`retrogpx.readers.gpx` (gpxpy, the reference) and :mod:`retrogpx.readers.gpx_fast`
-(lxml straight to arrays) each extract a :class:`GpxColumns` from the document;
-:func:`build_track` turns either into the same :class:`~retrogpx.track.Track`, with the
-same notes in the same order, so the two paths cannot drift apart after extraction.
+:mod:`retrogpx.readers.gpx` (gpxpy, the reference), :mod:`retrogpx.readers.gpx_fast`
+(an lxml tree straight to arrays) and :mod:`retrogpx.readers.gpx_scan` (numpy over the
+bytes) each extract a :class:`GpxColumns` from the document; :func:`build_track` turns
+any of them into the same :class:`~retrogpx.track.Track`, with the same notes in the
+same order, so the paths cannot drift apart after extraction.
 """
 
 from __future__ import annotations
