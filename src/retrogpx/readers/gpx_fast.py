@@ -250,18 +250,42 @@ def _columns(root: etree._Element, ns: str) -> GpxColumns | None:
     if times is None:
         return None
     segment = _ids(_parents(points))  # consecutive points of one <trkseg> share its object
+    return fast_columns(
+        root, ns, segment, times, lat=lat, lon=lon, ele=ele_m, hr=hr_bpm, cad=cad_rpm
+    )
+
+
+def fast_columns(
+    root: etree._Element,
+    ns: str,
+    segment: np.ndarray,
+    times: tuple[pd.DatetimeIndex, int],
+    *,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    ele: np.ndarray,
+    hr: np.ndarray,
+    cad: np.ndarray,
+) -> GpxColumns:
+    """The :class:`GpxColumns` of the points a fast path read (both fast paths).
+
+    ``segment``: per point, any value equal for the consecutive points of one
+    ``<trkseg>``; ``times``: the point times and how many had no zone (an unreadable
+    time leaves the file to the other paths); ``root``: the document, whose names and
+    ``<trkseg>`` count are read as the reference path reads them.
+    """
     starts = np.flatnonzero(np.concatenate([[True], segment[1:] != segment[:-1]]))
     n_segments, name, activity = metadata(root, ns)
     return GpxColumns(
         times=times[0],
         naive_times=times[1],
-        unreadable_times=0,  # an unreadable time sends the file to gpxpy
+        unreadable_times=0,
         lat=lat,
         lon=lon,
-        ele=ele_m,
-        hr=hr_bpm,
-        cad=cad_rpm,
-        segment_sizes=np.diff(np.append(starts, n)),
+        ele=ele,
+        hr=hr,
+        cad=cad,
+        segment_sizes=np.diff(np.append(starts, len(segment))),
         empty_segments=n_segments - len(starts),
         name=name,
         activity=activity,

@@ -41,7 +41,7 @@ from ._gpx_common import GpxColumns, build_track, namespace, namespace_notes
 from ._gpx_time import parse_gpx_time_bytes
 from ._lxml import parse_plain_xml
 from ._xmlscan import CLOSE, OPEN, Tags, at, decimals, scan, without_elements
-from .gpx_fast import metadata
+from .gpx_fast import fast_columns
 
 _NAT = np.iinfo(np.int64).min
 _SPACE = np.zeros(256, dtype=bool)
@@ -206,26 +206,9 @@ def _columns(data: bytes) -> tuple[GpxColumns, str] | None:
     ns = namespace(root.tag)
     if ns and any(uri == ns for prefix, uri in root.nsmap.items() if prefix is not None):
         return None  # GPX elements may carry a prefix
-    segment = tags.parent[points.index]
-    starts = np.flatnonzero(np.concatenate([[True], segment[1:] != segment[:-1]]))
-    n_segments, name, activity = metadata(root, ns)
-    return (
-        GpxColumns(
-            times=times[0],
-            naive_times=times[1],
-            unreadable_times=0,  # an unreadable time leaves the file to the other paths
-            lat=coordinates[0],
-            lon=coordinates[1],
-            ele=ele,
-            hr=hr,
-            cad=cad,
-            segment_sizes=np.diff(np.append(starts, n)),
-            empty_segments=n_segments - len(starts),
-            name=name,
-            activity=activity,
-        ),
-        ns,
-    )
+    segment = tags.parent[points.index]  # the <trkseg> start tag of each point
+    lat, lon = coordinates
+    return fast_columns(root, ns, segment, times, lat=lat, lon=lon, ele=ele, hr=hr, cad=cad), ns
 
 
 def read_gpx_scan(data: bytes, path: str | Path) -> Track | None:
