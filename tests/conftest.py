@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+
+from retrogpx.readers import _lxml
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Real files from public projects; never copied into this repo (see its SOURCES.md).
@@ -25,6 +29,37 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is not present")
     return CORPUS
+
+
+def assert_hostile_documents_refused_before_lxml(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    root: str,
+    hostile: Callable[[str], bytes],
+    declined: Sequence[Callable[[bytes], object]],
+    message_of: Callable[[bytes], object],
+) -> None:
+    """Every document ``hostile(doctype)`` (a DOCTYPE from :func:`hostile_doctypes` for
+    root element ``root``, its body using ``&xxe;&l9;&a;``) is declined by each fast
+    path in ``declined`` without lxml parsing anything, and the reference path
+    (``message_of``) refuses it at once with an error naming the DTD or entities, never
+    the secret."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-42")
+
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("lxml must not parse a document with a DTD")
+
+    monkeypatch.setattr(_lxml.etree, "fromstring", no_parse)
+    for doctype in hostile_doctypes(root, secret):
+        doc = hostile(doctype)
+        started = time.perf_counter()
+        for read in declined:
+            assert read(doc) is None
+        message = message_of(doc)
+        assert time.perf_counter() - started < 2.0
+        assert isinstance(message, str) and "TOP-SECRET" not in message
+        assert "DTD" in message or "entities" in message
 
 
 def hostile_doctypes(root: str, secret: Path) -> list[str]:
