@@ -55,6 +55,15 @@ def test_parse_bound_offsets_and_distances(text: str, kind: str, value: float) -
     assert (b.kind, b.value) == (kind, pytest.approx(value))
 
 
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59", "1500-01-01T00:00:00Z"])
+def test_parse_bound_refuses_times_a_track_cannot_hold(text: str) -> None:
+    """Found by fuzzing: a naive time in the year 9999 could not be localized."""
+    from zoneinfo import ZoneInfo
+
+    with pytest.raises(ValueError, match="outside the years 1678-2261"):
+        parse_bound(text, ZoneInfo("America/New_York"))
+
+
 def test_parse_bound_times_with_and_without_zone() -> None:
     from zoneinfo import ZoneInfo
 

@@ -145,7 +145,9 @@ def parse_bound(text: str, tz: ZoneInfo) -> LapBound:
             raise ValueError(f"'{shown}' is not an ISO 8601 time")
         try:  # tracks hold nanosecond times: the years 1678 to 2261
             ts = (ts.tz_localize(tz) if ts.tzinfo is None else ts).tz_convert("UTC").as_unit("ns")
-        except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime is a ValueError
+        # pandas' OutOfBoundsDatetime is a ValueError; localizing a naive time past the
+        # year 9999 raises NotImplementedError.
+        except (ValueError, OverflowError, NotImplementedError):
             raise ValueError(f"'{shown}' lies outside the years 1678-2261") from None
         return LapBound("time", time=ts, text=shown)
     raise ValueError(
