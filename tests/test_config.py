@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,20 @@ def test_classes_section_changes_what_counts_as_a_road(tmp_path: Path) -> None:
     p.write_text("[classes]\nno_motor_tags = ['access']\n")
     with pytest.raises(ConfigError, match="not key=value"):
         load_config(p)
+
+
+def test_loading_the_config_imports_no_table_or_plot_libraries(tmp_path: Path) -> None:
+    # The config holds every section's settings ([season] too) without the modules that
+    # use them: loading it must not pull in pandas (and pyarrow) or the geometry stack.
+    toml = tmp_path / "retrogpx.toml"
+    toml.write_text("[season]\nbody_mass_kg = 60\n[classes]\nno_motor_tags = ['access=no']\n")
+    code = (
+        "import sys; from retrogpx.config import load_config; "
+        f"c = load_config({str(toml)!r}); "
+        "assert c.season.body_mass_kg == 60.0, c.season; "
+        "heavy = ('pandas', 'pyarrow', 'matplotlib', 'shapely', 'pyproj'); "
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""

@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from .config import Config
 from .errors import LapError, RetrogpxError
+from .outcome import FileOutcome, Status
 
 if TYPE_CHECKING:
     from .layers import LayerSet
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 TRACK_SUFFIXES = tuple(
     f"{base}{comp}" for base in (".gpx", ".tcx", ".fit") for comp in ("", ".gz", ".bz2")
 )
-Status = Literal["ok", "failed", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,6 @@ class BatchOptions:
     reverse_laps: str | None = None
     athlete_from: str | None = None  # None: one athlete; "folder"; or a regex with (?P<athlete>)
     geometry: bool = False  # send segment coordinates back (GeoJSON output)
-
-
-@dataclass
-class FileOutcome:
-    """What one file gave: a run summary and segment rows, or why not."""
-
-    file: str
-    status: Status
-    athlete: str
-    error: str | None = None
-    run: dict[str, Any] | None = None
-    segments: list[dict[str, Any]] = field(default_factory=list)
 
 
 def discover(inputs: Iterable[str | Path]) -> list[Path]:

@@ -18,7 +18,6 @@ from typing import Any
 from .classes import LayerClasses
 from .errors import ConfigError
 from .metrics import GpsErrorModel, MetricSettings
-from .season import SeasonSettings
 
 DEFAULT_CONFIG_NAME = "retrogpx.toml"
 
@@ -55,6 +54,23 @@ class LayerSettings:
 
     files: tuple[str, ...] = ()
     hazards: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SeasonSettings:
+    """Progression thresholds and the energy model (GUIDANCE.md rows 4-6), used by
+    :mod:`retrogpx.season`; defined here so that loading the config needs no pandas."""
+
+    volume_jump_pct: float = 30.0
+    volume_jump_m: float = 200.0
+    speed_jump_pct: float = 30.0
+    speed_jump_mps: float = 0.3
+    history_weeks: int = 4
+    walk_weeks: int = 2
+    walk_speed_mps: float = 1.7
+    body_mass_kg: float = 70.0
+    kcal_per_kg_km: float = 1.0
+    reverse_energy_factor: float = 1.3
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import pandas as pd
 from .analysis import RunResult, segment_dict
 
 if TYPE_CHECKING:
-    from .batch import FileOutcome
+    from .outcome import FileOutcome
     from .season import SeasonData
     from .track import Track
 

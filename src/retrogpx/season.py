@@ -20,15 +20,16 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from .config import SeasonSettings
+
 if TYPE_CHECKING:
-    from .batch import FileOutcome
+    from .outcome import FileOutcome
 
 SEASON_FLAGS = ("volume_jump", "speed_jump", "run_before_walk")
 
@@ -36,22 +37,6 @@ WEEKLY_COLUMNS = (
     "athlete", "week", "week_start", "runs", "segments", "reverse_distance_m",
     "mean_reverse_speed_mps", "ok", "warn", "unsafe", "warmup_ok_runs", "energy_kcal", "flags",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SeasonSettings:
-    """Progression thresholds and the energy model (GUIDANCE.md rows 4-6)."""
-
-    volume_jump_pct: float = 30.0
-    volume_jump_m: float = 200.0
-    speed_jump_pct: float = 30.0
-    speed_jump_mps: float = 0.3
-    history_weeks: int = 4
-    walk_weeks: int = 2
-    walk_speed_mps: float = 1.7
-    body_mass_kg: float = 70.0
-    kcal_per_kg_km: float = 1.0
-    reverse_energy_factor: float = 1.3
 
 
 def reverse_energy_kcal(distance_m: float, s: SeasonSettings) -> float:
@@ -299,7 +284,7 @@ class _Table:
 class SeasonData:
     """What the season summary, table and plots need from a batch, kept compact.
 
-    Fed one :class:`~retrogpx.batch.FileOutcome` at a time, in file order: the run and
+    Fed one :class:`~retrogpx.outcome.FileOutcome` at a time, in file order: the run and
     segment values go into typed columns (about 1 KB per run instead of the outcome's
     25 KB of row dicts), the files not checked are kept as they are (they carry no rows).
     """
