@@ -24,7 +24,7 @@ from .osm_xml import read_osm_xml
 from .pbf import read_pbf
 
 if TYPE_CHECKING:
-    from ..layers import LayerClasses
+    from ..classes import LayerClasses
 
 __all__ = [
     "Box",

@@ -54,8 +54,9 @@ from __future__ import annotations
 
 import re
 import zlib
+from array import array
 from itertools import islice
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from lxml import etree
@@ -63,7 +64,30 @@ from lxml import etree
 from ..readers._lxml import plain_xml
 
 if TYPE_CHECKING:
-    from .osm_xml import _OsmXml
+    from ..classes import LayerClasses
+
+
+class _OsmXml(Protocol):
+    """The part of the reference reader's state (:class:`.osm_xml._OsmXml`) this path fills.
+
+    Spelled out here rather than imported: :mod:`.osm_xml` imports this module, and the
+    two must not import each other (import-linter's acyclic contract).
+    """
+
+    classes: LayerClasses
+    hazard_file: bool
+    node_id: array[int]
+    node_lon: array[float]
+    node_lat: array[float]
+    way_id: array[int]
+    way_start: array[int]
+    refs: array[int]
+    ways: list[tuple[int, list[tuple[str, str]], dict[str, str]]]
+    total: int
+
+    def _bounds(self, elem: Any) -> None: ...
+    def _relation(self, elem: Any) -> None: ...
+    def _node_tags(self, tags: dict[str, str], lon_deg: float, lat_deg: float) -> None: ...
 
 #: Bytes read at a time: what ElementTree's ``iterparse`` (the reference reader) reads,
 #: so that both meet a size cap of the stream after the same data.

@@ -29,7 +29,7 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
-    from ..layers import LayerClasses
+    from ..classes import LayerClasses
 
 
 def _geojson_crs(doc: Mapping[str, Any], path: Path) -> CRS:

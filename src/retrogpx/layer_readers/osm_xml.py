@@ -35,7 +35,7 @@ from ._common import WGS84, Box, Features, Limits, Rows, box_overlaps, open_stre
 from ._osm_lxml import read_fast
 
 if TYPE_CHECKING:
-    from ..layers import LayerClasses
+    from ..classes import LayerClasses
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 

@@ -24,7 +24,7 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
-    from ..layers import LayerClasses
+    from ..classes import LayerClasses
 
 
 def read_pbf(
