@@ -34,6 +34,7 @@ demo: $(BIN)/.installed-demo
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check src tests tools benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
 
 test: lint
 	$(BIN)/pytest -n 2 -q
