@@ -112,3 +112,11 @@ def test_shared_types_keep_their_old_import_paths() -> None:
 
     assert batch.FileOutcome is outcome.FileOutcome
     assert season.SeasonSettings is config.SeasonSettings
+
+
+def test_the_architecture_page_maps_every_module() -> None:
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    package = ROOT / "src" / "retrogpx"
+    modules = sorted(p.relative_to(package).as_posix() for p in package.rglob("*.py"))
+    missing = [m for m in modules if f"`{m}`" not in page]
+    assert not missing, f"docs/ARCHITECTURE.md does not map {missing}"
