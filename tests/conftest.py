@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,20 @@ def corpus_files(*suffixes: str) -> list[Path]:
     if not CORPUS.is_dir():
         return []
     return sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name.lower().endswith(suffixes))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def layer_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Map layer caches go to a temporary folder, never the user's cache folder: for the
+    library, CliRunner and every subprocess a test starts (they inherit the variable)."""
+    folder = tmp_path_factory.mktemp("layer-cache")
+    before = os.environ.get("RETROGPX_CACHE_DIR")
+    os.environ["RETROGPX_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("RETROGPX_CACHE_DIR", None)
+    else:
+        os.environ["RETROGPX_CACHE_DIR"] = before
 
 
 @pytest.fixture

@@ -47,6 +47,7 @@ from .layer_readers import (
     subset,
     to_lonlat_extent,
 )
+from .layer_readers.cache import read_indexed
 from .readers._source import MAX_DECOMPRESSED_BYTES, MAX_FILE_BYTES
 
 #: The four kinds of feature a layer set holds.
@@ -103,12 +104,27 @@ def _count_by_class(classes: np.ndarray) -> dict[str, int]:
     return {str(values[i]): int(counts[i]) for i in order}
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """Where one layer file has data, in lon/lat ``(min_lon, min_lat, max_lon, max_lat)``.
+
+    ``declared`` is what the extract says it covers (OSM XML ``<bounds>``, the OSM PBF
+    header's box), None when it says nothing; ``data`` is the extent of the features
+    retrogpx uses in the whole file (for GeoPackage, Shapefile, FlatGeobuf: of all the
+    file's features), None when it has none. Read directly or from the cache, the same.
+    """
+
+    declared: Box | None
+    data: Box | None
+
+
 @dataclass(eq=False)
 class LayerSet:
     """All map features near one track, in its local metric frame.
 
     ``notes`` holds warnings to show the user (a layer with nothing near the track);
-    ``sources`` the files read.
+    ``sources`` the files read; ``coverage`` what each of them covers (by file name as
+    given).
     """
 
     projection: LocalProjection
@@ -118,6 +134,7 @@ class LayerSet:
     hazards: FeatureLayer = field(default_factory=FeatureLayer.empty)
     notes: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    coverage: dict[str, Coverage] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -281,6 +298,7 @@ def load_layers(
     margin_m: float = 500.0,
     max_file_bytes: int | None = None,
     max_decompressed_bytes: int | None = None,
+    cache: bool | str | Path = True,
 ) -> LayerSet:
     """Read map layers into one :class:`LayerSet` in the ``projection`` frame.
 
@@ -293,6 +311,9 @@ def load_layers(
         classes: what counts as road, foot way, venue (default: GUIDANCE.md).
         margin_m: how far around the track's bounding box features are kept (metres).
         max_file_bytes, max_decompressed_bytes: size caps (default: the readers' caps).
+        cache: read each file through its indexed cache (built on first use), in the
+            default cache folder (True; see :func:`~retrogpx.layer_readers.cache.cache_folder`)
+            or in this folder; False reads the files directly.
 
     Raises:
         LayerError: a file is missing, unreadable, broken, empty or of an unknown format.
@@ -309,13 +330,12 @@ def load_layers(
     parts: list[Features] = []
     notes: list[str] = []
     sources: list[str] = []
+    coverage: dict[str, Coverage] = {}
     jobs = [(Path(p), False) for p in paths] + [(Path(p), True) for p in hazards]
     for path, hazard_file in jobs:
-        feats = _local(
-            read_features(path, classes, box_deg, hazard_file=hazard_file, limits=limits),
-            projection,
-            box_xy,
-        )
+        raw = _read(path, classes, box_deg, hazard_file, limits, cache)
+        coverage[str(path)] = Coverage(raw.declared, to_lonlat_extent(raw.data_extent, raw.crs))
+        feats = _local(raw, projection, box_xy)
         sources.append(str(path))
         notes.extend(feats.notes)
         if not feats.classified:
@@ -327,7 +347,7 @@ def load_layers(
                 else f"{path}: {NO_MAP_DATA_NOTE}"
             )
         parts.append(feats)
-    layers = LayerSet(projection, notes=notes, sources=sources)
+    layers = LayerSet(projection, notes=notes, sources=sources, coverage=coverage)
     if parts:
         merged = concat(parts, projection.crs, "local")
         for kind, attr in (
@@ -343,6 +363,27 @@ def load_layers(
                 FeatureLayer(merged.geoms[sel], merged.classes[sel], merged.names[sel]),
             )
     return layers
+
+
+def _read(
+    path: Path,
+    classes: LayerClasses,
+    box_deg: Box | None,
+    hazard_file: bool,
+    limits: Limits,
+    cache: bool | str | Path,
+) -> Features:
+    """One file's features near ``box_deg``, through its cache unless ``cache`` is False."""
+
+    def direct(box: Box | None) -> Features:
+        return read_features(path, classes, box, hazard_file=hazard_file, limits=limits)
+
+    if cache is False:
+        return direct(box_deg)
+    folder = None if cache is True else cache
+    return read_indexed(
+        path, direct, classes, box_deg, hazard_file=hazard_file, limits=limits, folder=folder
+    )
 
 
 def describe_layer(

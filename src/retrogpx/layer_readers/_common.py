@@ -37,6 +37,13 @@ class Features:
     extent: Box | None  # of the file's data, in ``crs``
     format: str
     notes: list[str] = field(default_factory=list)
+    #: The tags among ``LayerClasses.tag_keys`` of each row's feature (one dict per row).
+    tags: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    #: What the extract says it covers (OSM XML ``<bounds>``, the PBF header box), lon/lat.
+    declared: Box | None = None
+    #: Extent of every feature retrogpx uses in the whole file (GDAL: of its layers), in
+    #: ``crs``; the same whether the file was read near a track or whole.
+    data_extent: Box | None = None
 
 
 class Rows:
@@ -45,23 +52,27 @@ class Rows:
     A feature of two kinds gives two rows sharing one geometry.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = tuple(keys)  # the tags kept with each feature
         self.feature_geoms: list[Any] = []
         self.source: list[int] = []  # feature of each row
         self.kinds: list[str] = []
         self.classes: list[str] = []
         self.names: list[str] = []
         self.as_area: list[bool] = []
+        self.tags: list[dict[str, str]] = []
 
     def add(self, geom: Any, kinds: list[tuple[str, str]], tags: Mapping[str, str]) -> None:
         """One feature (``geom`` may be a shapely geometry, WKB or a GeoJSON text)."""
         self.feature_geoms.append(geom)
+        kept = {k: v for k in self.keys if (v := tags.get(k)) is not None}
         for kind, cls in kinds:
             self.source.append(len(self.feature_geoms) - 1)
             self.kinds.append(kind)
             self.classes.append(cls)
             self.names.append(tags.get("name") or "")
             self.as_area.append(tags.get("area") != "no")
+            self.tags.append(kept)
 
     def build(
         self,
@@ -71,11 +82,16 @@ class Rows:
         fmt: str,
         per_feature: np.ndarray | None = None,
     ) -> Features:
-        """The rows as arrays; ``per_feature`` replaces the geometries given to ``add``."""
+        """The rows as arrays; ``per_feature`` replaces the geometries given to ``add``.
+
+        ``data_extent`` is set from every row's geometry (call it before any clipping).
+        """
         geoms = object_array(self.feature_geoms) if per_feature is None else per_feature
+        rows = geoms[np.asarray(self.source, dtype=np.int64)]
+        present = rows[~shapely.is_missing(rows)] if len(rows) else rows
         return Features(
             crs=crs,
-            geoms=geoms[np.asarray(self.source, dtype=np.int64)],
+            geoms=rows,
             kinds=np.asarray(self.kinds, dtype=object),
             classes=np.asarray(self.classes, dtype=object),
             names=np.asarray(self.names, dtype=object),
@@ -84,6 +100,8 @@ class Rows:
             classified=len(self.feature_geoms),
             extent=extent,
             format=fmt,
+            tags=object_array(self.tags),
+            data_extent=bounds_tuple(present),
         )
 
 
@@ -268,6 +286,7 @@ def to_wgs84(feats: Features) -> Features:
         feats.geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
     )
     out.extent = to_lonlat_extent(feats.extent, feats.crs)
+    out.data_extent = to_lonlat_extent(feats.data_extent, feats.crs)
     out.crs = WGS84
     return out
 
@@ -286,22 +305,27 @@ def subset(feats: Features, keep: np.ndarray) -> Features:
         extent=feats.extent,
         format=feats.format,
         notes=feats.notes,
+        tags=feats.tags[keep],
+        declared=feats.declared,
+        data_extent=feats.data_extent,
+    )
+
+
+def union_box(boxes: Sequence[Box | None]) -> Box | None:
+    """The box holding every given box (None when none is given)."""
+    known = [b for b in boxes if b is not None]
+    if not known:
+        return None
+    return (
+        min(b[0] for b in known),
+        min(b[1] for b in known),
+        max(b[2] for b in known),
+        max(b[3] for b in known),
     )
 
 
 def concat(pieces: Sequence[Features], crs: CRS, fmt: str) -> Features:
     """Several readers' features in one (all already in ``crs``)."""
-    extents = [p.extent for p in pieces if p.extent is not None]
-    extent = (
-        (
-            min(e[0] for e in extents),
-            min(e[1] for e in extents),
-            max(e[2] for e in extents),
-            max(e[3] for e in extents),
-        )
-        if extents
-        else None
-    )
     return Features(
         crs=crs,
         geoms=np.concatenate([p.geoms for p in pieces]),
@@ -311,8 +335,11 @@ def concat(pieces: Sequence[Features], crs: CRS, fmt: str) -> Features:
         as_area=np.concatenate([p.as_area for p in pieces]),
         total=sum(p.total for p in pieces),
         classified=sum(p.classified for p in pieces),
-        extent=extent,
+        extent=union_box([p.extent for p in pieces]),
         format=fmt,
+        tags=np.concatenate([p.tags for p in pieces]),
+        declared=union_box([p.declared for p in pieces]),
+        data_extent=union_box([p.data_extent for p in pieces]),
     )
 
 

@@ -125,7 +125,7 @@ def _read_layer(
         path, layer=layer, columns=[fields[k] for k in keys], bbox=box
     )
     columns = {str(f).lower(): data for f, data in zip(meta["fields"], field_data, strict=True)}
-    rows = Rows()
+    rows = Rows(keys)
     for i in range(len(wkb)):
         tags = tags_of(lambda k: columns[k][i], keys)  # noqa: B023 (called right away)
         kinds = classes.classify(tags, hazard_file=hazard_file)
@@ -140,4 +140,5 @@ def _read_layer(
         per_feature=geoms,
     )
     feats.notes = notes
+    feats.data_extent = extent  # of all the layer's features: read near a track or not
     return subset(feats, ~shapely.is_missing(feats.geoms))

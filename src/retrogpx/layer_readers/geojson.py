@@ -83,7 +83,7 @@ def read_geojson(
         raise LayerError("'features' is not a list", path=path, hint="export it again")
     crs = _geojson_crs(doc, path)
     keys = classes.tag_keys
-    rows = Rows()
+    rows = Rows(keys)
     numbers: list[int] = []
     total = 0
     for number, feat in enumerate(features, start=1):

@@ -253,7 +253,7 @@ class _OsmXml:
         )
         line_of = dict(zip(wanted.tolist(), lines, strict=True))
 
-        rows = Rows()
+        rows = Rows(self.classes.tag_keys)
         for w, kinds, tags in self.ways:
             rows.add(line_of[w], kinds, tags)
         id_to_idx = {int(way_id[i]): int(i) for i in member_idx}
@@ -266,6 +266,7 @@ class _OsmXml:
             rows.add(shapely.Point(x, y), kinds, tags)
 
         feats = rows.build(WGS84, self.total, extent, "OSM XML")
+        feats.declared = self.bounds
         keep = ~shapely.is_missing(feats.geoms)
         keep[keep] = box_overlaps(shapely.bounds(feats.geoms[keep]), box_deg)
         return subset(feats, keep)

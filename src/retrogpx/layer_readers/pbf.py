@@ -61,7 +61,7 @@ def read_pbf(
         way_filter.enable_for(WAY | AREA)
         proc = proc.with_filter(way_filter)
     factory = osmium.geom.WKBFactory()
-    rows = Rows()
+    rows = Rows(keys)
     total = 0
     try:
         for obj in proc:
@@ -91,11 +91,13 @@ def read_pbf(
             hint="the file may be truncated; download or export it again",
         ) from None
     geoms = shapely.from_wkb(object_array(rows.feature_geoms))
-    extent = bounds_tuple(geoms)
+    declared = None
     if header_box.valid():
         bl, tr = header_box.bottom_left, header_box.top_right
-        extent = (bl.lon, bl.lat, tr.lon, tr.lat)
+        declared = (bl.lon, bl.lat, tr.lon, tr.lat)
+    extent = declared or bounds_tuple(geoms)
     feats = rows.build(WGS84, total, extent, "OSM PBF", per_feature=geoms)
+    feats.declared = declared
     return subset(feats, box_overlaps(shapely.bounds(feats.geoms), box_deg))
 
 
