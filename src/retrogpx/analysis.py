@@ -280,6 +280,7 @@ def load_layer_set(
         classes=config.classes,
         max_file_bytes=int(config.limits.max_file_mb * mib),
         max_decompressed_bytes=int(config.limits.max_decompressed_mb * mib),
+        cache=config.layers.cache_option,
     )
 
 

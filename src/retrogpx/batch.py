@@ -36,6 +36,7 @@ from .outcome import FileOutcome, Status
 if TYPE_CHECKING:
     from .layers import LayerSet
     from .season import SeasonData
+    from .track import Track
 
 TRACK_SUFFIXES = tuple(
     f"{base}{comp}" for base in (".gpx", ".tcx", ".fit") for comp in ("", ".gz", ".bz2")
@@ -101,18 +102,27 @@ def athlete_of(path: str | Path, rule: str | None) -> str:
     return m.groupdict().get("athlete") or m.group(0)
 
 
-# One LayerSet per worker process and UTM zone: loaded once, not per file.
+# Without the layer cache: one LayerSet per worker process and UTM zone, loaded whole
+# once, not per file.
 _LAYER_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...], int], LayerSet] = {}
 
 
-def _layers_for(options: BatchOptions, epsg: int) -> LayerSet | None:
+def _layers_for(options: BatchOptions, track: Track) -> LayerSet | None:
+    """The run's map layers: with the layer cache (the default), read for the run's own
+    box as ``check`` reads them; without it, the whole layers once per worker and zone."""
     if not options.layers and not options.hazards:
         return None
+    from .analysis import load_layer_set
+
+    if options.config.layers.cache:
+        return load_layer_set(track, options.layers, options.hazards, options.config)
+    from .geo import LocalProjection
+    from .layers import load_layers
+
+    pts = track.points
+    epsg = LocalProjection.for_points(pts["lat"].to_numpy(), pts["lon"].to_numpy()).epsg
     key = (options.layers, options.hazards, epsg)
     if key not in _LAYER_CACHE:
-        from .geo import LocalProjection
-        from .layers import load_layers
-
         mib = 1024 * 1024
         limits = options.config.limits
         _LAYER_CACHE[key] = load_layers(
@@ -123,15 +133,43 @@ def _layers_for(options: BatchOptions, epsg: int) -> LayerSet | None:
             classes=options.config.classes,
             max_file_bytes=int(limits.max_file_mb * mib),
             max_decompressed_bytes=int(limits.max_decompressed_mb * mib),
+            cache=False,
         )
     return _LAYER_CACHE[key]
+
+
+def index_layers(options: BatchOptions) -> list[str]:
+    """Build (or check) the cache of every layer of the batch, here, before any worker
+    starts, so that the workers only read it. Returns notes to show (a cache that could
+    not be written: the workers then read the layers directly).
+
+    Raises:
+        LayerError, MissingExtraError: a layer file cannot be read (no run could use it).
+    """
+    if not options.config.layers.cache:
+        return []
+    from .layers import index_layer
+
+    mib = 1024 * 1024
+    limits = options.config.limits
+    notes: list[str] = []
+    jobs = [(p, False) for p in options.layers] + [(p, True) for p in options.hazards]
+    for path, hazard_file in jobs:
+        notes += index_layer(
+            path,
+            options.config.classes,
+            hazard_file=hazard_file,
+            folder=options.config.layers.cache_dir,
+            max_file_bytes=int(limits.max_file_mb * mib),
+            max_decompressed_bytes=int(limits.max_decompressed_mb * mib),
+        ).notes
+    return notes
 
 
 def check_one(path: str, options: BatchOptions) -> FileOutcome:
     """Check one file for a batch. Never raises: failures become a ``failed`` outcome,
     a run without laps a ``skipped`` one."""
     from .analysis import analyse, load_track, plan_for, segment_dict
-    from .geo import LocalProjection
     from .laps import lap_file_for
 
     athlete = athlete_of(path, options.athlete_from)
@@ -149,9 +187,7 @@ def check_one(path: str, options: BatchOptions) -> FileOutcome:
             if exc.message.startswith("no lap file"):
                 return FileOutcome(path, "skipped", athlete, error=exc.one_line())
             raise
-        pts = track.points
-        proj = LocalProjection.for_points(pts["lat"].to_numpy(), pts["lon"].to_numpy())
-        result = analyse(track, plan, options.config, _layers_for(options, proj.epsg), lap_source)
+        result = analyse(track, plan, options.config, _layers_for(options, track), lap_source)
     except RetrogpxError as exc:
         return FileOutcome(path, "failed", athlete, error=exc.one_line())
     except Exception as exc:  # a bug must not stop a season: report it per file
@@ -171,6 +207,7 @@ def check_one(path: str, options: BatchOptions) -> FileOutcome:
         "notes": doc["notes"],
     }
     rows = []
+    pts = track.points
     lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
     for seg in result.segments:
         row = {"file": path, "athlete": athlete, **segment_dict(seg)}

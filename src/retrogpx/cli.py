@@ -39,10 +39,26 @@ class InputError(click.ClickException):
     exit_code = EXIT_INPUT
 
 
-def _config(config_path: Path | None, **overrides: Any) -> Config:
+def _config(
+    config_path: Path | None,
+    cache_dir: Path | None = None,
+    no_cache: bool = False,
+    **overrides: Any,
+) -> Config:
+    """The config file's settings with the command line's on top."""
+    import dataclasses
+
     from .config import load_config
 
-    return load_config(config_path).replace_rules(**overrides)
+    config = load_config(config_path).replace_rules(**overrides)
+    if cache_dir is not None or no_cache:
+        layers = dataclasses.replace(
+            config.layers,
+            cache=config.layers.cache and not no_cache,
+            cache_dir=str(cache_dir) if cache_dir is not None else config.layers.cache_dir,
+        )
+        config = dataclasses.replace(config, layers=layers)
+    return config
 
 
 def _path_option(*names: str, **kwargs: Any) -> Callable[[F], F]:
@@ -82,6 +98,20 @@ def layer_options(func: F) -> F:
         "layer_paths",
         multiple=True,
         help="Map layer (OSM XML/PBF, GeoJSON, GeoPackage...); repeatable.",
+    )(func)
+
+
+def cache_options(func: F) -> F:
+    """--cache-dir and --no-cache."""
+    func = click.option(
+        "--no-cache",
+        is_flag=True,
+        help="Read map layers directly, without their indexed cache.",
+    )(func)
+    return click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder of the map layer cache [$RETROGPX_CACHE_DIR, else the user's cache folder].",
     )(func)
 
 
@@ -163,6 +193,7 @@ def cli() -> None:
 @reverse_laps_option
 @_path_option("--plot", "plot_path", help="Also draw the run plot (.png, .svg or .pdf).")
 @_path_option("--report", "report_path", help="Also write a self-contained HTML report.")
+@cache_options
 @threshold_options
 def check(
     track: Path,
@@ -177,6 +208,8 @@ def check(
     reverse_laps: str | None,
     plot_path: Path | None,
     report_path: Path | None,
+    cache_dir: Path | None,
+    no_cache: bool,
     **thresholds: float | None,
 ) -> None:
     """Check one run: measure every reverse segment and give verdicts.
@@ -192,7 +225,7 @@ def check(
     from .report import render, write_atomic
     from .rules import at_least
 
-    config = _config(config_path, **thresholds)
+    config = _config(config_path, cache_dir, no_cache, **thresholds)
     if laps_tz:
         config = dataclasses.replace(config, laps=LapSettings(timezone=laps_tz))
     result = _check_run(track, laps_path, reverse_laps, config, layer_paths, hazard_paths)
@@ -259,6 +292,7 @@ def _write_pictures(
 @reverse_laps_option
 @config_option
 @layer_options
+@cache_options
 @threshold_options
 def plot(
     track: Path,
@@ -268,6 +302,8 @@ def plot(
     config_path: Path | None,
     layer_paths: tuple[Path, ...],
     hazard_paths: tuple[Path, ...],
+    cache_dir: Path | None,
+    no_cache: bool,
     **thresholds: float | None,
 ) -> None:
     """Draw the segment-safety plot of one run (.png, .svg or .pdf by suffix).
@@ -276,29 +312,65 @@ def plot(
     Example:
       retrogpx plot sample_tracks/roadside.gpx roadside.png --layers sample_tracks/park.osm
     """
-    config = _config(config_path, **thresholds)
+    config = _config(config_path, cache_dir, no_cache, **thresholds)
     result = _check_run(track, laps_path, reverse_laps, config, layer_paths, hazard_paths)
     _write_pictures(result, config, output, None)
 
 
-@cli.command("layers")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--hazards", "as_hazards", is_flag=True, help="Describe them as hazard layers.")
-@_path_option(
+class _LayersGroup(_Group):
+    """``retrogpx layers FILE...`` is ``retrogpx layers show FILE...``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group("layers", cls=_LayersGroup)
+def layers_group() -> None:
+    """Show what map layers hold (retrogpx layers FILE...), or index them for fast reading.
+
+    \b
+    Example:
+      retrogpx layers sample_tracks/park.osm
+      retrogpx layers index germany-latest.osm.pbf
+    """
+
+
+layers_config_option = _path_option(
     "--config",
     "config_path",
     help="TOML settings (its [classes] decide what counts as a road or venue).",
 )
-def layers_command(files: tuple[Path, ...], as_hazards: bool, config_path: Path | None) -> None:
-    """Show what map layers hold by class (counts, extent, CRS).
+layer_files_argument = click.argument(
+    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+as_hazards_option = click.option(
+    "--hazards", "as_hazards", is_flag=True, help="As hazard layers (every feature a hazard)."
+)
+
+
+@layers_group.command("show")
+@layer_files_argument
+@as_hazards_option
+@layers_config_option
+@cache_options
+def layers_show(
+    files: tuple[Path, ...],
+    as_hazards: bool,
+    config_path: Path | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+) -> None:
+    """Show what map layers hold by class (counts, extent, CRS) and whether they are indexed.
 
     \b
     Example:
       retrogpx layers sample_tracks/park.osm
     """
-    from .layers import describe_layer
+    from .layers import describe_layer, index_status
 
-    config = _config(config_path)
+    config = _config(config_path, cache_dir, no_cache)
     mib = 1024 * 1024
     for i, path in enumerate(files):
         summary = describe_layer(
@@ -309,6 +381,134 @@ def layers_command(files: tuple[Path, ...], as_hazards: bool, config_path: Path 
             max_decompressed_bytes=int(config.limits.max_decompressed_mb * mib),
         )
         click.echo(("\n" if i else "") + summary.to_text())
+        if not config.layers.cache:
+            click.echo("index: not used (--no-cache)")
+            continue
+        status = index_status(
+            path, config.classes, hazard_file=as_hazards, folder=config.layers.cache_dir
+        )
+        click.echo(f"index: {_index_words(status)}")
+
+
+def _index_words(status: Any) -> str:
+    """An IndexStatus in a few words, with the folder (``~`` for the home folder)."""
+    where = _home_short(status.file.parent)
+    if status.state == "indexed":
+        return f"{status.rows:,} features used, {_size(status.size_bytes)}, in {where}"
+    if status.state == "missing":
+        return "not built yet (the first check builds it, or: retrogpx layers index FILE)"
+    if status.state == "stale":
+        return f"out of date ({status.reason}); rebuilt on next use, in {where}"
+    return f"damaged ({status.reason}); rebuilt on next use, in {where}"
+
+
+def _home_short(path: Path) -> str:
+    """``path`` with the home folder written as ``~``."""
+    try:
+        return str(Path("~") / path.resolve().relative_to(Path.home().resolve()))
+    except (ValueError, RuntimeError):
+        return str(path)
+
+
+def _size(n_bytes: int | None) -> str:
+    """A file size for people: 950 bytes, 41.0 KB, 2.3 MB (10^3 steps, as ls -h --si)."""
+    size = float(n_bytes or 0)
+    if size < 1000:
+        return f"{size:,.0f} bytes"
+    for unit in ("KB", "MB", "GB"):
+        size /= 1000
+        if size < 1000 or unit == "GB":
+            break
+    return f"{size:,.1f} {unit}"
+
+
+@layers_group.command("index")
+@layer_files_argument
+@as_hazards_option
+@layers_config_option
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the map layer cache [$RETROGPX_CACHE_DIR, else the user's cache folder].",
+)
+@click.option("--force", is_flag=True, help="Rebuild even when the index is up to date.")
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal]."
+)
+def layers_index(
+    files: tuple[Path, ...],
+    as_hazards: bool,
+    config_path: Path | None,
+    cache_dir: Path | None,
+    force: bool,
+    progress: bool | None,
+) -> None:
+    """Index map layers now, so that every check reads only the part near its track.
+
+    A check builds a layer's index on first use anyway; this does it ahead (for a
+    large extract it takes about as long as reading the file once), and --force
+    rebuilds it.
+
+    \b
+    Example:
+      retrogpx layers index bayern-latest.osm.pbf
+    """
+    import time
+
+    from .errors import RetrogpxError
+    from .layers import index_layer
+
+    config = _config(config_path, cache_dir)
+    mib = 1024 * 1024
+    show = sys.stderr.isatty() if progress is None else progress
+    for path in files:
+        started = time.perf_counter()
+        with _index_progress(path, show) as tell:
+            report = index_layer(
+                path,
+                config.classes,
+                hazard_file=as_hazards,
+                folder=config.layers.cache_dir,
+                force=force,
+                progress=tell,
+                max_file_bytes=int(config.limits.max_file_mb * mib),
+                max_decompressed_bytes=int(config.limits.max_decompressed_mb * mib),
+            )
+        if report.notes:
+            raise RetrogpxError(
+                report.notes[0].split(": ", 1)[1],
+                path=path,
+                hint="pass --cache-dir or set RETROGPX_CACHE_DIR to a writable folder",
+            )
+        words = _index_words(report.after)
+        if not report.built:
+            click.echo(f"{path}: already indexed, {words}")
+            continue
+        seconds = time.perf_counter() - started
+        was = {"stale": " (it was out of date)", "damaged": " (it was damaged)"}
+        took = f"{seconds:.{2 if seconds < 10 else 0}f} s"
+        click.echo(f"{path}: indexed in {took}{was.get(report.before.state, '')}: {words}")
+
+
+@contextmanager
+def _index_progress(path: Path, show: bool) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress bar on stderr for indexing one layer file, or nothing."""
+    if not show:
+        yield lambda phase, done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(f"{path.name}: reading", total=None)
+
+        def tell(phase: str, done: int, total: int | None) -> None:
+            bar.update(task, description=f"{path.name}: {phase}", completed=done, total=total)
+
+        yield tell
 
 
 @cli.command("laps")
@@ -382,6 +582,7 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
 @click.option(
     "--progress/--no-progress", default=None, help="Progress bar [on when stderr is a terminal]."
 )
+@cache_options
 @threshold_options
 def batch(
     paths: tuple[str, ...],
@@ -399,6 +600,8 @@ def batch(
     athlete_from: str | None,
     fail_on: str | None,
     progress: bool | None,
+    cache_dir: Path | None,
+    no_cache: bool,
     **thresholds: float | None,
 ) -> None:
     """Check a season: files, folders (recursive) or globs of GPX/TCX/FIT runs.
@@ -411,12 +614,12 @@ def batch(
     Example:
       retrogpx batch sample_tracks/season --summary season.json -o segments.csv
     """
-    from .batch import BatchOptions, discover, make_executor, run_batch
+    from .batch import BatchOptions, discover, index_layers, make_executor, run_batch
     from .report import batch_writer, render_season, write_atomic, write_batch_output
     from .rules import at_least
     from .season import season_document, weekly_summary
 
-    config = _config(config_path, **thresholds)
+    config = _config(config_path, cache_dir, no_cache, **thresholds)
     files = discover(paths)
     if output:
         batch_writer(output)  # an unknown format fails now, not after the whole batch
@@ -431,6 +634,9 @@ def batch(
     )
     n_jobs = jobs or os.cpu_count() or 1
     show = sys.stderr.isatty() if progress is None else progress
+    # Index the layers here, once, before any worker starts: the workers only read them.
+    for note in index_layers(options):
+        click.echo(f"note: {note}", err=True)
     # Outcomes wait on disk beside the output (where the user has room for it).
     spool_dir = output.parent if output and output.parent.is_dir() else None
     with _progress(len(files), show) as advance, make_executor(n_jobs, scheduler) as executor:

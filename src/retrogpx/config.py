@@ -50,10 +50,21 @@ class LapSettings:
 
 @dataclass(frozen=True)
 class LayerSettings:
-    """Map layers applied to every check (a runner's usual venue map)."""
+    """Map layers applied to every check (a runner's usual venue map), and their cache.
+
+    ``cache``: read layers through their indexed cache (built on first use);
+    ``cache_dir``: where (default ``$RETROGPX_CACHE_DIR``, else the user's cache folder).
+    """
 
     files: tuple[str, ...] = ()
     hazards: tuple[str, ...] = ()
+    cache: bool = True
+    cache_dir: str | None = None
+
+    @property
+    def cache_option(self) -> bool | str:
+        """What :func:`~retrogpx.layers.load_layers` takes as ``cache``."""
+        return (self.cache_dir or True) if self.cache else False
 
 
 @dataclass(frozen=True)
@@ -117,7 +128,13 @@ _SECTIONS: dict[str, type] = {
 def _coerce(value: Any, annotation: Any, key: str, path: Path) -> Any:
     """Check a TOML value against a dataclass field type and convert it."""
     origin = typing.get_origin(annotation)
-    if annotation is int:
+    if isinstance(annotation, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _coerce(value, members[0], key, path) if len(members) == 1 else value
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif annotation is float:
@@ -131,13 +148,12 @@ def _coerce(value: Any, annotation: Any, key: str, path: Path) -> Any:
             return tuple(value)
         if isinstance(value, str):
             return (value,)
-    elif origin is dict:
-        if isinstance(value, dict) and all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()
-        ):
-            return {str(k): float(v) for k, v in value.items()}
-    elif isinstance(annotation, types.UnionType):
-        return value
+    elif (
+        origin is dict
+        and isinstance(value, dict)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value.values())
+    ):
+        return {str(k): float(v) for k, v in value.items()}
     raise ConfigError(
         f"'{key}' has the wrong type ({type(value).__name__})",
         path=path,
@@ -204,8 +220,10 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
     if isinstance(layers, LayerSettings):
         # Relative layer paths are relative to the config file, not the working folder.
         base = path.parent
-        parts["layers"] = LayerSettings(
+        parts["layers"] = dataclasses.replace(
+            layers,
             files=tuple(str(base / f) for f in layers.files),
             hazards=tuple(str(base / f) for f in layers.hazards),
+            cache_dir=str(base / Path(layers.cache_dir).expanduser()) if layers.cache_dir else None,
         )
     return Config(metrics=metrics, **parts)

@@ -47,7 +47,14 @@ from .layer_readers import (
     subset,
     to_lonlat_extent,
 )
-from .layer_readers.cache import read_indexed
+from .layer_readers.cache import (
+    IndexReport,
+    IndexStatus,
+    LayerIndex,
+    Progress,
+    build_index,
+    read_indexed,
+)
 from .readers._source import MAX_DECOMPRESSED_BYTES, MAX_FILE_BYTES
 
 #: The four kinds of feature a layer set holds.
@@ -384,6 +391,56 @@ def _read(
     return read_indexed(
         path, direct, classes, box_deg, hazard_file=hazard_file, limits=limits, folder=folder
     )
+
+
+def index_layer(
+    path: str | Path,
+    classes: LayerClasses | None = None,
+    *,
+    hazard_file: bool = False,
+    folder: str | Path | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    max_file_bytes: int | None = None,
+    max_decompressed_bytes: int | None = None,
+) -> IndexReport:
+    """Build the indexed cache of one layer file now (``retrogpx layers index``), unless
+    it is up to date; ``force`` rebuilds it. ``progress(phase, done, total)`` is told
+    how far it got. A folder that cannot be written gives a note, not an error.
+
+    Raises:
+        LayerError, MissingExtraError: the file cannot be read.
+    """
+    path = Path(path)
+    classes = classes or LayerClasses()
+    limits = _limits(max_file_bytes, max_decompressed_bytes)
+
+    def read(box: Box | None) -> Features:
+        return read_features(path, classes, box, hazard_file=hazard_file, limits=limits)
+
+    return build_index(
+        path,
+        read,
+        classes,
+        hazard_file=hazard_file,
+        limits=limits,
+        folder=folder,
+        force=force,
+        progress=progress,
+    )
+
+
+def index_status(
+    path: str | Path,
+    classes: LayerClasses | None = None,
+    *,
+    hazard_file: bool = False,
+    folder: str | Path | None = None,
+) -> IndexStatus:
+    """Whether a layer file's cache is built and up to date, and where it is."""
+    return LayerIndex(
+        path, classes or LayerClasses(), hazard_file=hazard_file, folder=folder
+    ).status()
 
 
 def describe_layer(

@@ -580,6 +580,45 @@ def read_indexed(
     return feats
 
 
+@dataclass(frozen=True)
+class IndexReport:
+    """What :func:`build_index` did: the state before (``before``), after, whether it
+    built the cache now, and notes (a folder that cannot be written)."""
+
+    path: str
+    before: IndexStatus
+    after: IndexStatus
+    built: bool
+    notes: tuple[str, ...] = ()
+
+
+def build_index(
+    path: Path,
+    read: Callable[[Box | None], Features],
+    classes: LayerClasses,
+    *,
+    hazard_file: bool,
+    limits: Limits,
+    folder: str | Path | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Build the cache of ``path`` unless it is up to date (or rebuild it: ``force``).
+
+    Raises:
+        LayerError, MissingExtraError: the file cannot be read.
+    """
+    check_file(path, limits)
+    index = LayerIndex(path, classes, hazard_file=hazard_file, folder=folder)
+    before = index.status()
+    try:
+        after, feats = index.build(lambda: read(None), force=force, progress=progress)
+    except CacheUnwritable as exc:
+        note = f"{path}: cannot write the map cache in {index.folder} ({exc})"
+        return IndexReport(str(path), before, index.status(), False, (note,))
+    return IndexReport(str(path), before, after, feats is not None)
+
+
 def _near(feats: Features, box_deg: Box | None) -> Features:
     """Whole-file features cut to ``box_deg`` as the readers cut them."""
     return subset(feats, box_overlaps(shapely.bounds(feats.geoms), box_in(box_deg, feats.crs)))
