@@ -20,6 +20,11 @@ def test_readme_console_output_is_real(command: str, shown: str, tmp_path: Path)
         pytest.importorskip("fitdecode")
     bindir = str(Path(sys.executable).parent)
     env = {**os.environ, "COLUMNS": "100", "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    # Map layer caches in a fresh home's default cache folder (~/.cache/retrogpx), as on a
+    # user's machine the first time.
+    env["HOME"] = str(tmp_path / "home")
+    for name in ("RETROGPX_CACHE_DIR", "XDG_CACHE_HOME"):
+        env.pop(name, None)
     # Run in a scratch folder that sees the samples under the same relative path, so
     # the outputs the command writes (docs/run_plot.png, segments.csv) land there.
     (tmp_path / "sample_tracks").symlink_to(ROOT / "sample_tracks")

@@ -184,8 +184,8 @@ class LayerIndex:
             with self.file.open("rb") as fh:
                 head = fh.read(100)
                 size = os.fstat(fh.fileno()).st_size
-        except FileNotFoundError:
-            raise
+        except (FileNotFoundError, NotADirectoryError):
+            raise FileNotFoundError(self.file) from None
         except OSError as exc:
             raise CacheDamaged(f"cannot be read ({exc.strerror or exc})") from None
         if len(head) < 100 or not head.startswith(_SQLITE_MAGIC):
