@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from retrogpx.geo import LocalProjection
 from retrogpx.layers import FeatureLayer, LayerSet, load_layers
-from retrogpx.safety import OTHER_VENUE, nearest_features, segment_geometries, segment_safety
+from retrogpx.safety import (
+    OTHER_VENUE,
+    nearest_features,
+    nearest_to_points,
+    segment_geometries,
+    segment_safety,
+)
 
 LAT0, LON0 = -33.87, 151.21  # Sydney: southern hemisphere, UTM 56S
 PROJ = LocalProjection.for_points(np.array([LAT0]), np.array([LON0]))
@@ -419,3 +425,91 @@ def test_nearest_features_is_exact_near_and_far() -> None:
     assert (brute[np.arange(len(points)), idx[:-1]] == brute.min(axis=1)).all()
     assert idx[-1] == -1 and dist[-1] == np.inf
     assert dist[:-1].max() > 5000  # the far points took the last resort
+
+
+def _brute_nearest(points: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """Each point's distance to the nearest of ``geoms``, the slow sure way."""
+    return shapely.distance(points[:, None], geoms[None, :]).min(axis=1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_points=st.integers(1, 400),
+    spread=st.sampled_from([50.0, 500.0, 5000.0]),
+)
+def test_nearest_to_points_is_exact(seed: int, n_points: int, spread: float) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 30))
+    # Polylines of 2-6 vertices, some of two parts, one with a zero-length edge.
+    lines = []
+    for i in range(n):
+        pts = np.cumsum(rng.normal(0, spread / 10, (int(rng.integers(2, 7)), 2)), axis=0)
+        pts += rng.uniform(0, spread, 2)
+        if i == 0:
+            pts = np.vstack([pts[:1], pts])  # a repeated vertex
+        if i % 5 == 4:
+            lines.append(shapely.MultiLineString([pts, pts[::-1] + spread / 7]))
+        else:
+            lines.append(shapely.LineString(pts))
+    geoms = np.array(lines, dtype=object)
+    layer = FeatureLayer(geoms, ["primary"] * n, [""] * n)
+    xy = rng.uniform(-spread, 2 * spread, (n_points, 2))
+    xy[0] = shapely.get_coordinates(geoms[0])[0]  # on a vertex
+    idx, dist = nearest_to_points(layer, xy[:, 0], xy[:, 1])
+    best_d = _brute_nearest(shapely.points(xy), geoms)
+    assert dist == pytest.approx(best_d, abs=1e-9)
+    brute = shapely.distance(shapely.points(xy)[:, None], geoms[None, :])
+    chosen = brute[np.arange(n_points), idx]
+    assert chosen == pytest.approx(best_d, abs=1e-9)
+
+
+def test_nearest_to_points_in_chunks_far_points_and_odd_input(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from retrogpx import safety
+
+    rng = np.random.default_rng(5)
+    starts = rng.uniform(0, 3000, (50, 2))
+    lines = shapely.linestrings(np.stack([starts, starts + rng.normal(0, 80, (50, 2))], 1))
+    layer = FeatureLayer(lines, ["primary"] * 50, [""] * 50)
+    xy = np.vstack([rng.uniform(0, 3000, (500, 2)), rng.uniform(-30_000, 30_000, (100, 2))])
+    x, y = xy[:, 0].copy(), xy[:, 1].copy()
+    x[3], y[7], x[11] = np.nan, np.inf, 5e12  # unusable, unusable, beyond any frame
+    monkeypatch.setattr(safety, "POINT_CHUNK", 37)  # many chunks
+    idx, dist = nearest_to_points(layer, x, y)
+    assert idx[3] == idx[7] == -1 and dist[3] == dist[7] == np.inf
+    ok = np.isfinite(x) & np.isfinite(y)
+    best_d = _brute_nearest(shapely.points(x[ok], y[ok]), lines)
+    assert dist[ok] == pytest.approx(best_d, rel=1e-12, abs=1e-9)
+    assert dist[ok].max() > 5000
+    # A layer of points and polygons goes through GEOS, a chunk at a time.
+    mixed = np.array([shapely.Point(10, 10), shapely.box(100, 100, 200, 200)], dtype=object)
+    other = FeatureLayer(mixed, ["a", "b"], ["", ""])
+    idx, dist = nearest_to_points(other, np.array([150.0, 0.0]), np.array([150.0, 0.0]))
+    assert list(idx) == [1, 0] and dist == pytest.approx([0.0, math.hypot(10, 10)])
+    empty = FeatureLayer.empty()
+    assert list(nearest_to_points(empty, np.array([1.0]), np.array([1.0]))[0]) == [-1]
+
+
+def test_segment_safety_in_chunks_equals_all_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from retrogpx import safety
+
+    rng = np.random.default_rng(3)
+    starts = rng.uniform(-500, 500, (40, 2))
+    road_geoms = shapely.linestrings(np.stack([starts, starts + rng.normal(0, 200, (40, 2))], 1))
+    layers = LayerSet(
+        PROJ,
+        roads=FeatureLayer(road_geoms, ["primary"] * 40, [f"r{i}" for i in range(40)]),
+        venues=venues((shapely.box(-200, -200, 200, 200), "park")),
+        hazards=FeatureLayer(shapely.points(starts[:5]), ["x"] * 5, [""] * 5),
+    )
+    segs = []
+    for _ in range(50):
+        p = rng.uniform(-500, 500, 2) + np.cumsum(rng.normal(0, 3, (30, 2)), axis=0)
+        segs.append((p[:, 0], p[:, 1]))
+    whole = segment_safety(layers, segs)
+    monkeypatch.setattr(safety, "SEGMENT_CHUNK", 7)
+    monkeypatch.setattr(safety, "GEOMETRY_CHUNK", 3)
+    assert segment_safety(layers, segs) == whole
+    assert any(s.crosses_road for s in whole)

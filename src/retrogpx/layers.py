@@ -104,6 +104,41 @@ class FeatureLayer:
         """Number of features per class, most common first."""
         return _count_by_class(self.classes)
 
+    @cached_property
+    def line_edges(self) -> LineEdges | None:
+        """The straight edges of every feature, when all are lines (roads); else None."""
+        return LineEdges.of(self.geoms)
+
+
+@dataclass(frozen=True)
+class LineEdges:
+    """The straight edges of a layer of lines as flat arrays, for distances in numpy.
+
+    Edge ``i`` runs from ``(ax[i], ay[i])`` to ``(bx[i], by[i])`` and belongs to feature
+    ``owner[i]``; feature ``f``'s edges are ``start[f] : start[f] + count[f]``.
+    """
+
+    ax: np.ndarray
+    ay: np.ndarray
+    bx: np.ndarray
+    by: np.ndarray
+    owner: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+
+    @classmethod
+    def of(cls, geoms: np.ndarray) -> LineEdges | None:
+        """The edges of ``geoms``; None unless every one is a (multi)linestring or ring."""
+        if not len(geoms) or not np.isin(shapely.get_type_id(geoms), (1, 2, 5)).all():
+            return None
+        parts, part_owner = shapely.get_parts(geoms, return_index=True)
+        coords, coord_part = shapely.get_coordinates(parts, return_index=True)
+        same = coord_part[1:] == coord_part[:-1]
+        a, b = coords[:-1][same], coords[1:][same]
+        owner = part_owner[coord_part[:-1][same]]
+        count = np.bincount(owner, minlength=len(geoms))
+        return cls(a[:, 0], a[:, 1], b[:, 0], b[:, 1], owner, np.cumsum(count) - count, count)
+
 
 def _count_by_class(classes: np.ndarray) -> dict[str, int]:
     values, counts = np.unique(classes.astype(str), return_counts=True)

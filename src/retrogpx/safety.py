@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from .layers import FeatureLayer, LayerSet
+from .layers import FeatureLayer, LayerSet, LineEdges
 
 #: Venue of a segment that no soft-venue class holds most of.
 OTHER_VENUE = "other"
@@ -36,6 +36,12 @@ MAX_BOX_RADIUS_M = 2048.0
 VENUE_SHARE_TIE = 0.1
 #: Venue shares are measured on the segment cut into pieces no longer than this (metres).
 DEFAULT_VENUE_STEP_M = 2.0
+#: Segments measured at a time by :func:`segment_safety`, geometries by
+#: :func:`nearest_features` and points by :func:`nearest_to_points`: the candidate pairs
+#: of one chunk stay a few MiB, so memory does not grow with segments x features.
+SEGMENT_CHUNK = 2048
+GEOMETRY_CHUNK = 16_384
+POINT_CHUNK = 16_384
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,23 @@ def segment_safety(
     """Safety measures of each segment, given as ``(x, y)`` in ``layers.projection``'s frame.
 
     A segment without any finite point gets no distances (None) and venue ``"other"``.
+    Segments are measured ``SEGMENT_CHUNK`` at a time (each one's measures depend on it
+    alone), so memory stays bounded however many there are.
     """
+    result: list[SegmentSafety] = []
+    for start in range(0, len(segments), SEGMENT_CHUNK):
+        result += _segment_safety(
+            layers, segments[start : start + SEGMENT_CHUNK], search_radius_m, venue_step_m
+        )
+    return result
+
+
+def _segment_safety(
+    layers: LayerSet,
+    segments: Sequence[tuple[np.ndarray, np.ndarray]],
+    search_radius_m: float,
+    venue_step_m: float,
+) -> list[SegmentSafety]:
     geoms = segment_geometries(segments)
     n = len(geoms)
     roads = _RoadMeasures(layers.roads, geoms, search_radius_m)
@@ -164,13 +186,28 @@ def nearest_features(
     with ``shapely.distance``, and settles every geometry whose nearest candidate lies
     within the radius: any feature closer than that has its envelope in the box, so the
     answer is exact. The rest try again with a radius four times larger; the few left
-    after ``MAX_BOX_RADIUS_M`` go to ``query_nearest``.
+    after ``MAX_BOX_RADIUS_M`` go to ``query_nearest``. Geometries are taken
+    ``GEOMETRY_CHUNK`` at a time, so memory stays bounded.
     """
     n = len(geoms)
     idx = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, np.inf)
+    if not len(layer):
+        return idx, dist
+    for start in range(0, n, GEOMETRY_CHUNK):
+        part = slice(start, start + GEOMETRY_CHUNK)
+        idx[part], dist[part] = _nearest_chunk(layer, geoms[part], first_radius_m)
+    return idx, dist
+
+
+def _nearest_chunk(
+    layer: FeatureLayer, geoms: np.ndarray, first_radius_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(geoms)
+    idx = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
     todo = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
-    if not len(layer) or not len(todo):
+    if not len(todo):
         return idx, dist
     bounds = shapely.bounds(geoms)
     radius = first_radius_m
@@ -191,6 +228,145 @@ def nearest_features(
         idx[todo[q]] = f
         dist[todo[q]] = d
     return idx, dist
+
+
+def nearest_to_points(
+    layer: FeatureLayer,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    first_radius_m: float = FIRST_RADIUS_M,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest_features` for points given as coordinate arrays (a track's points),
+    in bounded memory and without a geometry per point.
+
+    Points are taken ``POINT_CHUNK`` at a time in spatial order (sorted by grid cell).
+    For a layer of lines (roads), the tree is queried once per grid cell that holds
+    points, not once per point, with the cell grown by the search radius; the
+    candidates' edges are cut to that box and their distances to each point of the
+    cell computed in numpy. A point is settled when its nearest edge lies within the
+    radius (every closer edge meets the box), else it tries again with a radius four
+    times larger, as in :func:`nearest_features`. Other layers go through
+    :func:`nearest_features` a chunk at a time.
+    """
+    x = np.asarray(x, dtype=float).reshape(-1)
+    y = np.asarray(y, dtype=float).reshape(-1)
+    idx = np.full(len(x), -1, dtype=np.int64)
+    dist = np.full(len(x), np.inf)
+    usable = np.isfinite(x) & np.isfinite(y)
+    if not len(layer) or not usable.any():
+        return idx, dist
+    # Coordinates far beyond any map frame (1e9 m) would overflow the grid's cell numbers.
+    odd = np.flatnonzero(usable & ((np.abs(x) > 1e9) | (np.abs(y) > 1e9)))
+    if len(odd):
+        idx[odd], dist[odd] = nearest_features(layer, shapely.points(x[odd], y[odd]))
+    todo = np.flatnonzero(usable & (np.abs(x) <= 1e9) & (np.abs(y) <= 1e9))
+    order = todo[np.argsort(_cell_keys(x[todo], y[todo], 4.0 * first_radius_m), kind="stable")]
+    edges = layer.line_edges
+    for start in range(0, len(order), POINT_CHUNK):
+        chunk = order[start : start + POINT_CHUNK]
+        if edges is None:
+            found = nearest_features(
+                layer, shapely.points(x[chunk], y[chunk]), first_radius_m=first_radius_m
+            )
+        else:
+            found = _nearest_edges(layer, edges, x[chunk], y[chunk], first_radius_m)
+        idx[chunk], dist[chunk] = found
+    return idx, dist
+
+
+def _nearest_edges(
+    layer: FeatureLayer, edges: LineEdges, px: np.ndarray, py: np.ndarray, first_radius_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest line of ``layer`` to each point (see :func:`nearest_to_points`)."""
+    n = len(px)
+    idx = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
+    todo = np.arange(n)
+    radius = first_radius_m
+    while len(todo) and radius <= MAX_BOX_RADIUS_M:
+        cell = max(4.0 * first_radius_m, 2.0 * radius)
+        point, feature, d = _cell_candidates(layer, edges, px[todo], py[todo], cell, radius)
+        settled = d <= radius
+        idx[todo[point[settled]]] = feature[settled]
+        dist[todo[point[settled]]] = d[settled]
+        todo = todo[idx[todo] < 0]
+        radius *= 2.0  # candidates cost little here: grow slowly, to keep them few
+    if len(todo):
+        found = nearest_features(layer, shapely.points(px[todo], py[todo]))
+        idx[todo], dist[todo] = found
+    return idx, dist
+
+
+def _cell_candidates(
+    layer: FeatureLayer,
+    edges: LineEdges,
+    px: np.ndarray,
+    py: np.ndarray,
+    cell: float,
+    radius: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For points grouped in square cells of side ``cell``: each point's nearest feature
+    among those whose edges meet its cell grown by ``radius``, and the distance
+    (points with no candidate are left out)."""
+    key = _cell_keys(px, py, cell)
+    order = np.argsort(key, kind="stable")  # the points come sorted by cell: linear time
+    key = key[order]
+    new = np.r_[True, key[1:] != key[:-1]]
+    cell_of = np.cumsum(new) - 1  # of each point, in sorted order
+    first = order[new]
+    x0 = np.floor(px[first] / cell) * cell - radius
+    y0 = np.floor(py[first] / cell) * cell - radius
+    x1, y1 = x0 + cell + 2 * radius, y0 + cell + 2 * radius
+    box_cell, feature = layer.tree.query(shapely.box(x0, y0, x1, y1))
+    # Each candidate feature's edges, kept where they meet the cell's box.
+    count = edges.count[feature]
+    pair_cell = np.repeat(box_cell, count)
+    edge = _ranges(edges.start[feature], count)
+    ax, ay, bx, by = edges.ax[edge], edges.ay[edge], edges.bx[edge], edges.by[edge]
+    meets = (
+        (np.minimum(ax, bx) <= x1[pair_cell])
+        & (np.maximum(ax, bx) >= x0[pair_cell])
+        & (np.minimum(ay, by) <= y1[pair_cell])
+        & (np.maximum(ay, by) >= y0[pair_cell])
+    )
+    pair_cell, edge = pair_cell[meets], edge[meets]  # still grouped by cell
+    per_cell = np.bincount(pair_cell, minlength=len(x0))
+    first_of_cell = np.cumsum(per_cell) - per_cell
+    # Every point of a cell against every edge of it, point after point.
+    k = per_cell[cell_of]
+    point = np.repeat(np.arange(len(px)), k)
+    edge = edge[_ranges(first_of_cell[cell_of], k)]
+    qx, qy = px[order][point], py[order][point]
+    ax, ay = edges.ax[edge], edges.ay[edge]
+    dx, dy = edges.bx[edge] - ax, edges.by[edge] - ay
+    length2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.clip(((qx - ax) * dx + (qy - ay) * dy) / length2, 0.0, 1.0)
+    t = np.where(length2 > 0.0, t, 0.0)
+    ex, ey = ax + t * dx - qx, ay + t * dy - qy
+    d2 = ex * ex + ey * ey
+    point, feature, d2 = _nearest_per_query(point, edges.owner[edge], d2)
+    return order[point], feature, np.sqrt(d2)
+
+
+def _cell_keys(x: np.ndarray, y: np.ndarray, cell: float) -> np.ndarray:
+    """One integer per square grid cell of side ``cell`` (row after row)."""
+    if not len(x):
+        return np.zeros(0, dtype=np.int64)
+    cx = np.floor(x / cell).astype(np.int64)
+    cy = np.floor(y / cell).astype(np.int64)
+    cy -= cy.min()
+    return (cx - cx.min()) * (int(cy.max()) + 1) + cy
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])``, vectorised."""
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    return np.arange(total) - np.repeat(ends - counts - starts, counts)
 
 
 def _pairs_within(
