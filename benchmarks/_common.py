@@ -24,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_ENV = "RETROGPX_BENCH_RESULTS"
+#: Map layer caches of the benchmarks (and of the retrogpx processes they start) live
+#: beside their generated data, not in the user's cache folder.
+os.environ.setdefault("RETROGPX_CACHE_DIR", str(ROOT / "benchmarks" / ".cache" / "layer-cache"))
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

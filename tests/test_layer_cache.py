@@ -432,3 +432,20 @@ def test_batch_indexes_once_and_reads_each_run_s_box(tmp_path: Path) -> None:
     assert direct.exit_code == 0, direct.output
     assert out.read_text() == out2.read_text()
     assert out.read_text().count("\n") > 4
+
+
+def test_progress_is_told_only_when_a_cache_is_built(tmp_path: Path) -> None:
+    config = Config(
+        layers=LayerSettings(files=(str(SAMPLES / "park.osm"),), cache_dir=str(tmp_path))
+    )
+    told: list[tuple[str, int, int | None]] = []
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        told.append((phase, done, total))
+
+    check_file(SAMPLES / "roadside.gpx", config=config, progress=progress)
+    assert told[0] == ("indexing park.osm: reading", 0, None)
+    assert told[-1] == ("indexing park.osm: indexing", 19, 19)
+    told.clear()
+    check_file(SAMPLES / "roadside.gpx", config=config, progress=progress)
+    assert told == []

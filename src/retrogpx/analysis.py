@@ -32,6 +32,7 @@ from .rules import Judgement, Verdict, judge_run, judge_segment, worst
 from .track import Track
 
 if TYPE_CHECKING:
+    from .layer_readers.cache import Progress
     from .layers import LayerSet
     from .safety import SegmentSafety
 
@@ -261,8 +262,12 @@ def load_layer_set(
     layer_paths: Sequence[str | Path],
     hazard_paths: Sequence[str | Path] = (),
     config: Config | None = None,
+    progress: Progress | None = None,
 ) -> LayerSet | None:
-    """Map layers clipped to the track's surroundings, or None when none are given."""
+    """Map layers clipped to the track's surroundings, or None when none are given.
+
+    ``progress(phase, done, total)`` is told how building a layer's cache goes (a large
+    extract's first use), if one is built."""
     if not layer_paths and not hazard_paths:
         return None
     from .layers import load_layers
@@ -281,6 +286,7 @@ def load_layer_set(
         max_file_bytes=int(config.limits.max_file_mb * mib),
         max_decompressed_bytes=int(config.limits.max_decompressed_mb * mib),
         cache=config.layers.cache_option,
+        progress=progress,
     )
 
 
@@ -331,6 +337,7 @@ def check_file(
     config: Config | None = None,
     layers: Sequence[str | Path] | None = None,
     hazards: Sequence[str | Path] | None = None,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Check one track file against the guidance.
 
@@ -342,6 +349,8 @@ def check_file(
         config: settings; default :class:`Config` defaults.
         layers: map layer files (default: the config's ``[layers] files``).
         hazards: hazard layer files (default: the config's ``[layers] hazards``).
+        progress: told how building a layer's cache goes, if one is built (see
+            :func:`load_layer_set`).
 
     Raises:
         RetrogpxError: for any problem with the inputs (one clear line).
@@ -354,5 +363,6 @@ def check_file(
         layers if layers is not None else config.layers.files,
         hazards if hazards is not None else config.layers.hazards,
         config,
+        progress,
     )
     return analyse(track, plan, config, layer_set, lap_source=lap_source)

@@ -138,34 +138,6 @@ def _layers_for(options: BatchOptions, track: Track) -> LayerSet | None:
     return _LAYER_CACHE[key]
 
 
-def index_layers(options: BatchOptions) -> list[str]:
-    """Build (or check) the cache of every layer of the batch, here, before any worker
-    starts, so that the workers only read it. Returns notes to show (a cache that could
-    not be written: the workers then read the layers directly).
-
-    Raises:
-        LayerError, MissingExtraError: a layer file cannot be read (no run could use it).
-    """
-    if not options.config.layers.cache:
-        return []
-    from .layers import index_layer
-
-    mib = 1024 * 1024
-    limits = options.config.limits
-    notes: list[str] = []
-    jobs = [(p, False) for p in options.layers] + [(p, True) for p in options.hazards]
-    for path, hazard_file in jobs:
-        notes += index_layer(
-            path,
-            options.config.classes,
-            hazard_file=hazard_file,
-            folder=options.config.layers.cache_dir,
-            max_file_bytes=int(limits.max_file_mb * mib),
-            max_decompressed_bytes=int(limits.max_decompressed_mb * mib),
-        ).notes
-    return notes
-
-
 def check_one(path: str, options: BatchOptions) -> FileOutcome:
     """Check one file for a batch. Never raises: failures become a ``failed`` outcome,
     a run without laps a ``skipped`` one."""
@@ -403,6 +375,11 @@ def run_batch(
     temporary file in ``spool_dir`` (default: the system's temp folder) as it arrives,
     so memory stays flat however many files there are. Ctrl-C stops cleanly: what
     finished is kept and ``interrupted`` is set.
+
+    Each run reads its map layers' features near its track from the layers' cache
+    (``options.config.layers``). Build the caches first (:func:`retrogpx.layers.index_layer`,
+    as ``retrogpx batch`` does), else the first runs build them, one worker at a time
+    while the others wait.
     """
     pending: set[Future[FileOutcome]] = set()
     path_of: dict[Future[FileOutcome], str] = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -253,14 +253,16 @@ def _check_run(
     """check_file with the command line's lap and layer options (none given: the config's)."""
     from .analysis import check_file
 
-    return check_file(
-        track,
-        laps=laps_path,
-        reverse_laps=reverse_laps,
-        config=config,
-        layers=list(layer_paths) or None,
-        hazards=list(hazard_paths) or None,
-    )
+    with _build_progress(sys.stderr.isatty()) as progress:
+        return check_file(
+            track,
+            laps=laps_path,
+            reverse_laps=reverse_laps,
+            config=config,
+            layers=list(layer_paths) or None,
+            hazards=list(hazard_paths) or None,
+            progress=progress,
+        )
 
 
 def _write_pictures(
@@ -390,6 +392,39 @@ def layers_show(
         click.echo(f"index: {_index_words(status)}")
 
 
+def _index_first(
+    config: Config, layer_paths: Sequence[str], hazard_paths: Sequence[str], show: bool
+) -> list[str]:
+    """Build the missing or out-of-date caches of the map layers about to be used, with a
+    progress bar when ``show`` (a large extract's first use takes as long as reading it
+    once). Returns the notes of caches that could not be written."""
+    if not config.layers.cache:
+        return []
+    from .layers import index_layer, index_status
+
+    mib = 1024 * 1024
+    notes: list[str] = []
+    jobs = [(p, False) for p in layer_paths] + [(p, True) for p in hazard_paths]
+    for path, hazard_file in jobs:
+        folder = config.layers.cache_dir
+        if index_status(path, config.classes, hazard_file=hazard_file, folder=folder).state == (
+            "indexed"
+        ):
+            continue
+        with _build_progress(show, f"indexing {Path(path).name}: ") as tell:
+            report = index_layer(
+                path,
+                config.classes,
+                hazard_file=hazard_file,
+                folder=folder,
+                progress=tell,
+                max_file_bytes=int(config.limits.max_file_mb * mib),
+                max_decompressed_bytes=int(config.limits.max_decompressed_mb * mib),
+            )
+        notes += report.notes
+    return notes
+
+
 def _index_words(status: Any) -> str:
     """An IndexStatus in a few words, with the folder (``~`` for the home folder)."""
     where = _home_short(status.file.parent)
@@ -463,7 +498,7 @@ def layers_index(
     show = sys.stderr.isatty() if progress is None else progress
     for path in files:
         started = time.perf_counter()
-        with _index_progress(path, show) as tell:
+        with _build_progress(show, f"{path.name}: ") as tell:
             report = index_layer(
                 path,
                 config.classes,
@@ -491,24 +526,35 @@ def layers_index(
 
 
 @contextmanager
-def _index_progress(path: Path, show: bool) -> Iterator[Callable[[str, int, int | None], None]]:
-    """A progress bar on stderr for indexing one layer file, or nothing."""
+def _build_progress(
+    show: bool, label: str = ""
+) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress callback for building map layer caches: a bar on stderr from its first
+    call on (nothing when no cache is built), when ``show``; ``label`` heads its phases."""
     if not show:
         yield lambda phase, done, total: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(
+    bar = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
-    ) as bar:  # fmt: skip
-        task = bar.add_task(f"{path.name}: reading", total=None)
+    )  # fmt: skip
+    task = None
 
-        def tell(phase: str, done: int, total: int | None) -> None:
-            bar.update(task, description=f"{path.name}: {phase}", completed=done, total=total)
+    def tell(phase: str, done: int, total: int | None) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(label + phase, total=total)
+        bar.update(task, description=label + phase, completed=done, total=total)
 
+    try:
         yield tell
+    finally:
+        if task is not None:
+            bar.stop()
 
 
 @cli.command("laps")
@@ -614,7 +660,7 @@ def batch(
     Example:
       retrogpx batch sample_tracks/season --summary season.json -o segments.csv
     """
-    from .batch import BatchOptions, discover, index_layers, make_executor, run_batch
+    from .batch import BatchOptions, discover, make_executor, run_batch
     from .report import batch_writer, render_season, write_atomic, write_batch_output
     from .rules import at_least
     from .season import season_document, weekly_summary
@@ -635,7 +681,7 @@ def batch(
     n_jobs = jobs or os.cpu_count() or 1
     show = sys.stderr.isatty() if progress is None else progress
     # Index the layers here, once, before any worker starts: the workers only read them.
-    for note in index_layers(options):
+    for note in _index_first(config, options.layers, options.hazards, show):
         click.echo(f"note: {note}", err=True)
     # Outcomes wait on disk beside the output (where the user has room for it).
     spool_dir = output.parent if output and output.parent.is_dir() else None

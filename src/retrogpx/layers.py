@@ -341,6 +341,7 @@ def load_layers(
     max_file_bytes: int | None = None,
     max_decompressed_bytes: int | None = None,
     cache: bool | str | Path = True,
+    progress: Progress | None = None,
 ) -> LayerSet:
     """Read map layers into one :class:`LayerSet` in the ``projection`` frame.
 
@@ -356,6 +357,8 @@ def load_layers(
         cache: read each file through its indexed cache (built on first use), in the
             default cache folder (True; see :func:`~retrogpx.layer_readers.cache.cache_folder`)
             or in this folder; False reads the files directly.
+        progress: ``progress(phase, done, total)`` is told how building a cache goes,
+            if one is built (phases name the file).
 
     Raises:
         LayerError: a file is missing, unreadable, broken, empty or of an unknown format.
@@ -375,7 +378,7 @@ def load_layers(
     coverage: dict[str, Coverage] = {}
     jobs = [(Path(p), False) for p in paths] + [(Path(p), True) for p in hazards]
     for path, hazard_file in jobs:
-        raw = _read(path, classes, box_deg, hazard_file, limits, cache)
+        raw = _read(path, classes, box_deg, hazard_file, limits, cache, progress)
         coverage[str(path)] = Coverage(raw.declared, to_lonlat_extent(raw.data_extent, raw.crs))
         feats = _local(raw, projection, box_xy)
         sources.append(str(path))
@@ -414,6 +417,7 @@ def _read(
     hazard_file: bool,
     limits: Limits,
     cache: bool | str | Path,
+    progress: Progress | None = None,
 ) -> Features:
     """One file's features near ``box_deg``, through its cache unless ``cache`` is False."""
 
@@ -424,7 +428,14 @@ def _read(
         return direct(box_deg)
     folder = None if cache is True else cache
     return read_indexed(
-        path, direct, classes, box_deg, hazard_file=hazard_file, limits=limits, folder=folder
+        path,
+        direct,
+        classes,
+        box_deg,
+        hazard_file=hazard_file,
+        limits=limits,
+        folder=folder,
+        progress=progress,
     )
 
 

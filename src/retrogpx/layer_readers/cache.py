@@ -449,6 +449,7 @@ class LayerIndex:
     ) -> None:
         db.execute("PRAGMA journal_mode = OFF")  # a temporary file: renamed when whole
         db.execute("PRAGMA synchronous = OFF")
+        db.execute("PRAGMA cache_size = -65536")  # 64 MiB: the R*Tree's pages stay in memory
         db.execute(
             "CREATE TABLE features (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, "
             "class TEXT NOT NULL, name TEXT NOT NULL, as_area INTEGER NOT NULL, "
@@ -547,12 +548,14 @@ def read_indexed(
     hazard_file: bool,
     limits: Limits,
     folder: str | Path | None = None,
+    progress: Progress | None = None,
 ) -> Features:
     """The features of ``path`` near ``box_deg`` from its cache, building the cache
     first when it is missing, out of date or damaged.
 
     ``read(box)`` is the direct reader. When the cache folder cannot be written the
-    file is read directly, with a note.
+    file is read directly, with a note. ``progress`` is told how a build goes, its
+    phases headed ``indexing NAME: ``.
     """
     check_file(path, limits)  # refused with and without the cache alike
     index = LayerIndex(path, classes, hazard_file=hazard_file, folder=folder)
@@ -564,7 +567,14 @@ def read_indexed(
     except CacheDamaged as exc:
         notes.append(f"{path}: the map cache {index.file} {exc}; rebuilt it")
     try:
-        index.build(lambda: read(None), force=bool(notes))
+        tell = None
+        if progress is not None:
+            head = f"indexing {path.name}: "
+
+            def tell(phase: str, done: int, total: int | None) -> None:
+                progress(head + phase, done, total)
+
+        index.build(lambda: read(None), force=bool(notes), progress=tell)
         feats = index.read(box_deg)
     except CacheUnwritable as exc:
         whole: Features | None = getattr(exc, "features", None)
