@@ -2,8 +2,8 @@
 
 Run it as a plain script::
 
-    python benchmarks/bench_layers.py            # a >= 200 MB PBF (529 tiles, made once, then cached)
-    python benchmarks/bench_layers.py --quick    # a 36-tile PBF (about 18 MB): a smoke test
+    python benchmarks/bench_layers.py            # a 215 MB PBF (529 tiles; made once, kept)
+    python benchmarks/bench_layers.py --quick    # 36 tiles (15 MB): a smoke test
 
 The corpus's Andorra extract (``andorra.osm.pbf``, 0.57 MB) is tiled into a PBF of a
 region's size: ``TILES x TILES`` copies side by side, each with its coordinates shifted
@@ -21,10 +21,13 @@ Measured, each in its own process (wall time, and peak RSS from ``wait4``):
 - ``retrogpx layers index`` of the tiled file and of the small original: time, MB/s,
   and the part of it spent hashing the file (the cache's content check);
 - ``retrogpx check`` of a one-hour 1 Hz run in Andorra with ``--layers`` the tiled
-  file, the small file (both indexed) and no map: the median of 5, and the layer cost
-  per run (with a map minus without); and once with ``--no-cache``: the direct read,
-  as every run paid it before the cache;
-- ``retrogpx batch`` of 200 such runs, ``--jobs 2``, against each file: per-run cost.
+  file, the small file (both indexed) and no map: the median of 5 wall times and the
+  peak RSS; and once with ``--no-cache``: the direct read, as every run paid it before
+  the cache. The layer cost per run, the target's figure, is timed inside a fresh
+  process (so that start-up noise stays out): reading the run's part of the map, plus
+  the safety measures (analysing the run with the map minus without); median of 5;
+- ``retrogpx batch`` of 200 such runs, ``--jobs 2``, against each file (the two in
+  turn, best of 3 each): per-run cost.
 
 Layer caches go to ``benchmarks/.cache/layer-cache`` (``RETROGPX_CACHE_DIR``). Skips
 cleanly without ``../shared/corpus`` or pyosmium.
@@ -59,7 +62,7 @@ TILES, QUICK_TILES = 23, 6
 TILE_VERSION = 1
 TILE_W_DEG, TILE_H_DEG = 0.40, 0.25  # Andorra is 0.36 x 0.22 degrees
 ID_BLOCK = 100_000  # ids of one tile: tile * ID_BLOCK + 1 ... (Andorra has 69,644 nodes)
-RUN_S, SPEED_MPS, BATCH_RUNS, REPEAT = 3600, 2.5, 200, 5
+RUN_S, SPEED_MPS, BATCH_RUNS, REPEAT, BATCH_REPEAT = 3600, 2.5, 200, 5, 3
 TARGET_LAYER_S, TARGET_RSS_MB, TARGET_BUILD_X, TARGET_BATCH_PCT = 0.3, 250.0, 2.0, 20.0
 
 
@@ -279,6 +282,42 @@ def check(run: Path, layer: Path | None, *extra: str) -> Measured:
     return m
 
 
+_LAYER_COST = """
+import json, resource, sys, time
+from retrogpx.analysis import analyse, load_layer_set, load_track, plan_for
+from retrogpx.config import Config
+
+run, layer = sys.argv[1], sys.argv[2]
+config = Config()
+track = load_track(run, config)
+plan, _ = plan_for(track, run, config)
+t0 = time.perf_counter()
+layers = load_layer_set(track, [layer], config=config)
+t1 = time.perf_counter()
+judged = analyse(track, plan, config, layers)
+t2 = time.perf_counter()
+analyse(track, plan, config, None)
+t3 = time.perf_counter()
+assert judged.safety_checked and not layers.notes, layers.notes
+kept = sum(len(layers.layer(k)) for k in ("road", "foot", "venue", "hazard"))
+print(json.dumps({"load_s": t1 - t0, "safety_s": (t2 - t1) - (t3 - t2), "kept": kept}))
+"""
+
+
+def layer_cost(run: Path, layer: Path) -> tuple[float, float, int]:
+    """The layers' own cost in one run, timed inside a fresh process (start-up noise
+    left out): reading the run's part of the map, and the safety measures (analysing
+    with the map minus without). Medians of ``REPEAT`` processes: load s, safety s, and
+    the features kept."""
+    tries = []
+    for _ in range(REPEAT):
+        m = _measured([sys.executable, "-c", _LAYER_COST, str(run), str(layer)])
+        tries.append(json.loads(m.stdout.strip().splitlines()[-1]))
+    load = statistics.median(t["load_s"] for t in tries)
+    safety = statistics.median(t["safety_s"] for t in tries)
+    return load, safety, int(tries[0]["kept"])
+
+
 def median_check(run: Path, layer: Path | None) -> tuple[float, float]:
     """Median wall seconds of ``REPEAT`` checks, and their highest peak RSS (MiB)."""
     tries = [check(run, layer) for _ in range(REPEAT)]
@@ -352,16 +391,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     bare_s, bare_mib = median_check(run, None)
     rows.append(("check, no map (median of 5)", "3,600 points", f"{bare_s:.2f}", "",
                  f"{bare_mib:,.0f}", ""))  # fmt: skip
-    costs = {}
     for label, layer in (("tiled", big), ("small", SMALL)):
         wall, mib = median_check(run, layer)
-        costs[label] = wall - bare_s
-        ok = costs[label] <= TARGET_LAYER_S and mib * 2**20 / 1e6 <= TARGET_RSS_MB
+        load_s, safety_s, kept = layer_cost(run, layer)
+        cost = load_s + safety_s
+        ok = cost <= TARGET_LAYER_S and mib * 2**20 / 1e6 <= TARGET_RSS_MB
         rows.append((
             f"check --layers {label}, indexed (median of 5)", f"{_mb(layer):.2f} MB map",
-            f"{wall:.2f}", "", f"{mib:,.0f}",
-            f"layer cost {costs[label]:.3f} s a run (<= {TARGET_LAYER_S} s and "
-            f"<= {TARGET_RSS_MB:.0f} MB: {'met' if ok else 'NOT met'})",
+            f"{wall:.2f}", f"{wall - bare_s:+.2f} s vs no map", f"{mib:,.0f}",
+            f"layer cost {cost:.3f} s a run: read {load_s:.3f} s ({kept} features), "
+            f"safety {safety_s:.3f} s (<= {TARGET_LAYER_S} s and <= {TARGET_RSS_MB:.0f} MB: "
+            f"{'met' if ok else 'NOT met'})",
         ))  # fmt: skip
     if not args.no_direct:
         direct = check(run, big, "--no-cache")
@@ -373,8 +413,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     runs = batch_runs(run, CACHE / "andorra-batch", BATCH_RUNS)
     per_run = {}
+    # Taken in turn, best of 3 each: other work on the machine slows one batch or another.
+    tries: dict[str, list[Measured]] = {"tiled": [], "small": []}
+    for _ in range(BATCH_REPEAT):
+        for label, layer in (("tiled", big), ("small", SMALL)):
+            tries[label].append(batch(runs, layer, CACHE))
     for label, layer in (("tiled", big), ("small", SMALL)):
-        m = batch(runs, layer, CACHE)
+        m = min(tries[label], key=lambda t: t.wall_s)
         per_run[label] = m.wall_s / BATCH_RUNS
         note = ""
         if label == "small":
@@ -382,7 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             met = "met" if pct <= TARGET_BATCH_PCT else "NOT met"
             note = f"tiled per run {pct:+.1f} % of small (<= {TARGET_BATCH_PCT:.0f} %: {met})"
         rows.append((
-            f"batch {BATCH_RUNS} runs --jobs 2, {label}", f"{_mb(layer):.2f} MB map",
+            f"batch {BATCH_RUNS} runs --jobs 2, {label}, best of {BATCH_REPEAT}",
+            f"{_mb(layer):.2f} MB map",
             f"{m.wall_s:.1f}", f"{per_run[label]:.3f} s a run",
             f"{m.peak_tree_rss_mib or m.peak_process_mib:,.0f}", note,
         ))  # fmt: skip

@@ -348,7 +348,7 @@ def test_layers_command_says_whether_a_file_is_indexed(tmp_path: Path) -> None:
     assert shown.output.splitlines()[-1].startswith("index: not built yet")
     built = runner.invoke(cli, ["layers", "index", park, *folder])
     assert built.exit_code == 0, built.output
-    assert built.output.startswith(f"{park}: indexed in ")
+    assert built.output.startswith(f"{park}: indexed: 19 features used")
     assert "19 features used, " in built.output and str(tmp_path) in built.output
     again = runner.invoke(cli, ["layers", "index", park, *folder])
     assert again.output.startswith(f"{park}: already indexed, 19 features used")
@@ -357,7 +357,7 @@ def test_layers_command_says_whether_a_file_is_indexed(tmp_path: Path) -> None:
     off = runner.invoke(cli, ["layers", park, "--no-cache"])
     assert off.output.splitlines()[-1] == "index: not used (--no-cache)"
     forced = runner.invoke(cli, ["layers", "index", "--force", park, *folder])
-    assert forced.output.startswith(f"{park}: indexed in ")
+    assert forced.output.startswith(f"{park}: indexed: ")
 
 
 def test_layers_index_into_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:
@@ -445,7 +445,34 @@ def test_progress_is_told_only_when_a_cache_is_built(tmp_path: Path) -> None:
 
     check_file(SAMPLES / "roadside.gpx", config=config, progress=progress)
     assert told[0] == ("indexing park.osm: reading", 0, None)
-    assert told[-1] == ("indexing park.osm: indexing", 19, 19)
+    assert told[-1] == ("indexing park.osm: indexing", 19, None)
     told.clear()
     check_file(SAMPLES / "roadside.gpx", config=config, progress=progress)
     assert told == []
+
+
+def test_a_pbf_is_indexed_in_parts_as_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    osmium = pytest.importorskip("osmium")
+    from retrogpx.layer_readers import pbf
+
+    park = tmp_path / "park.osm.pbf"
+    with osmium.SimpleWriter(str(park)) as writer:
+        for obj in osmium.FileProcessor(str(SAMPLES / "park.osm")):
+            writer.add(obj)
+    parts: list[int] = []
+    real = LayerIndex._insert
+
+    def counted(db: object, part: object, first: int) -> None:
+        parts.append(first)
+        real(db, part, first)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pbf, "SINK_FEATURES", 4)
+    monkeypatch.setattr(LayerIndex, "_insert", staticmethod(counted))
+    proj, bbox = _park_frame()
+    cached = load_layers([park], proj, bbox, cache=tmp_path / "cache")
+    assert len(parts) > 3 and parts == sorted(parts)
+    assert_same_layers(cached, load_layers([park], proj, bbox, cache=False))
+    whole = load_layers([park], proj, None, cache=tmp_path / "cache")
+    assert_same_layers(whole, load_layers([park], proj, None, cache=False))

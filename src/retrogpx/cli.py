@@ -521,8 +521,8 @@ def layers_index(
             continue
         seconds = time.perf_counter() - started
         was = {"stale": " (it was out of date)", "damaged": " (it was damaged)"}
-        took = f"{seconds:.{2 if seconds < 10 else 0}f} s"
-        click.echo(f"{path}: indexed in {took}{was.get(report.before.state, '')}: {words}")
+        took = f" in {seconds:.{1 if seconds < 10 else 0}f} s" if seconds >= 1 else ""
+        click.echo(f"{path}: indexed{took}{was.get(report.before.state, '')}: {words}")
 
 
 @contextmanager

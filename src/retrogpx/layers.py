@@ -40,6 +40,7 @@ from .layer_readers import (
     Box,
     Features,
     Limits,
+    Sink,
     concat,
     is_lonlat,
     object_array,
@@ -421,8 +422,8 @@ def _read(
 ) -> Features:
     """One file's features near ``box_deg``, through its cache unless ``cache`` is False."""
 
-    def direct(box: Box | None) -> Features:
-        return read_features(path, classes, box, hazard_file=hazard_file, limits=limits)
+    def direct(box: Box | None, sink: Sink | None = None) -> Features:
+        return read_features(path, classes, box, hazard_file=hazard_file, limits=limits, sink=sink)
 
     if cache is False:
         return direct(box_deg)
@@ -461,8 +462,8 @@ def index_layer(
     classes = classes or LayerClasses()
     limits = _limits(max_file_bytes, max_decompressed_bytes)
 
-    def read(box: Box | None) -> Features:
-        return read_features(path, classes, box, hazard_file=hazard_file, limits=limits)
+    def read(box: Box | None, sink: Sink | None) -> Features:
+        return read_features(path, classes, box, hazard_file=hazard_file, limits=limits, sink=sink)
 
     return build_index(
         path,

@@ -7,10 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ._common import (
     Box,
     Features,
     Limits,
+    Sink,
     concat,
     is_lonlat,
     object_array,
@@ -30,6 +33,7 @@ __all__ = [
     "Box",
     "Features",
     "Limits",
+    "Sink",
     "concat",
     "is_lonlat",
     "object_array",
@@ -47,14 +51,21 @@ def read_features(
     hazard_file: bool,
     limits: Limits,
     count_all: bool = False,
+    sink: Sink | None = None,
 ) -> Features:
     """Classified features of one file near ``box_deg`` (lon/lat; None keeps all).
 
     ``count_all`` makes the PBF reader look at every object so that ``total`` counts them
-    (other readers always do).
+    (other readers always do). With a ``sink``, the features go to it, a part at a time
+    as they are read (PBF) or all at once (the others), and the returned Features holds
+    only what is known of the whole file (no rows).
     """
     fmt = sniff(path, limits)
     if fmt == "pbf":
-        return read_pbf(path, classes, box_deg, hazard_file, limits, count_all=count_all)
+        return read_pbf(path, classes, box_deg, hazard_file, limits, count_all, sink)
     reader = {"osm_xml": read_osm_xml, "geojson": read_geojson, "ogr": read_gdal}[fmt]
-    return reader(path, classes, box_deg, hazard_file, limits)
+    feats = reader(path, classes, box_deg, hazard_file, limits)
+    if sink is None:
+        return feats
+    sink(feats)
+    return subset(feats, np.zeros(len(feats.geoms), dtype=bool))

@@ -46,6 +46,10 @@ class Features:
     data_extent: Box | None = None
 
 
+#: Takes the features of a file a part at a time, as they are read (see ``read_features``).
+Sink = Callable[[Features], None]
+
+
 class Rows:
     """Accumulates classified features one at a time (readers that see whole features).
 

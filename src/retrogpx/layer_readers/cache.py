@@ -51,7 +51,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import numpy as np
@@ -62,6 +62,7 @@ from ._common import (
     Box,
     Features,
     Limits,
+    Sink,
     box_in,
     box_overlaps,
     check_file,
@@ -367,25 +368,26 @@ class LayerIndex:
 
     def build(
         self,
-        read: Callable[[], Features],
+        read: Callable[[Sink], Features],
         *,
         force: bool = False,
         progress: Progress | None = None,
-    ) -> tuple[IndexStatus, Features | None]:
-        """Build the cache from ``read()`` (the reader's whole-file features) unless
+    ) -> tuple[IndexStatus, bool]:
+        """Build the cache from ``read(sink)``, a reader giving the whole file's features
+        to ``sink`` a part at a time and returning what it knows of the file, unless
         another process built it meanwhile (or it is up to date, unless ``force``).
 
-        Returns the status and the features read (None when nothing had to be read).
+        Returns the status and whether it was built now.
 
         Raises:
-            CacheUnwritable: the folder or the file cannot be written. ``read`` may have
-                run: its features are attached as ``features`` on the exception.
+            CacheUnwritable: the folder or the file cannot be written.
+            Whatever ``read`` raises (LayerError...): nothing is left behind.
         """
         with self._locked():
             if not force:
                 current = self.status()
                 if current.state == "indexed":
-                    return current, None
+                    return current, False
             self._remove_leftovers()
             started = time.perf_counter()
             stamp = _stamp(self.resolved.stat())  # before reading: a later change shows
@@ -393,14 +395,31 @@ class LayerIndex:
             hash_s = time.perf_counter() - started
             if progress:
                 progress("reading", 0, None)
-            feats = read()
+            tmp = _writing(lambda: self._temporary())
             try:
-                self._write(feats, stamp, digest, hash_s, started, progress)
-            except (OSError, sqlite3.Error) as exc:
-                err = CacheUnwritable(getattr(exc, "strerror", None) or str(exc))
-                err.features = feats  # type: ignore[attr-defined]
-                raise err from None
-        return self.status(), feats
+                db = _writing(lambda: sqlite3.connect(tmp))
+                try:
+                    _writing(lambda: self._create(db))
+                    rows = 0
+
+                    def sink(part: Features) -> None:
+                        nonlocal rows
+                        _writing(lambda: self._insert(db, part, rows))
+                        rows += len(part.geoms)
+                        if progress:
+                            progress("indexing", rows, None)
+
+                    whole = read(sink)
+                    meta = self._meta_of(whole, rows, stamp, digest, hash_s, started)
+                    _writing(lambda: self._finish(db, meta))
+                finally:
+                    db.close()
+                _writing(lambda: self._publish(tmp))
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise
+        return self.status(), True
 
     def _remove_leftovers(self) -> None:
         """Temporary files of a builder that was killed (we hold the lock: no other
@@ -409,44 +428,19 @@ class LayerIndex:
             with contextlib.suppress(OSError):
                 old.unlink()
 
-    def _write(
-        self,
-        feats: Features,
-        stamp: dict[str, int],
-        digest: str,
-        hash_s: float,
-        started: float,
-        progress: Progress | None,
-    ) -> None:
-        fd, tmp_name = tempfile.mkstemp(
-            dir=self.folder, prefix=f".{self.file.name}.", suffix=".tmp"
-        )
+    def _temporary(self) -> Path:
+        fd, name = tempfile.mkstemp(dir=self.folder, prefix=f".{self.file.name}.", suffix=".tmp")
         os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            db = sqlite3.connect(tmp)
-            try:
-                self._fill(db, feats, stamp, digest, hash_s, started, progress)
-            finally:
-                db.close()
-            with tmp.open("rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.file)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
+        return Path(name)
 
-    def _fill(
-        self,
-        db: sqlite3.Connection,
-        feats: Features,
-        stamp: dict[str, int],
-        digest: str,
-        hash_s: float,
-        started: float,
-        progress: Progress | None,
-    ) -> None:
+    def _publish(self, tmp: Path) -> None:
+        """The finished temporary file, on disk, renamed over the cache."""
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.file)
+
+    @staticmethod
+    def _create(db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode = OFF")  # a temporary file: renamed when whole
         db.execute("PRAGMA synchronous = OFF")
         db.execute("PRAGMA cache_size = -65536")  # 64 MiB: the R*Tree's pages stay in memory
@@ -459,33 +453,36 @@ class LayerIndex:
             "CREATE VIRTUAL TABLE features_index USING rtree(id, min_x, max_x, min_y, max_y)"
         )
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        n = len(feats.geoms)
-        keys = self.classes.tag_keys
-        for start in range(0, n, _INSERT_CHUNK):
-            stop = min(start + _INSERT_CHUNK, n)
-            geoms = feats.geoms[start:stop]
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, part: Features, first: int) -> None:
+        """One part of the file's features, as rows ``first + 1 ...``."""
+        texts: dict[tuple[tuple[str, str], ...], str] = {}  # one JSON text per tag set
+        for start in range(0, len(part.geoms), _INSERT_CHUNK):
+            stop = min(start + _INSERT_CHUNK, len(part.geoms))
+            geoms = part.geoms[start:stop]
             wkb = shapely.to_wkb(geoms)
-            bounds = shapely.bounds(geoms)
             rows = []
             for i in range(stop - start):
                 j = start + i
-                tags = json.dumps(
-                    {k: feats.tags[j][k] for k in keys if k in feats.tags[j]},
-                    separators=(",", ":"),
-                    ensure_ascii=False,
-                )
+                tags = part.tags[j]  # the keys of LayerClasses.tag_keys (see Rows)
+                key = tuple(tags.items())
+                text = texts.get(key)
+                if text is None:
+                    text = texts[key] = json.dumps(tags, separators=(",", ":"), ensure_ascii=False)
                 values = (
-                    str(feats.kinds[j]),
-                    str(feats.classes[j]),
-                    str(feats.names[j]),
-                    int(bool(feats.as_area[j])),
-                    tags,
+                    str(part.kinds[j]),
+                    str(part.classes[j]),
+                    str(part.names[j]),
+                    int(bool(part.as_area[j])),
+                    text,
                     wkb[i],
                 )
-                rows.append((j + 1, *values, _row_crc(*values)))
+                rows.append((first + j + 1, *values, _row_crc(*values)))
             db.executemany("INSERT INTO features VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            bounds = shapely.bounds(geoms)
             finite = np.isfinite(bounds).all(axis=1)  # an empty geometry has no box
-            ids = np.arange(start + 1, stop + 1)[finite]
+            ids = np.arange(first + start + 1, first + stop + 1)[finite]
             b = bounds[finite]
             db.executemany(
                 "INSERT INTO features_index VALUES (?, ?, ?, ?, ?)",
@@ -498,30 +495,53 @@ class LayerIndex:
                     strict=True,
                 ),
             )
-            if progress:
-                progress("indexing", stop, n)
-        meta = {
+
+    def _meta_of(
+        self,
+        whole: Features,
+        rows: int,
+        stamp: dict[str, int],
+        digest: str,
+        hash_s: float,
+        started: float,
+    ) -> dict[str, Any]:
+        return {
             "key": self.key,
-            "rows": n,
+            "rows": rows,
             "source_stamp": stamp,
             "source_hash": digest,
             "hash_s": round(hash_s, 4),
             "build_s": round(time.perf_counter() - started, 3),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "crs": feats.crs.to_wkt(),
-            "format": feats.format,
-            "total": feats.total,
-            "classified": feats.classified,
-            "extent": feats.extent,
-            "declared": feats.declared,
-            "data_extent": feats.data_extent,
-            "notes": feats.notes,
+            "crs": whole.crs.to_wkt(),
+            "format": whole.format,
+            "total": whole.total,
+            "classified": whole.classified,
+            "extent": whole.extent,
+            "declared": whole.declared,
+            "data_extent": whole.data_extent,
+            "notes": whole.notes,
         }
+
+    @staticmethod
+    def _finish(db: sqlite3.Connection, meta: dict[str, Any]) -> None:
         db.executemany(
             "INSERT INTO meta VALUES (?, ?)",
             [(k, json.dumps(v, ensure_ascii=False)) for k, v in meta.items()],
         )
         db.commit()
+
+
+_T = TypeVar("_T")
+
+
+def _writing(step: Callable[[], _T]) -> _T:
+    """Run one step of writing the cache; its OSError or SQLite error (a full disk, a
+    folder that cannot be written) becomes CacheUnwritable."""
+    try:
+        return step()
+    except (OSError, sqlite3.Error) as exc:
+        raise CacheUnwritable(getattr(exc, "strerror", None) or str(exc)) from None
 
 
 class _Stale(Exception):
@@ -541,7 +561,7 @@ def _box(value: Any) -> Box | None:
 
 def read_indexed(
     path: Path,
-    read: Callable[[Box | None], Features],
+    read: Callable[[Box | None, Sink | None], Features],
     classes: LayerClasses,
     box_deg: Box | None,
     *,
@@ -553,9 +573,9 @@ def read_indexed(
     """The features of ``path`` near ``box_deg`` from its cache, building the cache
     first when it is missing, out of date or damaged.
 
-    ``read(box)`` is the direct reader. When the cache folder cannot be written the
-    file is read directly, with a note. ``progress`` is told how a build goes, its
-    phases headed ``indexing NAME: ``.
+    ``read(box, sink)`` is the direct reader (see ``read_features``). When the cache
+    folder cannot be written the file is read directly, with a note. ``progress`` is
+    told how a build goes, its phases headed ``indexing NAME: ``.
     """
     check_file(path, limits)  # refused with and without the cache alike
     index = LayerIndex(path, classes, hazard_file=hazard_file, folder=folder)
@@ -574,18 +594,17 @@ def read_indexed(
             def tell(phase: str, done: int, total: int | None) -> None:
                 progress(head + phase, done, total)
 
-        index.build(lambda: read(None), force=bool(notes), progress=tell)
+        index.build(lambda sink: read(None, sink), force=bool(notes), progress=tell)
         feats = index.read(box_deg)
     except CacheUnwritable as exc:
-        whole: Features | None = getattr(exc, "features", None)
         notes.append(
             f"{path}: cannot write the map cache in {index.folder} ({exc}); read the map "
             f"directly (set --cache-dir or {CACHE_DIR_ENV} to a writable folder)"
         )
-        feats = read(box_deg) if whole is None else _near(whole, box_deg)
+        feats = read(box_deg, None)
     except (FileNotFoundError, _Stale, CacheDamaged) as exc:  # changed while we built it
         notes.append(f"{path}: the map cache could not be used ({exc}); read the map directly")
-        feats = read(box_deg)
+        feats = read(box_deg, None)
     feats.notes = [*feats.notes, *notes]
     return feats
 
@@ -604,7 +623,7 @@ class IndexReport:
 
 def build_index(
     path: Path,
-    read: Callable[[Box | None], Features],
+    read: Callable[[Box | None, Sink | None], Features],
     classes: LayerClasses,
     *,
     hazard_file: bool,
@@ -622,13 +641,8 @@ def build_index(
     index = LayerIndex(path, classes, hazard_file=hazard_file, folder=folder)
     before = index.status()
     try:
-        after, feats = index.build(lambda: read(None), force=force, progress=progress)
+        after, built = index.build(lambda sink: read(None, sink), force=force, progress=progress)
     except CacheUnwritable as exc:
         note = f"{path}: cannot write the map cache in {index.folder} ({exc})"
         return IndexReport(str(path), before, index.status(), False, (note,))
-    return IndexReport(str(path), before, after, feats is not None)
-
-
-def _near(feats: Features, box_deg: Box | None) -> Features:
-    """Whole-file features cut to ``box_deg`` as the readers cut them."""
-    return subset(feats, box_overlaps(shapely.bounds(feats.geoms), box_in(box_deg, feats.crs)))
+    return IndexReport(str(path), before, after, built)

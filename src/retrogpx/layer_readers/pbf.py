@@ -15,16 +15,22 @@ from ._common import (
     Features,
     Limits,
     Rows,
+    Sink,
     bounds_tuple,
     box_overlaps,
     check_file,
     object_array,
     subset,
     tags_of,
+    union_box,
 )
 
 if TYPE_CHECKING:
     from ..classes import LayerClasses
+
+
+#: Features handed to a ``sink`` at a time (see :func:`read_pbf`).
+SINK_FEATURES = 20_000
 
 
 def read_pbf(
@@ -34,6 +40,7 @@ def read_pbf(
     hazard_file: bool,
     limits: Limits,
     count_all: bool = False,
+    sink: Sink | None = None,
 ) -> Features:
     """Read an OSM PBF with pyosmium: ways as lines, multipolygon relations as areas.
 
@@ -41,6 +48,11 @@ def read_pbf(
     relations use pyosmium's area assembly. pyosmium's C++ filters let through only objects
     with a key retrogpx uses, except with ``count_all`` (``describe_layer`` counts every
     way, relation and tagged node, as the XML reader does).
+
+    With a ``sink`` (and no ``box_deg``), the features go to it ``SINK_FEATURES`` at a
+    time, in file order, as they are read, so that memory does not grow with the file
+    (the layer index is built so); the returned Features then holds no rows, only what
+    is known of the whole file.
     """
     try:
         import osmium
@@ -62,9 +74,22 @@ def read_pbf(
         proc = proc.with_filter(way_filter)
     factory = osmium.geom.WKBFactory()
     rows = Rows(keys)
-    total = 0
+    total = classified = 0
+    data_extent: Box | None = None
+
+    def flush() -> None:
+        nonlocal rows, classified, data_extent
+        piece = rows.build(WGS84, 0, None, "OSM PBF", per_feature=_geoms(rows))
+        assert sink is not None
+        sink(piece)
+        classified += piece.classified
+        data_extent = union_box([data_extent, piece.data_extent])
+        rows = Rows(keys)
+
     try:
         for obj in proc:
+            if sink is not None and len(rows.feature_geoms) >= SINK_FEATURES:
+                flush()
             if isinstance(obj, Area):
                 if not obj.from_way():
                     _pbf_area(obj, factory, classes, keys, hazard_file, rows, osmium)
@@ -78,7 +103,7 @@ def read_pbf(
             if isinstance(obj, Node):
                 kinds = [k for k in kinds if k[0] == "hazard"]
                 if kinds and obj.location.valid():
-                    rows.add(factory.create_point(obj), kinds, tags)
+                    rows.add(bytes.fromhex(factory.create_point(obj)), kinds, tags)
             elif kinds:
                 line = _pbf_way_wkb(factory, obj, osmium)
                 if line is not None:
@@ -90,15 +115,24 @@ def read_pbf(
             path=path,
             hint="the file may be truncated; download or export it again",
         ) from None
-    geoms = shapely.from_wkb(object_array(rows.feature_geoms))
     declared = None
     if header_box.valid():
         bl, tr = header_box.bottom_left, header_box.top_right
         declared = (bl.lon, bl.lat, tr.lon, tr.lat)
-    extent = declared or bounds_tuple(geoms)
-    feats = rows.build(WGS84, total, extent, "OSM PBF", per_feature=geoms)
+    if sink is not None:
+        flush()
+        feats = Rows(keys).build(WGS84, total, declared or data_extent, "OSM PBF")
+        feats.classified, feats.data_extent = classified, data_extent
+    else:
+        geoms = _geoms(rows)
+        feats = rows.build(WGS84, total, declared or bounds_tuple(geoms), "OSM PBF", geoms)
     feats.declared = declared
     return subset(feats, box_overlaps(shapely.bounds(feats.geoms), box_deg))
+
+
+def _geoms(rows: Rows) -> Any:
+    """The rows' features as geometries (pyosmium's WKB, made binary as it came)."""
+    return shapely.from_wkb(object_array(rows.feature_geoms))
 
 
 def _pbf_area(
@@ -118,15 +152,18 @@ def _pbf_area(
     if not kinds:
         return
     try:
-        rows.add(factory.create_multipolygon(area), kinds, tags)
+        rows.add(bytes.fromhex(factory.create_multipolygon(area)), kinds, tags)
     except (osmium.InvalidLocationError, RuntimeError):
         return  # a broken multipolygon: pyosmium could not close its rings
 
 
 def _pbf_way_wkb(factory: Any, way: Any, osmium: Any) -> Any:
-    """A way's linestring as WKB; nodes missing from the extract are left out."""
+    """A way's linestring as WKB; nodes missing from the extract are left out.
+
+    pyosmium's factory gives hex text: made binary at once, it takes half the memory,
+    and ``shapely.from_wkb`` reads binary WKB 4x faster than hex."""
     try:
-        return factory.create_linestring(way)
+        return bytes.fromhex(factory.create_linestring(way))
     except (osmium.InvalidLocationError, RuntimeError):
         coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
         if len(coords) < 2:
