@@ -252,6 +252,17 @@ def test_a_cache_with_an_overwritten_geometry_is_rebuilt(tmp_path: Path) -> None
     _damaged_read_is_rebuilt(cache, proj, bbox, seen_by_status=False)
 
 
+def test_a_cache_with_incomplete_metadata_is_rebuilt(tmp_path: Path) -> None:
+    import sqlite3
+
+    cache, db_file, proj, bbox = _built(tmp_path)
+    db = sqlite3.connect(db_file)
+    with db:
+        db.execute("DELETE FROM meta WHERE key = 'crs'")
+    db.close()
+    _damaged_read_is_rebuilt(cache, proj, bbox)
+
+
 def test_a_cache_that_is_not_sqlite_at_all_is_rebuilt(tmp_path: Path) -> None:
     cache, db_file, proj, bbox = _built(tmp_path)
     db_file.write_bytes(b"\x00" * 8192)

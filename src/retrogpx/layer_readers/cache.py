@@ -254,6 +254,9 @@ class LayerIndex:
             meta = self._meta(db)
             if meta.get("key") != self.key:
                 raise _Stale("built by another version or for other settings")
+            missing = _META_KEYS - meta.keys()
+            if missing:
+                raise CacheDamaged(f"its metadata lacks {', '.join(sorted(missing))}")
             # Ids run 1..rows: the largest is found in the table's b-tree without a scan.
             (last,) = db.execute("SELECT max(id) FROM features").fetchone()
             if (last or 0) != meta["rows"]:
@@ -275,7 +278,11 @@ class LayerIndex:
 
     def _restamp(self, stamp: dict[str, int]) -> None:
         """Record the source's new stat so that the next read need not hash it."""
-        with contextlib.suppress(OSError, sqlite3.Error, CacheUnwritable), self._locked():
+        # Not worth waiting for a builder of this cache: the next read tries again.
+        with (
+            contextlib.suppress(OSError, sqlite3.Error, CacheUnwritable, _Busy),
+            self._locked(wait=False),
+        ):
             db = sqlite3.connect(self.file)
             try:
                 with db:
@@ -313,7 +320,11 @@ class LayerIndex:
         self, rows: list[tuple[Any, ...]], meta: dict[str, Any], crs: CRS, box: Box | None
     ) -> Features:
         for row in rows:
-            if _row_crc(*row[1:7]) != row[7]:
+            try:
+                intact = _row_crc(*row[1:7]) == row[7]
+            except (TypeError, ValueError):  # a value of the wrong type
+                intact = False
+            if not intact:
                 raise CacheDamaged(f"row {row[0]} does not match its checksum")
         _, kinds, classes, names, as_area, tags, wkb, _ = (
             [row[i] for row in rows] for i in range(8)
@@ -345,8 +356,9 @@ class LayerIndex:
     # ----------------------------------------------------------------------- building
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """The exclusive build lock of this cache (waits for another builder)."""
+    def _locked(self, *, wait: bool = True) -> Iterator[None]:
+        """The exclusive build lock of this cache: waits for another builder, or raises
+        _Busy unless ``wait``."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fh = self.lock_file.open("a+b")
@@ -358,7 +370,10 @@ class LayerIndex:
             except ImportError:  # pragma: no cover - Windows: the rename alone keeps it whole
                 yield
                 return
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                raise _Busy from None
             try:
                 yield
             finally:
@@ -546,6 +561,17 @@ def _writing(step: Callable[[], _T]) -> _T:
 
 class _Stale(Exception):
     """The cache was made for another source content, classes or format version."""
+
+
+class _Busy(Exception):
+    """Another process holds the build lock."""
+
+
+#: What the meta table must hold (besides ``key``).
+_META_KEYS = frozenset(
+    {"rows", "source_stamp", "source_hash", "hash_s", "build_s", "crs", "format", "total",
+     "classified", "extent", "declared", "data_extent", "notes"}
+)  # fmt: skip
 
 
 def _row_crc(kind: str, cls: str, name: str, as_area: int, tags: str, wkb: bytes) -> int:
