@@ -501,12 +501,13 @@ def main(argv: Sequence[str] | None = None) -> list[BatchFigures]:
 
 # --- where the time goes ----------------------------------------------------------------------
 
+LOAD_PHASE = "load layer (each run's box, from the cache)"
 #: (module, function, phase): functions timed by :func:`profile`, named where they are
 #: defined; every loaded retrogpx module that holds the same function gets the timer, so
 #: the phases follow the code whichever reader calls them. Indented phases run inside
 #: the phase above them. A function that no longer exists is skipped.
 PHASES = (
-    ("retrogpx.layers", "load_layers", "load layer (each run's box, from the cache)"),
+    ("retrogpx.layers", "load_layers", LOAD_PHASE),
     ("retrogpx.readers", "read_track", "read track"),
     ("retrogpx.readers._source", "read_bytes", "  file bytes"),
     ("retrogpx.clean", "finish_track", "  clean points"),
@@ -592,7 +593,7 @@ def profile(runs: Sequence[Path], layer: Path, top: int = 15) -> None:
         f"{points / check_s:,.0f} points/s; with the season summary and outputs "
         f"{total_s:.2f} s"
     )
-    rest_s = check_s - spent["read track"] - spent["load layer (once)"]
+    rest_s = check_s - spent["read track"] - spent[LOAD_PHASE]
     print(
         f"everything but reading the tracks and loading the layer: {points / rest_s:,.0f} points/s"
     )
