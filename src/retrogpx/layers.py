@@ -24,7 +24,7 @@ them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -422,11 +422,9 @@ def _read(
 ) -> Features:
     """One file's features near ``box_deg``, through its cache unless ``cache`` is False."""
 
-    def direct(box: Box | None, sink: Sink | None = None) -> Features:
-        return read_features(path, classes, box, hazard_file=hazard_file, limits=limits, sink=sink)
-
+    direct = _reader(path, classes, hazard_file, limits)
     if cache is False:
-        return direct(box_deg)
+        return direct(box_deg, None)
     folder = None if cache is True else cache
     return read_indexed(
         path,
@@ -438,6 +436,17 @@ def _read(
         folder=folder,
         progress=progress,
     )
+
+
+def _reader(
+    path: Path, classes: LayerClasses, hazard_file: bool, limits: Limits
+) -> Callable[[Box | None, Sink | None], Features]:
+    """The direct reader of one file: ``read(box, sink)`` (see ``read_features``)."""
+
+    def read(box: Box | None, sink: Sink | None) -> Features:
+        return read_features(path, classes, box, hazard_file=hazard_file, limits=limits, sink=sink)
+
+    return read
 
 
 def index_layer(
@@ -461,13 +470,9 @@ def index_layer(
     path = Path(path)
     classes = classes or LayerClasses()
     limits = _limits(max_file_bytes, max_decompressed_bytes)
-
-    def read(box: Box | None, sink: Sink | None) -> Features:
-        return read_features(path, classes, box, hazard_file=hazard_file, limits=limits, sink=sink)
-
     return build_index(
         path,
-        read,
+        _reader(path, classes, hazard_file, limits),
         classes,
         hazard_file=hazard_file,
         limits=limits,
