@@ -535,10 +535,11 @@ def _build_progress(
         yield lambda phase, done, total: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.completed:,.0f} features"), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
     )  # fmt: skip
     task = None
