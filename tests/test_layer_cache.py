@@ -362,8 +362,9 @@ def test_layers_command_says_whether_a_file_is_indexed(tmp_path: Path) -> None:
     assert shown.output.splitlines()[-1] == f"index: {again.output.split(', ', 1)[1].strip()}"
     off = runner.invoke(cli, ["layers", park, "--no-cache"])
     assert off.output.splitlines()[-1] == "index: not used (--no-cache)"
-    forced = runner.invoke(cli, ["layers", "index", "--force", park, *folder])
-    assert forced.output.startswith(f"{park}: indexed: ")
+    forced = runner.invoke(cli, ["layers", "index", "--force", "--progress", park, *folder])
+    assert forced.exit_code == 0, forced.output
+    assert forced.output.splitlines()[-1].startswith(f"{park}: indexed: ")
 
 
 def test_layers_index_into_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:
