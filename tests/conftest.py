@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from retrogpx.readers import _lxml
+from retrogpx.readers._xml import hardened
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Real files from public projects; never copied into this repo (see its SOURCES.md).
@@ -65,7 +65,7 @@ def assert_hostile_documents_refused_before_lxml(
     def no_parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("lxml must not parse a document with a DTD")
 
-    monkeypatch.setattr(_lxml.etree, "fromstring", no_parse)
+    monkeypatch.setattr(hardened.etree, "fromstring", no_parse)
     for doctype in hostile_doctypes(root, secret):
         doc = hostile(doctype)
         started = time.perf_counter()

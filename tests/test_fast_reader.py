@@ -1,14 +1,14 @@
-"""The fast GPX path (lxml to arrays) against the gpxpy path (the reference).
+"""The GPX scan path (numpy over the bytes) against the gpxpy path (the reference).
 
 Both must give the same Track (points, times, elevations, heart rates, cadences, parts,
 name, activity, notes) or the same TrackError, on every GPX file of the corpus and the
-samples, on generated odd files, and on byte-mutated ones. The vectorised time parser
-must read every time exactly as gpxpy's ``parse_time`` does, or decline.
+samples, on generated odd files, and on byte-mutated ones; so must ``read_gpx_bytes``,
+which reads what the scan path declines through the reference. The vectorised time
+parser must read every time exactly as gpxpy's ``parse_time`` does, or decline.
 """
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,21 +23,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from retrogpx.errors import TrackError
-from retrogpx.readers import _lxml
-from retrogpx.readers import gpx as gpx_reader
-from retrogpx.readers._gpx_time import parse_gpx_times
 from retrogpx.readers._source import read_bytes
-from retrogpx.readers.gpx import read_gpx_bytes, read_gpx_gpxpy
-from retrogpx.readers.gpx_fast import read_gpx_fast
-from retrogpx.readers.gpx_scan import read_gpx_scan
+from retrogpx.readers._xml import hardened
+from retrogpx.readers.gpx import read_gpx_bytes
+from retrogpx.readers.gpx import reference as gpx_reference
+from retrogpx.readers.gpx.reference import read_gpx_reference
+from retrogpx.readers.gpx.scan import read_gpx_scan
+from retrogpx.readers.gpx.scan_times import parse_gpx_time_bytes
 from retrogpx.track import Track
 
 GPX11 = "http://www.topografix.com/GPX/1/1"
 GPX10 = "http://www.topografix.com/GPX/1/0"
 TPX = "http://www.garmin.com/xmlschemas/TrackPointExtension/v1"
 DATA = Path(__file__).parent / "data"
-#: The two fast paths: bytes scanned with numpy, and the lxml tree.
-LANES = pytest.mark.parametrize("lane", [read_gpx_scan, read_gpx_fast], ids=["scan", "tree"])
+#: What is compared with the reference: the scan path (None when it declines a file),
+#: and read_gpx_bytes (scan path, else reference: never None).
+LANES = pytest.mark.parametrize(
+    "lane", [read_gpx_scan, read_gpx_bytes], ids=["scan", "read_gpx_bytes"]
+)
 
 Outcome = Track | str  # a Track, or the TrackError's message
 
@@ -80,32 +83,27 @@ def _id(path: Path) -> str:
 
 
 @pytest.mark.parametrize("path", FILES, ids=_id)
-def test_fast_path_equals_gpxpy_path(path: Path) -> None:
-    """Same Track or same error; and the fast path itself reads every readable file."""
+def test_scan_path_equals_gpxpy_path(path: Path) -> None:
+    """Same Track or same error; and the scan path itself reads every readable file."""
     try:
         data = read_bytes(path)
     except TrackError:
         pytest.skip("not readable as bytes (empty): never reaches a GPX reader")
-    reference = outcome(read_gpx_gpxpy, data)
+    reference = outcome(read_gpx_reference, data)
     assert_same(outcome(read_gpx_bytes, data), reference)  # type: ignore[arg-type]
-    fast = outcome(read_gpx_fast, data)
-    if isinstance(reference, Track):
-        assert fast is not None, "the fast path left a readable file to gpxpy"
-        assert_same(fast, reference)
-    else:
-        assert fast is None or fast == reference
     scanned = outcome(read_gpx_scan, data)
-    if scanned is not None:
+    if isinstance(reference, Track):
+        assert scanned is not None, "the scan path left a readable file to gpxpy"
         assert_same(scanned, reference)
-    if path.is_relative_to(SAMPLES) and isinstance(reference, Track):
-        assert scanned is not None, "the scan path left one of our own exports to the others"
+    else:
+        assert scanned is None or scanned == reference
 
 
-def test_the_fast_path_is_what_reads_a_normal_file(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_scan_path_is_what_reads_a_normal_file(monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(data: bytes, path: object) -> Track:
         raise AssertionError("gpxpy's path must not be needed")
 
-    monkeypatch.setattr(gpx_reader, "read_gpx_gpxpy", forbidden)
+    monkeypatch.setattr(gpx_reference, "read_gpx_reference", forbidden)
     track = read_gpx_bytes((SAMPLES / "watch" / "track_intervals.gpx").read_bytes(), "x.gpx")
     assert len(track) > 1000 and track.points["hr"].notna().all()
 
@@ -237,7 +235,7 @@ def gpx_document(draw: st.DrawFn) -> bytes:
 def test_generated_files_read_alike(
     lane: Callable[[bytes, str], Track | None], data: bytes
 ) -> None:
-    reference = outcome(read_gpx_gpxpy, data)
+    reference = outcome(read_gpx_reference, data)
     fast = outcome(lane, data)
     if fast is not None:
         assert_same(fast, reference)  # type: ignore[arg-type]
@@ -266,7 +264,7 @@ def test_regular_file_is_read_by_the_fast_path(lane: Callable[[bytes, str], Trac
     data = regular()
     fast = lane(data, "run.gpx")
     assert fast is not None
-    assert_same(fast, read_gpx_gpxpy(data, "run.gpx"))
+    assert_same(fast, read_gpx_reference(data, "run.gpx"))
     assert fast.name == "Loop" and fast.activity == "running"
     assert list(fast.points["hr"][:3]) == [140, 141, 142]
     assert "skipped 1 empty track segment" in fast.notes
@@ -276,8 +274,9 @@ def test_regular_file_is_read_by_the_fast_path(lane: Callable[[bytes, str], Trac
     ("what", "change"),
     [
         ("two elevations in a point", ("<ele>512.1</ele>", "<ele> </ele><ele>7</ele>")),
-        ("a blank elevation", ("<ele>512.1</ele>", "<ele> </ele>")),
-        ("a heart rate that is not a number", ("<ns3:hr>141</ns3:hr>", "<ns3:hr>n/a</ns3:hr>")),
+        ("an elevation that is not a number", ("<ele>512.1</ele>", "<ele>5x</ele>")),
+        ("a latitude that is not a number", ('lat="48.137020"', 'lat="48.1x"')),
+        ("a character reference in a number", ("<ns3:hr>141</ns3:hr>", "<ns3:hr>&#49;41</ns3:hr>")),
         ("an unreadable time", ("2024-05-01T07:00:01.1Z", "yesterday")),
         ("a one-digit time field", ("2024-05-01T07:00:01.1Z", "2024-05-01T7:00:01Z")),
         ("a missing latitude", ('lat="48.137020" ', "")),
@@ -288,9 +287,35 @@ def test_regular_file_is_read_by_the_fast_path(lane: Callable[[bytes, str], Trac
 def test_odd_files_are_left_to_gpxpy(what: str, change: tuple[str, str]) -> None:
     data = regular().decode().replace(*change, 1).encode()
     assert data != regular(), what
-    assert read_gpx_fast(data, "run.gpx") is None
     assert read_gpx_scan(data, "run.gpx") is None
-    assert_same(outcome(read_gpx_bytes, data), outcome(read_gpx_gpxpy, data))  # type: ignore[arg-type]
+    assert_same(outcome(read_gpx_bytes, data), outcome(read_gpx_reference, data))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("what", "change"),
+    [
+        ("a blank elevation", ("<ele>512.1</ele>", "<ele> </ele>")),
+        ("a heart rate that is not a number", ("<ns3:hr>141</ns3:hr>", "<ns3:hr>n/a</ns3:hr>")),
+        ("numbers float reads but not as plain decimals", ("512.1</ele>", "5.121e2 </ele>")),
+        ("a latitude with blanks and one nan", ('lat="48.137020"', 'lat=" nan "')),
+        ("a comment before the root", ("\n<gpx", "\n<!-- by hand -->\n<gpx")),
+        ("a CDATA name", ("<name>Loop</name>", "<name><![CDATA[Loop & <more>]]></name>")),
+        ("a comment between points", ("</trkpt><trkpt", "</trkpt><!-- <lap> --><trkpt")),
+        ("a comment between fields", ("</ele><time>", "</ele><!-- fix: 3D --><time>")),
+        ("a stylesheet instruction", ("\n<gpx", '\n<?xml-stylesheet href="a.xsl"?><gpx')),
+        (
+            "a namespace declared on each extension",
+            ("<ns3:TrackPointExtension>", f'<ns3:TrackPointExtension xmlns:ns3="{TPX}">'),
+        ),
+    ],
+)
+def test_odd_files_the_scan_path_takes_on(what: str, change: tuple[str, str]) -> None:
+    """What the scan path reads as gpxpy does, though its bytes are not the usual ones."""
+    data = regular().decode().replace(*change).encode()
+    assert data != regular(), what
+    scanned = read_gpx_scan(data, "run.gpx")
+    assert scanned is not None, what
+    assert_same(scanned, read_gpx_reference(data, "run.gpx"))
 
 
 # --- byte mutations of a real file ---------------------------------------------------------
@@ -320,7 +345,7 @@ def test_mutated_files_read_alike(
             )
             doc[at:at] = piece
     mutated = bytes(doc)
-    reference = outcome(read_gpx_gpxpy, mutated)
+    reference = outcome(read_gpx_reference, mutated)
     fast = outcome(lane, mutated)
     if fast is not None:
         assert_same(fast, reference)  # type: ignore[arg-type]
@@ -331,6 +356,16 @@ def test_mutated_files_read_alike(
 
 EPOCH = datetime(1970, 1, 1)
 MICROSECOND = timedelta(microseconds=1)
+
+
+def parse_gpx_times(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The scan path's reading of the times ``texts``, each written into a document's
+    bytes as the scan path meets them."""
+    encoded = [text.encode() for text in texts]
+    lengths = np.array([len(text) for text in encoded], dtype=np.int64)
+    start = np.cumsum(lengths + 1) - (lengths + 1)  # one "<" between texts
+    buf = np.frombuffer(b"<".join(encoded) + bytes(64), dtype=np.uint8)
+    return parse_gpx_time_bytes(buf, start, start + lengths)
 
 
 def gpxpy_micros(text: str) -> tuple[int, bool] | None:
@@ -473,7 +508,7 @@ def test_hostile_documents_never_reach_lxml(
         tmp_path,
         "gpx",
         hostile,
-        [lambda doc: read_gpx_fast(doc, "run.gpx"), lambda doc: read_gpx_scan(doc, "run.gpx")],
+        [lambda doc: read_gpx_scan(doc, "run.gpx")],
         lambda doc: outcome(read_gpx_bytes, doc),
     )
 
@@ -485,27 +520,16 @@ def test_the_parser_is_hardened(
     """Even past the byte scan, lxml would not load a DTD, resolve entities or use the
     network."""
     parser_options: dict[str, object] = {}
-    real = _lxml.etree.XMLParser
+    real = hardened.etree.XMLParser
 
     def spy(**kwargs: object) -> object:
         parser_options.update(kwargs)
         return real(**kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_lxml.etree, "XMLParser", spy)
+    monkeypatch.setattr(hardened.etree, "XMLParser", spy)
     assert lane(regular(3), "run.gpx") is not None
     assert parser_options["resolve_entities"] is False and parser_options["no_network"] is True
     assert parser_options["load_dtd"] is False and parser_options["huge_tree"] is False
-
-
-@pytest.mark.parametrize("enabled", [True, False])
-def test_collector_state_is_restored(enabled: bool) -> None:
-    was = gc.isenabled()
-    try:
-        (gc.enable if enabled else gc.disable)()
-        read_gpx_fast(regular(5), "run.gpx")
-        assert gc.isenabled() is enabled
-    finally:
-        (gc.enable if was else gc.disable)()
 
 
 def test_regular_expressions_cover_the_declaration() -> None:
@@ -518,5 +542,4 @@ def test_regular_expressions_cover_the_declaration() -> None:
         'version="1.0" encoding="windows-1252"',
     ):
         doc = re.sub(r"<\?xml[^>]*\?>", f"<?xml {head}?>", base).encode()
-        assert read_gpx_fast(doc, "run.gpx") is None, head
         assert read_gpx_scan(doc, "run.gpx") is None, head

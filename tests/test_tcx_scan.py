@@ -21,11 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from retrogpx.errors import TrackError
-from retrogpx.readers import tcx as tcx_reader
-from retrogpx.readers import tcx_scan
 from retrogpx.readers._source import read_bytes
-from retrogpx.readers.tcx import _parse_times, read_tcx_bytes, read_tcx_tree
-from retrogpx.readers.tcx_scan import _plain_numbers, _times_ns, read_tcx_scan
+from retrogpx.readers.tcx import read_tcx_bytes
+from retrogpx.readers.tcx import reference as tcx_reference
+from retrogpx.readers.tcx import scan as tcx_scan
+from retrogpx.readers.tcx.common import numeric, parse_times
+from retrogpx.readers.tcx.reference import read_tcx_reference
+from retrogpx.readers.tcx.scan import _plain_numbers, _times_ns, read_tcx_scan
 from retrogpx.track import Track
 
 TCX_NS = "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"
@@ -59,7 +61,7 @@ def assert_same(got: Outcome, reference: Outcome) -> None:
 def check(data: bytes, *, hooked: bool = True) -> Outcome | None:
     """Both paths on ``data``: the scan path as the reference whenever it takes the file
     on (and, with ``hooked``, read_tcx_bytes always); what the scan path gave."""
-    reference = outcome(read_tcx_tree, data)
+    reference = outcome(read_tcx_reference, data)
     assert reference is not None
     if hooked:
         assert_same(outcome(read_tcx_bytes, data), reference)  # type: ignore[arg-type]
@@ -101,7 +103,7 @@ def test_the_scan_path_is_what_reads_a_normal_file(monkeypatch: pytest.MonkeyPat
     def forbidden(data: bytes, path: object) -> Track:
         raise AssertionError("the reference path must not be needed")
 
-    monkeypatch.setattr(tcx_reader, "read_tcx_tree", forbidden)
+    monkeypatch.setattr(tcx_reference, "read_tcx_reference", forbidden)
     track = read_tcx_bytes((SAMPLES / "watch" / "track_intervals.tcx").read_bytes(), "x.tcx")
     assert len(track) > 1000 and track.points["hr"].notna().all() and len(track.laps) > 1
 
@@ -413,6 +415,13 @@ def test_regular_file_is_read_by_the_scan_path() -> None:
             ),
         ),
         ("an unreadable lap", ('StartTime="2024-05-01T07:00:00.000Z"', 'StartTime="x"')),
+        ("a comment outside the trackpoints", ("<Notes>", "<!-- c <x> --><Notes>")),
+        ("a comment between fields", ("<AltitudeMeters>", "<!-- c --><AltitudeMeters>")),
+        ("a CDATA note", ("<Notes>Park loop", "<Notes><![CDATA[Park <loop>]]>")),
+        (
+            "a comment before the root",
+            ("\n<TrainingCenterDatabase ", "\n<!-- x -->\n<TrainingCenterDatabase "),
+        ),
     ],
 )
 def test_odd_files_are_taken_on(what: str, change: tuple[str, str]) -> None:
@@ -428,7 +437,8 @@ def test_odd_files_are_taken_on(what: str, change: tuple[str, str]) -> None:
         ("two positions", ("<AltitudeMeters>", "<Position/><AltitudeMeters>")),
         ("child elements in a value", ("<AltitudeMeters>37.1", "<AltitudeMeters>37.1<b/>")),
         ("a character reference in a value", ("<Value>141<", "<Value>14&#49;<")),
-        ("a comment", ("<Notes>", "<!-- c --><Notes>")),
+        ("a comment in a value", ("<AltitudeMeters>37.1", "<AltitudeMeters><!-- c -->37.1")),
+        ("a CDATA value", ("<Value>141<", "<Value><![CDATA[141]]><")),
         ("a DOCTYPE", ("<TrainingCenterDatabase ", "<!DOCTYPE t><TrainingCenterDatabase ")),
         ("activities at two depths", ("</Activities>", "<X><Activity/></X></Activities>")),
         ("another root", ("TrainingCenterDatabase", "TrainingCenterDatabaseX")),
@@ -456,14 +466,14 @@ def test_usual_values_are_read_without_the_reference_conversions(
     def forbidden(*args: object) -> None:
         raise AssertionError("a usual value was left to pandas")
 
-    monkeypatch.setattr(tcx_scan, "_numeric", forbidden)
-    monkeypatch.setattr(tcx_scan, "_times", forbidden)
+    monkeypatch.setattr(tcx_scan, "numeric", forbidden)
+    monkeypatch.setattr(tcx_scan, "trackpoint_times", forbidden)
     indented = re.sub(r">([-+.:0-9TZ]+)<", ">\n\t  \\1\r\n  <", regular().decode()).encode()
     assert indented.count(b"\t  141\r\n") == 1
     for data in (regular(), indented):
         scanned = read_tcx_scan(data, "run.tcx")
         assert isinstance(scanned, Track)
-        assert_same(scanned, read_tcx_tree(data, "run.tcx"))
+        assert_same(scanned, read_tcx_reference(data, "run.tcx"))
 
 
 def test_multisport_session_is_taken_on() -> None:
@@ -530,7 +540,7 @@ def _bytes(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _pandas_numbers(texts: list[str]) -> np.ndarray:
     """The reference's reading: the column as pandas converts it."""
-    return tcx_reader._numeric(np.array(texts, dtype=object))
+    return numeric(np.array(texts, dtype=object))
 
 
 def _same_floats(a: np.ndarray, b: np.ndarray) -> bool:
@@ -577,7 +587,7 @@ def test_number_reader_declines_what_pandas_may_read_otherwise(text: str) -> Non
 def _pandas_time(text: str) -> tuple[int, bool] | None:
     """The reference's reading of one (stripped) time: UTC ns and whether it has no
     zone; None when it is unreadable."""
-    value = _parse_times(pd.Series([text], dtype=object)).iloc[0]
+    value = parse_times(pd.Series([text], dtype=object)).iloc[0]
     if pd.isna(value):
         return None
     naive = re.search(r"(?:Z|[+-]\d\d:?\d\d)$", text) is None
@@ -637,7 +647,7 @@ def test_time_reader_reads_many_usual_times_as_pandas() -> None:
     texts = [b + fractions[k % 7] + zones[k * 3 % 7] for k, b in enumerate(base)]
     parsed = _times_ns(*_bytes(texts))
     assert parsed is not None
-    reference = _parse_times(pd.Series(texts, dtype=object))
+    reference = parse_times(pd.Series(texts, dtype=object))
     assert np.array_equal(parsed[0], reference.array.asi8)
     zoned = pd.Series(texts).str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
     assert np.array_equal(parsed[1], ~zoned.to_numpy())

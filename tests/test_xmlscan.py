@@ -1,5 +1,6 @@
-"""The byte scanner under the quickest GPX path (:mod:`retrogpx.readers._xmlscan`) and
-what that path (:mod:`retrogpx.readers.gpx_scan`) leaves to the others.
+"""The byte scanner under the scan paths (:mod:`retrogpx.readers._xml.scan`, with
+:mod:`retrogpx.readers._xml.values`) and what the GPX scan path
+(:mod:`retrogpx.readers.gpx.scan`) leaves to the reference.
 
 The scan path's Tracks are compared with gpxpy's on every file and on generated and
 mutated ones in ``test_fast_reader.py``; here its parts are checked one by one.
@@ -7,16 +8,19 @@ mutated ones in ``test_fast_reader.py``; here its parts are checked one by one.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fast_reader import assert_same, outcome, regular
 
-from retrogpx.readers import _xmlscan as xs
-from retrogpx.readers.gpx import read_gpx_bytes, read_gpx_gpxpy
-from retrogpx.readers.gpx_fast import read_gpx_fast
-from retrogpx.readers.gpx_scan import read_gpx_scan
+from retrogpx.readers._xml import scan as xs
+from retrogpx.readers._xml import values
+from retrogpx.readers.gpx import read_gpx_bytes
+from retrogpx.readers.gpx.reference import read_gpx_reference
+from retrogpx.readers.gpx.scan import read_gpx_scan
 
 
 def _decimals(texts: list[bytes]) -> np.ndarray | None:
@@ -24,7 +28,7 @@ def _decimals(texts: list[bytes]) -> np.ndarray | None:
     buf = np.frombuffer(data + bytes(xs.MAX_NAME), dtype=np.uint8)
     lengths = np.array([len(t) for t in texts])
     start = 3 + np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
-    return xs.decimals(buf, start, start + lengths)
+    return values.decimals(buf, start, start + lengths)
 
 
 def _python_float(text: bytes) -> float | None:
@@ -48,12 +52,12 @@ NUMBER_TEXT = st.one_of(
 @given(st.lists(NUMBER_TEXT, min_size=1, max_size=6))
 def test_numbers_read_exactly_as_python_float_or_not_at_all(texts: list[bytes]) -> None:
     texts = [t for t in texts if t and b"|" not in t] or [b"1"]
-    values = _decimals(texts)
+    read = _decimals(texts)
     expected = [_python_float(t) for t in texts]
-    if values is None:
-        return  # left to the slower paths, which read it as gpxpy does
+    if read is None:
+        return  # left to the reference path (gpxpy)
     assert None not in expected
-    for value, want in zip(values.tolist(), expected, strict=True):
+    for value, want in zip(read.tolist(), expected, strict=True):
         assert value == want and np.signbit(value) == np.signbit(want)
 
 
@@ -64,12 +68,12 @@ def test_short_numbers_take_the_exact_fast_path() -> None:
     rows = np.zeros((len(texts), 17), dtype=np.uint8)
     for i, t in enumerate(texts):
         rows[i, : len(t)] = np.frombuffer(t, dtype=np.uint8)
-    values = xs._short_decimals(rows)
-    assert values is not None
-    assert values.tolist() == [float(t) for t in texts]
-    assert np.signbit(values[3])
+    read = values._short_decimals(rows)
+    assert read is not None
+    assert read.tolist() == [float(t) for t in texts]
+    assert np.signbit(read[3])
     too_many_digits = np.frombuffer(b"1234567890123456\0", dtype=np.uint8)[None, :]
-    assert xs._short_decimals(too_many_digits) is None
+    assert values._short_decimals(too_many_digits) is None
 
 
 def test_tags_depths_parents_and_local_names() -> None:
@@ -97,9 +101,6 @@ def test_tags_depths_parents_and_local_names() -> None:
 @pytest.mark.parametrize(
     ("what", "doc"),
     [
-        ("a comment", b"<a><!-- <b> --></a>"),
-        ("a CDATA section", b"<a><![CDATA[<b>]]></a>"),
-        ("a processing instruction", b"<a><?pi x?></a>"),
         ("a > in text", b"<a>x > y</a>"),
         ("a > in an attribute value", b'<a b="x>y"/>'),
         ("an apostrophe in a tag", b"<a b='1'/>"),
@@ -107,10 +108,95 @@ def test_tags_depths_parents_and_local_names() -> None:
         ("malformed", b"<a><b></a>"),
         ("an unbound prefix", b"<a><x:b/></a>"),
         ("a DOCTYPE", b"<!DOCTYPE a><a/>"),
+        (
+            "too many comments holding <?",
+            b"<a>" + b"<!-- <?x -->" * (xs.MAX_SECTIONS + 1) + b"</a>",
+        ),
     ],
 )
-def test_documents_the_scanner_leaves_to_the_tree(what: str, doc: bytes) -> None:
+def test_documents_the_scanner_leaves_to_the_reference(what: str, doc: bytes) -> None:
     assert xs.scan(doc, parent_levels=4) is None, what
+
+
+def test_comments_cdata_and_instructions_are_passed_over() -> None:
+    """Their "<", ">" and "'" are text: no tag is found in them, and they are listed."""
+    sections = [
+        b'<?xml version="1.0"?>',
+        b"<!-- <b> it's -->",
+        b"<![CDATA[<c> <!-- ]]>",
+        b"<?pi <d>?>",
+        b"<!---->",
+        b"<!--<?x?>-->",
+    ]
+    doc = sections[0] + b"\n" + sections[1] + b"<a>" + b"<e>x</e>".join(sections[2:]) + b"</a>"
+    tags = xs.scan(doc, parent_levels=4)
+    assert tags is not None
+    assert [doc[a:b] for a, b in tags.sections.tolist()] == sections
+    starts = np.flatnonzero(tags.kind != xs.CLOSE)
+    assert [doc[tags.lt[i] : tags.gt[i] + 1] for i in starts] == [b"<a>", b"<e>", b"<e>", b"<e>"]
+    start, stop = tags.leaf_content(starts)
+    assert start[0] == -1  # <a> has children
+    assert [doc[a:b] for a, b in zip(start[1:], stop[1:], strict=True)] == [b"x"] * 3
+
+
+@pytest.mark.parametrize("inside", [b"", b" <?x ", b" <![CDATA[ "])
+def test_many_sections_are_found(inside: bytes) -> None:
+    """At once with numpy when none holds "<!" or "<?" (a comment in every point), one by
+    one otherwise, as far as MAX_SECTIONS."""
+    pairs = (xs.MAX_SECTIONS - 2) // 2 if inside else 10 * xs.MAX_SECTIONS
+    body = (b"<b>1</b><!--" + inside + b"--><?p x?>") * pairs
+    last = b"<![CDATA[ <!-- ]]>" if inside else b"<![CDATA[ <a> ]]>"
+    doc = b"<?xml version='1.0'?><a>" + body + last + b"</a>"
+    tags = xs.scan(doc, parent_levels=4)
+    assert tags is not None
+    assert len(tags.sections) == 1 + 2 * pairs + 1
+    assert doc[slice(*tags.sections[-1].tolist())] == last
+    b = np.flatnonzero((tags.kind != xs.CLOSE) & (tags.depth == 1))
+    assert len(b) == pairs
+    start, stop = tags.leaf_content(b)
+    assert (stop - start == 1).all()
+
+
+SECTION_TEXT = st.text(alphabet="<>?!-[]x ", max_size=8)
+PIECE = st.one_of(
+    SECTION_TEXT.filter(lambda t: "--" not in t and not t.endswith("-")).map("<!--{}-->".format),
+    SECTION_TEXT.filter(lambda t: "]]>" not in t).map("<![CDATA[{}]]>".format),
+    SECTION_TEXT.filter(lambda t: "?>" not in t).map("<?p {}?>".format),
+    st.sampled_from(["<b/>", "<b>1</b>", "x"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECE, max_size=30))
+def test_sections_at_once_as_one_by_one(pieces: list[str]) -> None:
+    """numpy finds the same sections as the step-by-step search, or leaves it to it."""
+    doc = ("<a>" + "".join(pieces) + "</a>").encode()
+    if not xs.well_formed(doc):
+        return
+    buf = np.frombuffer(doc + bytes(xs.MAX_NAME), dtype=np.uint8)
+    lt, gt = np.flatnonzero(buf == ord("<")), np.flatnonzero(buf == ord(">"))
+    candidates = lt[np.isin(buf[lt + 1], [ord("!"), ord("?")])]
+    with (
+        mock.patch.object(xs, "_FEW_SECTIONS", 10**9),
+        mock.patch.object(xs, "MAX_SECTIONS", 10**9),
+    ):
+        one_by_one = xs._sections(doc, buf, candidates, gt)
+    assert one_by_one is not None
+    at_once = xs._sections_at_once(buf, candidates, gt)
+    if len(one_by_one) == len(candidates):  # none holds another: found at once
+        assert at_once is not None
+    if at_once is not None:
+        assert at_once.tolist() == one_by_one.tolist()
+
+
+def test_a_value_holding_a_section_has_no_plain_content() -> None:
+    doc = b"<a><b>1</b><!-- c --><b>2<!-- c -->3</b><b><![CDATA[4]]></b><b/><b><?p?></b></a>"
+    tags = xs.scan(doc, parent_levels=4)
+    assert tags is not None
+    b = np.flatnonzero((tags.kind != xs.CLOSE) & (tags.depth == 1))
+    start, stop = tags.leaf_content(b)
+    assert start.tolist()[1:] == [-1, -1, stop[3], -1]
+    assert doc[start[0] : stop[0]] == b"1"
 
 
 def test_an_apostrophe_in_text_is_fine() -> None:
@@ -120,7 +206,16 @@ def test_an_apostrophe_in_text_is_fine() -> None:
 @pytest.mark.parametrize(
     ("what", "change"),
     [
-        ("a namespace declared below the root", ("<extensions>", '<extensions xmlns:q="urn:q">')),
+        ("a default namespace below the root", ("<extensions>", '<extensions xmlns="urn:q">')),
+        (
+            "a prefix bound to the GPX namespace below the root",
+            ("<extensions>", '<extensions xmlns:g="http://www.topografix.com/GPX/1/1">'),
+        ),
+        (
+            "an entity in a namespace below the root",
+            ("<extensions>", '<extensions xmlns:q="a&amp;b">'),
+        ),
+        ("xmlns in a name", ("<name>Loop</name>", "<name>xmlns</name>")),
         (
             "a prefix bound to the GPX namespace",
             ("<gpx ", '<gpx xmlns:g="http://www.topografix.com/GPX/1/1" '),
@@ -129,7 +224,11 @@ def test_an_apostrophe_in_text_is_fine() -> None:
             "lon written before lat with spaces",
             ('lat="48.137020" lon="11.575"', 'lon = "11.575" lat="48.137020"'),
         ),
-        ("a comment in a point", ("<ele>512.1</ele>", "<ele>512.1</ele><!-- x -->")),
+        ("a comment in an elevation", ("<ele>512.1</ele>", "<ele>512<!-- x -->.1</ele>")),
+        (
+            "a CDATA time",
+            ("<time>2024-05-01T07:00:01.1Z", "<time><![CDATA[2024-05-01T07:00:01.1Z]]>"),
+        ),
         ("an elevation with a child element", ("<ele>512.1</ele>", "<ele>512<b/>.1</ele>")),
         ("a character reference", ("<ele>512.1</ele>", "<ele>&#53;12.1</ele>")),
         ("two heart rates", ("<ns3:cad>88</ns3:cad>", "<ns3:hr>1</ns3:hr><ns3:cad>88</ns3:cad>")),
@@ -139,9 +238,7 @@ def test_odd_files_are_left_to_the_other_paths(what: str, change: tuple[str, str
     data = regular().decode().replace(*change, 1).encode()
     assert data != regular(), what
     assert read_gpx_scan(data, "run.gpx") is None
-    assert_same(
-        outcome(read_gpx_fast, data) or outcome(read_gpx_gpxpy, data), outcome(read_gpx_gpxpy, data)
-    )  # type: ignore[arg-type]
+    assert_same(outcome(read_gpx_bytes, data), outcome(read_gpx_reference, data))  # type: ignore[arg-type]
 
 
 def test_hr_at_any_depth_under_extensions_and_in_no_namespace() -> None:
@@ -154,7 +251,7 @@ def test_hr_at_any_depth_under_extensions_and_in_no_namespace() -> None:
     data = regular(6, point)
     scanned = read_gpx_scan(data, "run.gpx")
     assert scanned is not None
-    assert_same(scanned, read_gpx_gpxpy(data, "run.gpx"))
+    assert_same(scanned, read_gpx_reference(data, "run.gpx"))
     assert scanned.points["hr"].tolist()[:3] == [140, 141, 142]
 
 
@@ -164,8 +261,7 @@ def test_encodings_expat_and_lxml_read_differently_go_to_the_reference(encoding:
     text = regular(3).decode().replace('encoding="UTF-8"', f'encoding="{encoding}"')
     data = text.replace("Loop", "Müller").encode("utf-8" if encoding == "utf8" else "latin-1")
     assert read_gpx_scan(data, "run.gpx") is None
-    assert read_gpx_fast(data, "run.gpx") is None
-    assert_same(outcome(read_gpx_bytes, data), outcome(read_gpx_gpxpy, data))  # type: ignore[arg-type]
+    assert_same(outcome(read_gpx_bytes, data), outcome(read_gpx_reference, data))  # type: ignore[arg-type]
 
 
 def test_a_declaration_quoted_with_apostrophes_is_scanned() -> None:
@@ -173,4 +269,4 @@ def test_a_declaration_quoted_with_apostrophes_is_scanned() -> None:
     assert data.startswith(b"<?xml version='1.0'?>")
     scanned = read_gpx_scan(data, "run.gpx")
     assert scanned is not None
-    assert_same(scanned, read_gpx_gpxpy(data, "run.gpx"))
+    assert_same(scanned, read_gpx_reference(data, "run.gpx"))

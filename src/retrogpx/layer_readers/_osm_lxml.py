@@ -24,7 +24,7 @@ which also gives every error message. That is:
   no entity is ever declared or expanded. The parser is hardened all the same
   (``resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False``) and a
   document type lxml still reports is refused;
-- what :func:`~retrogpx.readers._lxml.plain_xml` refuses in the prolog (an encoding
+- what :func:`~retrogpx.readers._xml.hardened.plain_xml` refuses in the prolog (an encoding
   whose ASCII bytes might not be ASCII characters, an XML version other than 1.0), and
   any declared encoding but ``UTF-8`` and ``ISO-8859-1`` (expat and lxml differ on
   ``utf8``, ``latin-1``...);
@@ -61,7 +61,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 import numpy as np
 from lxml import etree
 
-from ..readers._lxml import plain_xml
+from ..readers._xml.hardened import plain_xml
 
 if TYPE_CHECKING:
     from ..classes import LayerClasses

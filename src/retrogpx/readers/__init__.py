@@ -2,8 +2,20 @@
 
 The format is sniffed from the content first (so a mis-named file still reads), then
 from the file name; ``.gz`` and ``.bz2`` compression is undone transparently with size
-caps (see :mod:`retrogpx.readers._source`). Each format module is imported only when a
-file needs it, so the FIT reader's optional dependency is never loaded for a GPX file.
+caps (see :mod:`retrogpx.readers._source`). Each format is a package, imported only
+when a file needs it, whose modules say which path they are:
+
+- ``gpx/``: ``scan`` (numpy over the bytes) then ``reference`` (gpxpy on a
+  defusedxml tree), sharing ``columns`` (the arrays both fill and the Track built
+  from them) and ``scan_times``;
+- ``tcx/``: ``scan`` then ``reference`` (a defusedxml tree), sharing ``common`` (the
+  reference's conversions, the laps, the finishing step);
+- ``fit/``: ``reference`` (fitdecode, the optional ``fit`` extra).
+
+The XML they share is in ``_xml/``: the defusedxml parse, the hardened lxml parse, the
+byte scanner and the values read from bytes. The fast path of a format takes on what
+its bytes say plainly and returns None otherwise; the reference path then reads the
+file and gives every error message. Both give the same Track (the tests compare them).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""What the GPX reading paths share: the columns they extract and the Track built from them.
+"""What the two GPX paths share: the columns they extract and the Track built from them.
 
-:mod:`retrogpx.readers.gpx` (gpxpy, the reference), :mod:`retrogpx.readers.gpx_fast`
-(an lxml tree straight to arrays) and :mod:`retrogpx.readers.gpx_scan` (numpy over the
-bytes) each extract a :class:`GpxColumns` from the document; :func:`build_track` turns
-any of them into the same :class:`~retrogpx.track.Track`, with the same notes in the
-same order, so the paths cannot drift apart after extraction.
+:mod:`.reference` (gpxpy) and :mod:`.scan` (numpy over the bytes) each extract a
+:class:`GpxColumns` from the document; :func:`build_track` turns either into the same
+:class:`~retrogpx.track.Track`, with the same notes in the same order, so the paths
+cannot drift apart after extraction. The namespace and version helpers make both read
+a document's names alike.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..clean import counted, finish_track
-from ..track import Track, make_points
+from ...clean import counted, finish_track
+from ...track import Track, make_points
 
 GPX_NAMESPACES = ("http://www.topografix.com/GPX/1/0", "http://www.topografix.com/GPX/1/1")
 

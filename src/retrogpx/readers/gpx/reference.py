@@ -1,13 +1,10 @@
-"""GPX 1.0 and 1.1 tracks, read into a :class:`~retrogpx.track.Track`.
+"""The GPX reference path: gpxpy's field reader on a defusedxml tree.
 
-Three paths give the same Track. :func:`read_gpx_bytes` first tries the scan path,
-:func:`retrogpx.readers.gpx_scan.read_gpx_scan` (lxml checks the document, numpy reads
-the points from its bytes: about nine times faster than gpxpy), then the tree path
-:func:`retrogpx.readers.gpx_fast.read_gpx_fast` (an lxml tree straight to numpy
-arrays); any file neither takes on (see those modules) is read here through gpxpy, the
-reference path :func:`read_gpx_gpxpy`, which also gives every error message.
+:func:`retrogpx.readers.gpx.read_gpx_bytes` reads here every file the scan path
+(:mod:`.scan`) does not take on, and this path gives every error message; on the
+files the scan path takes, both give the same Track.
 
-Safety of the reference path: gpxpy's own parser (``gpxpy.parse``, see
+Safety: gpxpy's own parser (``gpxpy.parse``, see
 ``gpxpy/parser.py``) hands the raw text to ``lxml.etree.XML`` when lxml is installed,
 with lxml's default parser, which expands internal entities; it also decodes every
 file as UTF-8 whatever its declaration says, which breaks Latin-1 files. So gpxpy
@@ -46,10 +43,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..clean import counted
-from ..errors import TrackError
-from ..track import Track
-from ._gpx_common import (
+from ...clean import counted
+from ...errors import TrackError
+from ...track import Track
+from .._xml import local_name, parse_xml
+from .columns import (
     GpxColumns,
     build_track,
     field_version,
@@ -57,7 +55,6 @@ from ._gpx_common import (
     namespace_notes,
     stripped,
 )
-from ._xml import local_name, parse_xml
 
 if TYPE_CHECKING:
     import gpxpy.gpx
@@ -213,26 +210,8 @@ def _refuse_empty(scan: _Scan, path: str | Path) -> TrackError:
     return TrackError(what, path=path, hint=_NOT_A_TRACK_HINT)
 
 
-def read_gpx_bytes(data: bytes, path: str | Path) -> Track:
-    """Read a GPX 1.0 / 1.1 document (already decompressed) into a cleaned Track.
-
-    The scan and tree paths take every file they can; the gpxpy path reads the rest and
-    gives the errors (all give the same Track: see :mod:`retrogpx.readers.gpx_scan`).
-
-    Raises:
-        TrackError: as :func:`read_gpx_gpxpy`.
-    """
-    from .gpx_fast import read_gpx_fast
-    from .gpx_scan import read_gpx_scan
-
-    track = read_gpx_scan(data, path)
-    if track is None:
-        track = read_gpx_fast(data, path)
-    return track if track is not None else read_gpx_gpxpy(data, path)
-
-
-def read_gpx_gpxpy(data: bytes, path: str | Path) -> Track:
-    """Read a GPX document through gpxpy (the reference path) into a cleaned Track.
+def read_gpx_reference(data: bytes, path: str | Path) -> Track:
+    """Read a GPX document (already decompressed) through gpxpy into a cleaned Track.
 
     Each non-empty ``<trkseg>`` becomes one recording ``part`` (0, 1, ...). The name is
     the first track's ``<name>``, else the file's; the activity is the first track's

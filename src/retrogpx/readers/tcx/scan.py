@@ -1,11 +1,11 @@
-"""The quick TCX path: the trackpoints read from the raw bytes with numpy, once lxml has
+"""The TCX scan path: the trackpoints read from the raw bytes with numpy, once lxml has
 found the document well-formed; the Track is the same as the reference path's.
 
 :func:`retrogpx.readers.tcx.read_tcx_bytes` tries this path first, then the reference
-:func:`retrogpx.readers.tcx.read_tcx_tree` (defusedxml tree, Python per trackpoint).
-As in :mod:`.gpx_scan`, lxml checks the document without building a tree and the tags
-are located with numpy (:mod:`._xmlscan`). Tags match by local name in any namespace,
-as the reference matches them: the trackpoints are the ``Trackpoint`` children of the
+path :mod:`.reference` (a defusedxml tree, Python per trackpoint). As in the GPX scan
+path, lxml checks the document without building a tree and the tags are located with
+numpy (:mod:`.._xml.scan`). Tags match by local name in any namespace, as the
+reference matches them: the trackpoints are the ``Trackpoint`` children of the
 ``Track`` children of the ``Lap`` children of any ``Activity``; their ``Time``,
 ``AltitudeMeters`` and ``Cadence`` children, ``Position/LatitudeDegrees`` and
 ``LongitudeDegrees``, ``HeartRateBpm/Value`` and any ``RunCadence`` under their
@@ -21,21 +21,23 @@ same:
 - numbers ``[+-]digits[.digits]`` with at most 15 digits and no exponent, not a
   negative zero (pandas reads ``-0`` as ``0``): the digits are an exact integer
   divided once by an exact power of ten, which is how both pandas and
-  :func:`._xmlscan.decimals` read them (longer numbers and exponents pandas may round
-  otherwise);
+  :func:`.._xml.values.decimals` read them (longer numbers and exponents pandas may
+  round otherwise);
 - times ``YYYY-MM-DDThh:mm:ss[.f{1,9}][Z|+hh:mm|-hh:mm]`` that exist and lie within the
   nanosecond range the reference keeps.
 
 Any other field (full-precision doubles as Garmin writes them, garbage, odd times) is
 handed as the same column of texts to the reference's own conversions
-(:func:`.tcx._numeric`, :func:`.tcx._times`, which also write the notes on times). A
-trackpoint has a position when its ``LatitudeDegrees`` or ``LongitudeDegrees`` holds
-any text; only the values of trackpoints with a position are read, as in the
-reference.
+(:func:`.common.numeric`, :func:`.common.trackpoint_times`, which also write the notes
+on times). A trackpoint has a position when its ``LatitudeDegrees`` or
+``LongitudeDegrees`` holds any text; only the values of trackpoints with a position
+are read, as in the reference.
 
 It returns None, and the reference path reads the file (and gives any error), for:
 
-- whatever :func:`._xmlscan.scan` refuses (DTDs and entities among them);
+- whatever :func:`.._xml.scan.scan` refuses (DTDs and entities among them);
+- a comment, CDATA section or processing instruction inside a value read here (one
+  elsewhere is passed over, as the reference passes over it);
 - no ``Activity``, activities at different depths, no trackpoint, or none with a
   position;
 - a trackpoint with two of a field (two ``Time``, ``Position``, ``RunCadence``...), or
@@ -56,31 +58,20 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..errors import TrackError
-from ..track import Track, make_points
-from ._gpx_time import epoch_minutes
-from ._xml import local_name, parse_xml
-from ._xmlscan import (
-    CLOSE,
-    MAX_NAME,
-    OPEN,
-    Tags,
-    at,
-    decimals,
-    joined,
-    key_of,
-    scan,
-    without_elements,
-)
-from .tcx import (
-    _TIME_MAX,
-    _TIME_MIN,
-    _numeric,
-    _times,
+from ...errors import TrackError
+from ...track import Track, make_points
+from .._xml import local_name, parse_xml
+from .._xml.scan import CLOSE, MAX_NAME, OPEN, Tags, at, key_of, scan, without_elements
+from .._xml.values import ascii_texts, decimals, epoch_minutes
+from .common import (
+    TIME_MAX,
+    TIME_MIN,
     activity_laps,
     blind_note,
     finish_tcx,
     naive_times_note,
+    numeric,
+    trackpoint_times,
 )
 
 #: A field: the trackpoints holding it, and the byte range of each one's content.
@@ -112,8 +103,8 @@ _HEAD_SEPARATORS = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"))
 _MAX_FRACTION = 9
 _MAX_TIME = _HEAD + 1 + _MAX_FRACTION + 6
 _NS = 1_000_000_000
-_MIN_S = _TIME_MIN.value // _NS
-_MAX_S = _TIME_MAX.value // _NS
+_MIN_S = TIME_MIN.value // _NS
+_MAX_S = TIME_MAX.value // _NS
 
 
 def _last(flags: np.ndarray) -> np.ndarray:
@@ -222,7 +213,7 @@ def _once(found: _Found) -> bool:
 
 def _field(points: _Trackpoints, found: _Found) -> _Field | None:
     """Owner trackpoints and content ranges of the field elements found; None when a
-    trackpoint has the field twice or one holds child elements."""
+    trackpoint has the field twice or one holds child elements (or a comment...)."""
     if not _once(found):
         return None
     start, stop = points.tags.leaf_content(points.tag[found[0]])
@@ -352,12 +343,11 @@ class _Columns:
     def _texts(self, row: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray | None:
         """The reference's column of texts (None where not given); None when a text is not
         its bytes as ASCII (a reference, or a byte the document's encoding decodes)."""
-        raw = joined(self.buf, start, stop, 0)  # NUL: no XML text holds one
-        if (raw >= 0x80).any() or (raw == ord("&")).any():
+        texts = ascii_texts(self.buf, start, stop)
+        if texts is None:
             return None
-        text = raw.tobytes().decode("ascii").replace("\r\n", "\n").replace("\r", "\n")
         column = np.full(self.n, None, dtype=object)
-        column[row] = text.split("\0")[:-1]  # XML's line-end normalisation done above
+        column[row] = texts
         return column
 
     def numbers(self, field: _Field) -> np.ndarray | None:
@@ -372,7 +362,7 @@ class _Columns:
                 column[row[given]] = values
                 return column
         texts = self._texts(row, start, stop)
-        return None if texts is None else _numeric(texts)
+        return None if texts is None else numeric(texts)
 
     def times(self, field: _Field) -> _Times | None:
         """Per kept trackpoint, its time (NaT where absent or unreadable), and the
@@ -392,7 +382,7 @@ class _Columns:
         if texts is None:
             return None
         notes: list[str] = []
-        return _times(texts, notes), notes
+        return trackpoint_times(texts, notes), notes
 
 
 def _activity_depth(tags: Tags) -> int | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import defusedxml
 import defusedxml.ElementTree as DET
 
-from ..errors import TrackError
+from ...errors import TrackError
 
 #: A web page: an optional BOM, XML declaration and comments, then ``<!DOCTYPE html``. A
 #: download that fails often saves the site's login or error page instead; its doctype

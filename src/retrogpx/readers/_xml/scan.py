@@ -4,40 +4,55 @@ Why: a GPX or TCX file is a few element kinds repeated for every point, and buil
 an lxml tree and handing each element to Python costs several times lxml's own parse
 (``benchmarks/bench_read.py``). Here lxml still checks the whole document (a
 hardened parse with no tree built, :func:`well_formed`); once it is known to be
-well-formed, every ``<`` starts a tag and the tags can be found and described with
-numpy over the raw bytes, without a Python object per element.
+well-formed, every ``<`` outside a comment, CDATA section or processing instruction
+starts a tag, and the tags can be found and described with numpy over the raw bytes,
+without a Python object per element.
 
-What is left to the callers' other paths (:func:`scan` returns None):
+Comments, CDATA sections and processing instructions (the XML declaration among them)
+are found first, in document order (:func:`_sections`); no tag is looked for inside
+them, and an element holding one has no plain content
+(:meth:`Tags.leaf_content`): its text is not its bytes.
 
-- anything :func:`._lxml.plain_xml` refuses (DTDs and entity declarations among them),
-  or that lxml does not parse;
-- comments, CDATA sections and processing instructions other than the XML declaration:
-  they may hold ``<`` that starts no tag;
+What is left to the callers' reference paths (:func:`scan` returns None):
+
+- anything :func:`.hardened.plain_xml` refuses (DTDs and entity declarations among
+  them), or that lxml does not parse;
+- more than :data:`MAX_SECTIONS` comments, CDATA sections and processing instructions
+  when some of them hold ``<!`` or ``<?``;
 - a ``>`` anywhere but at the end of a tag (in text or in an attribute value), and an
-  apostrophe inside a tag other than the XML declaration (attribute values must be in
-  double quotes, which callers read);
+  apostrophe inside a tag (attribute values must be in double quotes, which callers
+  read);
 - an element name longer than :data:`MAX_NAME` bytes (without a prefix in its first
   16).
 
-Values are not decoded here: callers read them as bytes and must refuse any byte an
-entity, a character reference or XML's line-end normalisation would change.
+Values are not decoded here: callers read them as bytes (:mod:`.values`) and must
+refuse any byte an entity, a character reference or XML's line-end normalisation
+would change.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from lxml import etree
 from numpy.lib.stride_tricks import as_strided
 
-from ._lxml import hardened_parser, plain_xml
+from .hardened import hardened_parser, plain_xml
 
 #: Tag kinds.
 OPEN, CLOSE, EMPTY = 0, 1, 2
 #: Longest element name (prefix included) read here.
 MAX_NAME = 64
+#: Most comments, CDATA sections and processing instructions looked for one by one (each
+#: costs a step in Python), when some hold ``<!`` or ``<?`` so that numpy cannot find
+#: them at once.
+MAX_SECTIONS = 1000
+#: Up to this many candidates, sections are looked for one by one (the XML declaration
+#: and a comment or two: quicker than numpy over every ">").
+_FEW_SECTIONS = 8
+#: How each kind of section starts and ends.
+_SECTION_ENDS = ((b"<!--", b"-->"), (b"<![CDATA[", b"]]>"), (b"<?", b"?>"))
 _LT, _GT, _SLASH, _APOS, _COLON = (ord(c) for c in "<>/':")
 #: Bytes that end an element name.
 _NAME_END = np.zeros(256, dtype=bool)
@@ -60,8 +75,9 @@ class _NoTree:
 
 
 def well_formed(data: bytes) -> bool:
-    """True when lxml may read ``data`` (:func:`._lxml.plain_xml`) and finds it well-formed,
-    parsed with the same hardened settings as :func:`._lxml.parse_plain_xml`."""
+    """True when lxml may read ``data`` (:func:`.hardened.plain_xml`) and finds it
+    well-formed, parsed with the same hardened settings as
+    :func:`.hardened.parse_plain_xml`."""
     if not plain_xml(data):
         return False
     parser = hardened_parser(target=_NoTree())
@@ -70,7 +86,7 @@ def well_formed(data: bytes) -> bool:
     except (etree.LxmlError, ValueError):
         return False
     # Without a tree, lxml only logs what it would raise while building one (an unbound
-    # namespace prefix); anything logged leaves the document to the tree path.
+    # namespace prefix); anything logged leaves the document to the reference path.
     return len(parser.error_log) == 0
 
 
@@ -88,6 +104,9 @@ class Tags:
             tags); ``prefixed``: the name has a prefix.
         parent: index of the OPEN tag of the element's parent (-1 for the root, for
             CLOSE tags and below the depth asked for).
+        sections: [start, stop) byte ranges of the comments, CDATA sections and
+            processing instructions, in document order (shape (n, 2)); no tag is
+            found inside them.
     """
 
     buf: np.ndarray
@@ -98,6 +117,7 @@ class Tags:
     local: np.ndarray
     prefixed: np.ndarray
     parent: np.ndarray
+    sections: np.ndarray
 
     def named(self, local: bytes, among: np.ndarray | None = None) -> np.ndarray:
         """Mask of the OPEN and EMPTY tags whose local name is ``local`` (any prefix),
@@ -110,14 +130,28 @@ class Tags:
         """Byte range [start, stop) of the content of the elements opened at ``tags``.
 
         Empty (``<a/>``) and ``<a></a>`` elements get an empty range; an element with
-        child elements gets start -1 (its text is not one run of bytes).
+        child elements, or holding a comment, CDATA section or processing instruction,
+        gets start -1 (its text is not one run of its bytes).
         """
         nxt = np.minimum(tags + 1, len(self.lt) - 1)
         empty = self.kind[tags] == EMPTY
         leaf = empty | ((self.kind[nxt] == CLOSE) & (self.depth[nxt] == self.depth[tags]))
         start = np.where(leaf, self.gt[tags] + 1, -1)
         stop = np.where(empty, start, self.lt[nxt])
+        if len(self.sections) and len(tags):
+            opened = self.sections[:, 0]
+            holds = np.searchsorted(opened, stop) > np.searchsorted(opened, start)
+            start = np.where(holds & leaf, -1, start)
         return start, stop
+
+    def last_tags(self, opened: np.ndarray, depth: int) -> np.ndarray:
+        """The index of the tag that ends each element whose start tag is at ``opened``
+        (sorted, all at ``depth``): its end tag, or the start tag of an ``<a/>``."""
+        closes = np.flatnonzero((self.kind == CLOSE) & (self.depth == depth))
+        if len(closes) == 0:
+            return opened  # all are <a/>
+        closing = closes[np.minimum(np.searchsorted(closes, opened), len(closes) - 1)]
+        return np.where(self.kind[opened] == OPEN, closing, opened)
 
 
 def _first_true(rows: np.ndarray) -> np.ndarray:
@@ -126,7 +160,7 @@ def _first_true(rows: np.ndarray) -> np.ndarray:
     return np.where(rows[np.arange(len(rows)), first], first, rows.shape[1])
 
 
-def _windows(buf: np.ndarray, start: np.ndarray, width: int) -> np.ndarray:
+def windows(buf: np.ndarray, start: np.ndarray, width: int) -> np.ndarray:
     """The ``width`` bytes from each offset in ``start`` as rows (``buf`` ends with at
     least ``width`` NUL bytes of padding)."""
     return as_strided(buf, shape=(len(buf) - width + 1, width), strides=(1, 1))[start]
@@ -194,7 +228,7 @@ def _local_names(buf: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.nda
     colon[colon >= length] = -1  # none in the name (as far as the 16 bytes show)
     unknown = np.flatnonzero((length == 16) & (colon < 0))
     if len(unknown):  # a long name: look further for its end or a colon
-        wide = _windows(buf, start[unknown], MAX_NAME)
+        wide = windows(buf, start[unknown], MAX_NAME)
         wide_length = _first_true(_NAME_END[wide])
         wide_colon = _first_true((wide == _COLON) & (np.arange(MAX_NAME) < wide_length[:, None]))
         if (wide_length == MAX_NAME).any():
@@ -225,6 +259,80 @@ def _parents(kind: np.ndarray, depth: np.ndarray, levels: int) -> np.ndarray:
     return parent
 
 
+def _outside(positions: np.ndarray, sections: np.ndarray) -> np.ndarray:
+    """The sorted ``positions`` outside the sorted, disjoint ranges [start, stop) of
+    ``sections``: one slice per run between them (a view when only the prolog holds
+    sections, as when the XML declaration is the only one)."""
+    cut_from = np.searchsorted(positions, sections[:, 0]).tolist()
+    cut_to = np.searchsorted(positions, sections[:, 1]).tolist()
+    keep_from, keep_to = [0, *cut_to], [*cut_from, len(positions)]
+    runs = [positions[a:b] for a, b in zip(keep_from, keep_to, strict=True) if b > a]
+    if len(runs) == 1:
+        return runs[0]
+    return np.concatenate(runs) if runs else positions[:0]
+
+
+def _sections(
+    data: bytes, buf: np.ndarray, candidates: np.ndarray, gt: np.ndarray
+) -> np.ndarray | None:
+    """The [start, stop) ranges of the comments, CDATA sections and processing
+    instructions of a well-formed document, given the offsets of every ``<!`` and
+    ``<?`` (``candidates``) and of every ``>`` (``gt``) in it (``buf``: its bytes, then
+    NUL bytes), in order; None when one
+    is something else (a DOCTYPE: :func:`.hardened.plain_xml` refuses those anyway), or
+    some hold ``<!`` or ``<?`` and there are more than :data:`MAX_SECTIONS`.
+
+    Outside them, ``<`` cannot be text or in an attribute value: the first candidate
+    past the end of the last section found starts the next one. Inside, ``<!`` and
+    ``<?`` are text, passed over. Many sections (a comment in every point) are found
+    at once, when none holds another candidate.
+    """
+    if len(candidates) > _FEW_SECTIONS:
+        found = _sections_at_once(buf, candidates, gt)
+        if found is not None:
+            return found
+    found_one_by_one: list[tuple[int, int]] = []
+    i = 0
+    while i < len(candidates):
+        if len(found_one_by_one) == MAX_SECTIONS:
+            return None
+        at = int(candidates[i])
+        for opening, closing in _SECTION_ENDS:
+            if data.startswith(opening, at):
+                stop = data.find(closing, at + len(opening))
+                break
+        else:
+            return None
+        if stop < 0:
+            return None
+        end = stop + len(closing)
+        found_one_by_one.append((at, end))
+        i = int(np.searchsorted(candidates, end))  # the first candidate after it
+    return np.array(found_one_by_one, dtype=np.int64).reshape(-1, 2)
+
+
+def _sections_at_once(buf: np.ndarray, candidates: np.ndarray, gt: np.ndarray) -> np.ndarray | None:
+    """:func:`_sections` with numpy, when every candidate starts a section (none is
+    inside another, the usual case); None otherwise: the caller looks one by one."""
+    end = np.full(len(candidates), -1, dtype=np.int64)
+    for opening, closing in _SECTION_ENDS:
+        starts = np.ones(len(candidates), dtype=bool)
+        for k, byte in enumerate(opening):
+            starts &= buf[np.minimum(candidates + k, len(buf) - 1)] == byte
+        # The ">" that ends each closing string, and the first after each opening.
+        before = np.ones(len(gt), dtype=bool)
+        for k, byte in enumerate(reversed(closing[:-1]), start=1):
+            before &= buf[np.maximum(gt - k, 0)] == byte
+        ends = gt[before]
+        first = np.searchsorted(ends, candidates[starts] + len(opening) + len(closing) - 1)
+        if (first >= len(ends)).any():
+            return None  # no end after one of them
+        end[starts] = ends[first] + 1
+    if (end < 0).any() or (end[:-1] > candidates[1:]).any():
+        return None  # not a section, or one holds the next candidate
+    return np.column_stack([candidates, end])
+
+
 def scan(data: bytes, parent_levels: int) -> Tags | None:
     """The tags of ``data``, or None when the document is not one read here (see the
     module docstring). Checks well-formedness with lxml first. Parents are found for
@@ -234,22 +342,25 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
     buf = np.frombuffer(data + bytes(MAX_NAME), dtype=np.uint8)
     lt = np.flatnonzero(buf == _LT)
     gt = np.flatnonzero(buf == _GT)
-    # Every "<" starts a tag (the document is well-formed, with no comment or CDATA);
-    # with as many ">", each closes the tag before it: none is in text or in a value.
-    if len(lt) == 0 or len(gt) != len(lt) or (gt <= lt).any() or (gt[:-1] >= lt[1:]).any():
+    apostrophes = np.flatnonzero(buf == _APOS)
+    if len(lt) == 0:
         return None
     after = buf[lt + 1]
-    if (after == ord("!")).any():
-        return None  # a comment or CDATA section (plain_xml has refused declarations)
-    if (after == ord("?")).any():  # the XML declaration, or another processing instruction
-        if int((after == ord("?")).sum()) > 1 or after[0] != ord("?"):
-            return None
-        lt, gt, after = lt[1:], gt[1:], after[1:]
-        if len(lt) == 0:
-            return None
-    # An apostrophe inside a tag (the XML declaration aside): a value may be quoted with
-    # it, which callers do not read.
-    apostrophes = np.flatnonzero(buf == _APOS)
+    special = (after == ord("!")) | (after == ord("?"))
+    sections = (
+        _sections(data, buf, lt[special], gt) if special.any() else np.zeros((0, 2), np.int64)
+    )
+    if sections is None:
+        return None
+    if len(sections):  # no tag inside a section: its "<", ">" and "'" are text
+        lt, gt = _outside(lt, sections), _outside(gt, sections)
+        apostrophes = _outside(apostrophes, sections)
+        after = buf[lt + 1]
+    # Every "<" left starts a tag (the document is well-formed); with as many ">", each
+    # closes the tag before it: none is in text or in a value.
+    if len(lt) == 0 or len(gt) != len(lt) or (gt <= lt).any() or (gt[:-1] >= lt[1:]).any():
+        return None
+    # An apostrophe inside a tag: a value may be quoted with it, which callers do not read.
     if len(apostrophes):
         tag = np.searchsorted(lt, apostrophes) - 1
         if ((tag >= 0) & (apostrophes < gt[np.maximum(tag, 0)])).any():
@@ -274,6 +385,7 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
         local=local,
         prefixed=prefixed,
         parent=_parents(kind, depth, parent_levels),
+        sections=sections,
     )
 
 
@@ -286,99 +398,10 @@ def without_elements(data: bytes, tags: Tags, opened: np.ndarray, depth: int) ->
     """``data`` with the elements whose start tags are at ``opened`` (sorted, all at
     ``depth``) cut out: one cut per run of consecutive ones, so the rest, small, can be
     parsed as a tree."""
-    closes = np.flatnonzero((tags.kind == CLOSE) & (tags.depth == depth))
-    closing = closes[np.minimum(np.searchsorted(closes, opened), max(len(closes) - 1, 0))]
-    last = np.where(tags.kind[opened] == OPEN, closing, opened)  # <a/> ends at once
+    last = tags.last_tags(opened, depth)
     run_start = np.concatenate([[True], opened[1:] != last[:-1] + 1])
     run_end = np.concatenate([run_start[1:], [True]])
     cut_from, cut_to = tags.lt[opened[run_start]], tags.gt[last[run_end]] + 1
     keep_from = np.concatenate([[0], cut_to]).tolist()
     keep_to = np.concatenate([cut_from, [len(data)]]).tolist()
     return b"".join(data[a:b] for a, b in zip(keep_from, keep_to, strict=True))
-
-
-def joined(buf: np.ndarray, start: np.ndarray, stop: np.ndarray, sep: int) -> np.ndarray:
-    """The byte ranges [start, stop) of ``buf`` one after another, each followed by
-    ``sep``, as one uint8 array."""
-    length = stop - start
-    count = int(length.sum())
-    if len(length) == 0:
-        return np.zeros(0, dtype=np.uint8)
-    before = np.cumsum(length) - length  # value bytes before each range
-    at = np.arange(count)
-    out = np.full(count + len(length), sep, dtype=np.uint8)
-    source = at + np.repeat(start - before, length)
-    out[at + np.repeat(np.arange(len(length)), length)] = buf[source]
-    return out
-
-
-def decimals(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray | None:
-    """Each byte range read as a decimal number, exactly as Python's ``float`` reads it;
-    None when one is not a plain decimal (digits, sign, point, exponent only)."""
-    if len(start) == 0:
-        return np.zeros(0)
-    length = stop - start
-    if int(length.min()) <= 0:
-        return None
-    width = int(length.max())
-    if width <= _SHORT_DECIMAL:
-        rows = _windows(buf, start, width)
-        rows[np.arange(width) >= length[:, None]] = 0
-        values = _short_decimals(rows)
-        if values is not None:
-            return values
-    text = joined(buf, start, stop, ord(" "))
-    allowed = _DECIMAL_BYTES[text]
-    allowed[np.cumsum(length + 1) - 1] = True  # the separators, and only they, are spaces
-    if not allowed.all():
-        return None
-    # numpy reads each number with Python's own PyOS_string_to_double; a text it cannot
-    # read to the end ("1.2.3", "1e") stops it short with a DeprecationWarning.
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)
-        try:
-            values = np.fromstring(text.tobytes(), dtype=np.float64, sep=" ")
-        except (ValueError, DeprecationWarning):
-            return None
-    return values if len(values) == len(start) else None
-
-
-def _short_decimals(rows: np.ndarray) -> np.ndarray | None:
-    """Numbers written ``[+-]digits[.digits]`` with at most 15 digits, as NUL-padded rows
-    of bytes, read exactly as Python's ``float``; None when one is written otherwise.
-
-    Such a number is its digits as an integer (below 2**53, so exact as a float) divided
-    by a power of ten up to 10**15 (exact too); IEEE division rounds that quotient
-    correctly, which is what ``float`` gives (Clinger's fast path).
-    """
-    columns = np.ascontiguousarray(rows.T)  # one column at a time, for all numbers at once
-    first = columns[0]
-    ok = np.ones(len(first), dtype=bool)
-    mantissa = np.zeros(len(first), dtype=np.int64)
-    n_digits = np.zeros(len(first), dtype=np.int64)
-    n_fraction = np.zeros(len(first), dtype=np.int64)
-    n_points = np.zeros(len(first), dtype=np.int64)
-    for at, column in enumerate(columns):
-        value = column - np.uint8(ord("0"))  # wraps below "0": a digit is below 10
-        digit = value < 10
-        point = column == ord(".")
-        # A sign first; NUL (padding) only after the text, as XML text holds no NUL.
-        other = (column == ord("-")) | (column == ord("+")) if at == 0 else column == 0
-        ok &= digit | point | other
-        mantissa = np.where(digit, mantissa * 10 + value, mantissa)
-        n_digits += digit
-        n_fraction += digit & (n_points > 0)
-        n_points += point
-    if not (ok.all() and (n_points <= 1).all() and (n_digits >= 1).all()):
-        return None
-    if (n_digits > 15).any():
-        return None
-    number = mantissa.astype(np.float64) / _POW10[n_fraction]
-    return np.where(first == ord("-"), -number, number)
-
-
-#: Longest number read by :func:`_short_decimals` (15 digits, a sign and a point).
-_SHORT_DECIMAL = 17
-_POW10 = np.array([float(10**k) for k in range(16)])  # exact: 10**15 < 2**53
-_DECIMAL_BYTES = np.zeros(256, dtype=bool)
-_DECIMAL_BYTES[[ord(c) for c in "0123456789+-.eE"]] = True

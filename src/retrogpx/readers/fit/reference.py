@@ -1,4 +1,5 @@
-"""Garmin FIT activity files, decoded with ``fitdecode`` (the optional ``fit`` extra).
+"""The FIT reference path: activity files decoded with ``fitdecode`` (the optional
+``fit`` extra).
 
 What is read: ``record`` messages (semicircle positions converted to degrees;
 ``enhanced_altitude`` preferred to ``altitude``; heart rate; cadence plus its
@@ -32,10 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..clean import activity_label, counted, finish_track
-from ..errors import MissingExtraError, TrackError
-from ..track import LapTrigger, Track, WatchLap, make_points
-from ..watchlaps import MAX_LAP_S, lap_coverage_notes
+from ...clean import activity_label, counted, finish_track
+from ...errors import MissingExtraError, TrackError
+from ...track import LapTrigger, Track, WatchLap, make_points
+from ...watchlaps import MAX_LAP_S, lap_coverage_notes
 
 #: Degrees per semicircle: FIT stores angles as sint32 over 180 degrees.
 DEG_PER_SEMICIRCLE = 180.0 / 2**31
@@ -257,7 +258,7 @@ def _fit_activity(dec: _Decoded, notes: list[str]) -> str | None:
     return activity_label(sports or dec.sports, len(dec.sessions), "sessions", notes)
 
 
-def read_fit_bytes(data: bytes, path: str | Path) -> Track:
+def read_fit_reference(data: bytes, path: str | Path) -> Track:
     """Read a FIT file's content (already decompressed) into a :class:`Track`.
 
     Raises:

@@ -1,12 +1,13 @@
-"""GPX point times read in one vectorised pass, exactly as gpxpy reads them.
+"""The scan path's GPX point times: read from the bytes in one vectorised pass, exactly
+as gpxpy reads them.
 
 gpxpy (``gpxpy.gpxfield.parse_time``) matches each time against a regular expression
 and builds a ``datetime``: fractions of a second are cut (not rounded) to
 microseconds, a zone ``Z``, ``+HH``, ``+HH:``, ``+HHMM`` or ``+HH:MM`` gives a fixed
-offset, and a time without a zone stays naive. :func:`parse_gpx_times` does the same
-for the usual shape, ``YYYY-MM-DDThh:mm:ss[.f{1,15}][zone]`` in ASCII, on all the
-times of a file at once: the texts become rows of a byte matrix and every field is
-read by column arithmetic. Anything else (one-digit fields, blanks around the
+offset, and a time without a zone stays naive. :func:`parse_gpx_time_bytes` does the
+same for the usual shape, ``YYYY-MM-DDThh:mm:ss[.f{1,15}][zone]`` in ASCII, on all
+the times of a file at once: the times become rows of a byte matrix and every field
+is read by column arithmetic. Anything else (one-digit fields, blanks around the
 time, dates that do not exist, years outside 1000-9000, an offset of a day or more)
 makes it answer None, and the caller reads the file through gpxpy instead, so no
 time is ever read differently.
@@ -14,10 +15,10 @@ time is ever read differently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from .._xml.values import epoch_minutes
 
 #: Longest time text handled here: 19 + "." + 15 digits + "+HH:MM".
 _MAX_LEN = 42
@@ -37,49 +38,16 @@ def _number(digits: np.ndarray) -> np.ndarray:
     return digits.astype(np.int64) @ weights
 
 
-def _byte_rows(
-    texts: Sequence[str], *, shortest: int, longest: int, pad: int = 0
-) -> np.ndarray | None:
-    """The texts as rows of ASCII bytes, padded with NUL (which XML text cannot hold),
-    plus ``pad`` more NUL columns; None when a text is shorter than ``shortest``, longer
-    than ``longest``, or not ASCII."""
-    n = len(texts)
-    try:
-        flat = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8)
-    except UnicodeEncodeError:
-        return None
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-    if n == 0 or lengths.min() < shortest or lengths.max() > longest:
-        return None
-    width = int(lengths.max())
-    chars = np.zeros((n, width + pad), dtype=np.uint8)
-    if lengths.min() == width:  # the usual case: every text as long
-        chars[:, :width] = flat.reshape(n, width)
-    else:
-        row = np.repeat(np.arange(n), lengths)
-        start = np.cumsum(lengths) - lengths
-        chars[row, np.arange(len(flat)) - np.repeat(start, lengths)] = flat
-    return chars
-
-
-def parse_gpx_times(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """UTC microseconds since 1970 (int64) and a naive flag for each time text.
-
-    Returns None when any text is not in the shape handled here or does not give a
-    valid time (see the module docstring); the caller must then use gpxpy.
-    """
-    if len(texts) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-    # Rows of bytes with 7 NUL columns more, so a zone can be read at any start.
-    chars = _byte_rows(texts, shortest=_HEAD, longest=_MAX_LEN, pad=_ZONE_PAD)
-    return None if chars is None else _parse_rows(chars)
-
-
 def parse_gpx_time_bytes(
     buf: np.ndarray, start: np.ndarray, stop: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """:func:`parse_gpx_times` of the byte ranges [start, stop) of ``buf`` (uint8, with
-    at least :data:`_MAX_LEN` bytes after the last range)."""
+    """UTC microseconds since 1970 (int64) and a naive flag for the time in each byte
+    range [start, stop) of ``buf`` (uint8, with at least :data:`_MAX_LEN` bytes after
+    the last range).
+
+    Returns None when any time is not in the shape handled here or does not give a
+    valid time (see the module docstring); the caller must then use gpxpy.
+    """
     if len(start) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     length = stop - start
@@ -97,7 +65,7 @@ def parse_gpx_time_bytes(
 
 
 def _parse_rows(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """:func:`parse_gpx_times` of texts as NUL-padded rows of ASCII bytes."""
+    """:func:`parse_gpx_time_bytes` of times as NUL-padded rows of ASCII bytes."""
     head = chars[:, :_HEAD]
     ok = ((head[:, _HEAD_DIGITS] - np.uint8(ord("0"))) < 10).all(axis=1)
     for col, sep in _HEAD_SEPARATORS:
@@ -168,21 +136,3 @@ def _utc_micros(
         return None
     minutes = epoch_minutes(year, month, day, hour, minute, offset_min)
     return None if minutes is None else (minutes * 60 + second) * 1_000_000 + micro
-
-
-def epoch_minutes(
-    year: np.ndarray,
-    month: np.ndarray,
-    day: np.ndarray,
-    hour: np.ndarray,
-    minute: np.ndarray,
-    offset_min: np.ndarray,
-) -> np.ndarray | None:
-    """Minutes since 1970-01-01 UTC of local times written at UTC offset ``offset_min``;
-    None when a day does not exist in its month."""
-    months = (year - 1970) * 12 + (month - 1)
-    first_day = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    next_first = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    if ((day < 1) | (day > next_first - first_day)).any():
-        return None
-    return ((first_day + day - 1) * 24 + hour) * 60 + minute - offset_min
