@@ -138,8 +138,8 @@ class Tags:
         leaf = empty | ((self.kind[nxt] == CLOSE) & (self.depth[nxt] == self.depth[tags]))
         start = np.where(leaf, self.gt[tags] + 1, -1)
         stop = np.where(empty, start, self.lt[nxt])
-        if len(self.sections) and len(tags):
-            opened = self.sections[:, 0]
+        if len(tags) and len(self.sections) and self.sections[-1, 0] > self.lt[0]:
+            opened = self.sections[:, 0]  # some lie inside the root element
             holds = np.searchsorted(opened, stop) > np.searchsorted(opened, start)
             start = np.where(holds & leaf, -1, start)
         return start, stop
@@ -259,17 +259,16 @@ def _parents(kind: np.ndarray, depth: np.ndarray, levels: int) -> np.ndarray:
     return parent
 
 
-def _outside(positions: np.ndarray, sections: np.ndarray) -> np.ndarray:
-    """The sorted ``positions`` outside the sorted, disjoint ranges [start, stop) of
-    ``sections``: one slice per run between them (a view when only the prolog holds
-    sections, as when the XML declaration is the only one)."""
+def _outside(positions: np.ndarray, sections: np.ndarray) -> slice | np.ndarray:
+    """Where the sorted ``positions`` outside the sorted, disjoint ranges [start, stop) of
+    ``sections`` are: a slice when they are one run (as when only the prolog holds
+    sections, the XML declaration among them), else their indices."""
     cut_from = np.searchsorted(positions, sections[:, 0]).tolist()
     cut_to = np.searchsorted(positions, sections[:, 1]).tolist()
-    keep_from, keep_to = [0, *cut_to], [*cut_from, len(positions)]
-    runs = [positions[a:b] for a, b in zip(keep_from, keep_to, strict=True) if b > a]
+    runs = [(a, b) for a, b in zip([0, *cut_to], [*cut_from, len(positions)], strict=True) if b > a]
     if len(runs) == 1:
-        return runs[0]
-    return np.concatenate(runs) if runs else positions[:0]
+        return slice(*runs[0])
+    return np.concatenate([np.arange(a, b) for a, b in runs] or [np.zeros(0, np.int64)])
 
 
 def _sections(
@@ -353,9 +352,9 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
     if sections is None:
         return None
     if len(sections):  # no tag inside a section: its "<", ">" and "'" are text
-        lt, gt = _outside(lt, sections), _outside(gt, sections)
-        apostrophes = _outside(apostrophes, sections)
-        after = buf[lt + 1]
+        tag_starts = _outside(lt, sections)
+        lt, after = lt[tag_starts], after[tag_starts]
+        gt, apostrophes = gt[_outside(gt, sections)], apostrophes[_outside(apostrophes, sections)]
     # Every "<" left starts a tag (the document is well-formed); with as many ">", each
     # closes the tag before it: none is in text or in a value.
     if len(lt) == 0 or len(gt) != len(lt) or (gt <= lt).any() or (gt[:-1] >= lt[1:]).any():
