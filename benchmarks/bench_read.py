@@ -16,15 +16,26 @@ Cases, all on the same file:
 
 - ``gpxpy.parse``: gpxpy's own parse of the text (the file already decoded);
 - ``lxml parse (floor)``: ``lxml.etree.fromstring`` of the bytes, nothing else;
-- ``retrogpx read``: :func:`retrogpx.readers.read_track` (bytes from disk, the fast
-  lxml-to-arrays path, cleaning: the Track every command works on);
-- ``retrogpx read, gpxpy path``: the same through the gpxpy path (defusedxml tree
-  converted by gpxpy), which the fast path gives the same Track as;
+- ``retrogpx read``: :func:`retrogpx.readers.read_track` (bytes from disk, the scan
+  path: numpy over the bytes once lxml has checked them; cleaning: the Track every
+  command works on);
+- ``retrogpx read, gpxpy path``: the same through the reference path (a defusedxml
+  tree converted by gpxpy), which gives the same Track;
 - ``retrogpx check``: :func:`retrogpx.analysis.check_file` with the lap file and the
   sample park's OSM map: read, lap plan, segment metrics, safety, verdicts;
 - ``retrogpx read, TCX``: the same recording written as a Garmin TCX file (one lap),
-  read by :func:`retrogpx.readers.read_track`; ``retrogpx read, TCX tree path``: the
-  same through the TCX reference path (a defusedxml tree), which gives the same Track.
+  read by :func:`retrogpx.readers.read_track`; ``retrogpx read, TCX reference path``:
+  the same through the TCX reference path (a defusedxml tree), which gives the same
+  Track;
+- ``retrogpx read, comments+CDATA+xmlns``: the GPX file with a comment before the
+  root and one in every point, the track name in a CDATA section and the extension
+  namespace declared again on every point's extension, as some exporters and hand
+  edits write; the scan path reads it (before issue 17 such files went to an lxml
+  tree path);
+- ``retrogpx read, lat/lon in 'quotes'``: the GPX file with every point's ``lat`` and
+  ``lon`` in single quotes, which the scan path declines:
+  :func:`~retrogpx.readers.read_track` reads it through the gpxpy path (before issue
+  17, through the lxml tree path). The cost of a file the scan path declines.
 
 Each case runs in its own Python process (imports done before timing) so that its peak
 resident size (``resource.getrusage``) is its own; *peak MiB* includes the interpreter
@@ -39,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import statistics
 import subprocess
@@ -68,8 +80,16 @@ CASES = (
     "retrogpx read, gpxpy path",
     "retrogpx check",
     "retrogpx read, TCX",
-    "retrogpx read, TCX tree path",
+    "retrogpx read, TCX reference path",
+    "retrogpx read, comments+CDATA+xmlns",
+    "retrogpx read, lat/lon in 'quotes'",
 )
+#: The GPX cases of odd files: the file each reads, beside the generated one.
+ODD_FILES = {
+    "retrogpx read, comments+CDATA+xmlns": "-odd.gpx",
+    "retrogpx read, lat/lon in 'quotes'": "-quoted.gpx",
+}
+TPX = "http://www.garmin.com/xmlschemas/TrackPointExtension/v1"
 
 
 # --- the file -----------------------------------------------------------------------------
@@ -117,9 +137,26 @@ def write_session(folder: Path, seconds: int, seed: int = SEED) -> tuple[Path, P
     n = len(rec.t)
     whole = WatchLapSpan(0, n, 0, int(rec.t[-1]), float(watch_distance_m(rec)[-1]), "session_end")
     gpx.with_suffix(".tcx").write_bytes(tcx_bytes(rec, [whole], set()))
+    write_odd_files(gpx)
     laps = folder / f"{name}.laps.csv"
     laps.write_text(laps_csv(rec, rows, "iso_z"), encoding="utf-8")
     return gpx, laps, len(rec.t)
+
+
+def write_odd_files(gpx: Path) -> None:
+    """The GPX file written oddly, beside it (see :data:`ODD_FILES`)."""
+    data = gpx.read_bytes()
+    odd = data.replace(b"<gpx ", b"<!-- exported by hand -->\n<gpx ", 1)
+    odd = re.sub(rb"<name>([^<]*)</name>", rb"<name><![CDATA[\1]]></name>", odd, count=1)
+    odd = odd.replace(
+        b"<gpxtpx:TrackPointExtension>",
+        f'<gpxtpx:TrackPointExtension xmlns:gpxtpx="{TPX}">'.encode(),
+    ).replace(b"<time>", b"<!-- fix: 3D --><time>")
+    quoted = re.sub(rb'<trkpt lat="([^"]*)" lon="([^"]*)"', rb"<trkpt lat='\1' lon='\2'", data)
+    for case, suffix in ODD_FILES.items():
+        written = {"-odd.gpx": odd, "-quoted.gpx": quoted}[suffix]
+        assert written != data, case
+        gpx.with_name(gpx.stem + suffix).write_bytes(written)
 
 
 # --- one case, in a child process ---------------------------------------------------------
@@ -143,20 +180,25 @@ def _case(name: str, gpx: Path, laps: Path) -> Callable[[], object]:
         return lambda: read_track(gpx)
     if name == "retrogpx read, gpxpy path":
         from retrogpx.readers._source import read_bytes
-        from retrogpx.readers.gpx import read_gpx_gpxpy
+        from retrogpx.readers.gpx.reference import read_gpx_reference
 
-        return lambda: read_gpx_gpxpy(read_bytes(gpx), gpx)
+        return lambda: read_gpx_reference(read_bytes(gpx), gpx)
     if name == "retrogpx read, TCX":
         from retrogpx.readers import read_track
 
         tcx = gpx.with_suffix(".tcx")
         return lambda: read_track(tcx)
-    if name == "retrogpx read, TCX tree path":
+    if name == "retrogpx read, TCX reference path":
         from retrogpx.readers._source import read_bytes
-        from retrogpx.readers.tcx import read_tcx_tree
+        from retrogpx.readers.tcx.reference import read_tcx_reference
 
         tcx = gpx.with_suffix(".tcx")
-        return lambda: read_tcx_tree(read_bytes(tcx), tcx)
+        return lambda: read_tcx_reference(read_bytes(tcx), tcx)
+    if name in ODD_FILES:
+        from retrogpx.readers import read_track
+
+        odd = gpx.with_name(gpx.stem + ODD_FILES[name])
+        return lambda: read_track(odd)
     if name == "retrogpx check":
         from retrogpx.analysis import check_file
 
