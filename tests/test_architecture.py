@@ -87,6 +87,28 @@ TYPE_CHECKING_IMPORT = "\nimport typing\n\nif typing.TYPE_CHECKING:\n    {}\n"
             "retrogpx.plots.run is not allowed to import retrogpx.plots",
             id="module-imports-its-package",
         ),
+        pytest.param(
+            # The TCX cycle issue 17 removed (the shared helpers went down into common).
+            "readers/tcx/common.py",
+            TYPE_CHECKING_IMPORT.format("from .scan import read_tcx_scan"),
+            "acyclic",
+            "No cycles are allowed in retrogpx.readers.tcx.",
+            id="cycle-inside-a-format",
+        ),
+        pytest.param(
+            "readers/tcx/scan.py",
+            "\nfrom ..gpx.scan_times import parse_gpx_time_bytes\n",
+            "formats",
+            "retrogpx.readers.tcx is not allowed to import retrogpx.readers.gpx",
+            id="one-format-borrows-from-another",
+        ),
+        pytest.param(
+            "readers/gpx/reference.py",
+            "\nfrom . import read_gpx_bytes\n",
+            "own-package-readers-parts",
+            "retrogpx.readers.gpx.reference is not allowed to import retrogpx.readers.gpx",
+            id="format-module-imports-its-package",
+        ),
     ],
 )
 def test_a_bad_import_breaks_a_contract(

@@ -46,7 +46,7 @@ import pandas as pd
 from ...clean import counted
 from ...errors import TrackError
 from ...track import Track
-from .._xml import local_name, parse_xml
+from .._xml.defused import local_name, parse_xml
 from .columns import (
     GpxColumns,
     build_track,

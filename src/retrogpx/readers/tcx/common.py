@@ -21,7 +21,7 @@ import pandas as pd
 from ...clean import GPS_EPOCH, activity_label, counted, finish_track
 from ...track import LapTrigger, Track, WatchLap
 from ...watchlaps import MAX_LAP_S, lap_coverage_notes
-from .._xml import local_name
+from .._xml.defused import local_name
 
 _TRIGGERS: dict[str, LapTrigger] = {
     "manual": "manual",

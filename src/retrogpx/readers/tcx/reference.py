@@ -15,7 +15,7 @@ import pandas as pd
 
 from ...errors import TrackError
 from ...track import Track, make_points
-from .._xml import local_name, parse_xml
+from .._xml.defused import local_name, parse_xml
 from .common import (
     activity_laps,
     blind_note,

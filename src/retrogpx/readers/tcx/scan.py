@@ -60,7 +60,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ...errors import TrackError
 from ...track import Track, make_points
-from .._xml import local_name, parse_xml
+from .._xml.defused import local_name, parse_xml
 from .._xml.scan import CLOSE, MAX_NAME, OPEN, Tags, at, key_of, scan, without_elements
 from .._xml.values import ascii_texts, decimals, epoch_minutes
 from .common import (
