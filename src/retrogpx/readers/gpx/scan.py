@@ -29,10 +29,10 @@ otherwise:
   a prefix are then in another namespace and read by neither path;
 - a point with two ``ele``, ``time``, ``hr`` or ``cad``, one of them with child
   elements, or a ``lat``/``lon`` missing, written twice or not as ``lat="..."``;
-- a number ``float`` refuses (gpxpy refuses the file, with the error message;
-  an ``hr`` or ``cad`` the reference reads as missing is read as missing here), a
-  value with an entity, a character reference or a non-ASCII byte, or a time not in
-  the usual shape;
+- an ``ele``, ``lat`` or ``lon`` that ``float`` refuses (gpxpy refuses the file and
+  gives the error message; an ``hr`` or ``cad`` it refuses is read as missing, as the
+  reference reads it), a number spelled oddly with an entity, a character reference
+  or a non-ASCII byte, or a time not in the usual shape;
 - no track point.
 
 ``tests/test_fast_reader.py`` compares both paths on every GPX file of the corpus and
