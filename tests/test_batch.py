@@ -84,16 +84,18 @@ def test_batch_command_end_to_end(season_dir: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 4, result.output  # some files failed
     assert "failed: " in result.stdout and "broken.gpx" in result.stdout
-    assert "skipped: " in result.stdout and "nolaps" in result.stdout
+    # A run without a lap file is a run with no reverse laps marked, not a failure.
+    assert "no reverse laps: " in result.stdout and "nolaps" in result.stdout
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     status = {Path(r["file"]).name: r["status"] for r in rows}
-    assert status["broken.gpx"] == "failed" and status["nolaps.gpx"] == "skipped"
+    assert status["broken.gpx"] == "failed" and status["nolaps.gpx"] == "unmarked"
     assert sum(r["status"] == "ok" for r in rows) == 2 * 5 * 2 + 7 * 2
     doc = json.loads(summary.read_text())
     assert doc["schema"] == "retrogpx.season/1"
-    assert doc["files"] == {"total": 14, "ok": 12, "failed": 1, "skipped": 1}
+    assert doc["files"] == {"total": 14, "ok": 12, "unmarked": 1, "failed": 1, "skipped": 0}
     assert doc["athletes"]["anna"]["flags"]["volume_jump"] == ["2025-W23"]
-    assert doc["athletes"]["anna"]["runs"] == 6
+    assert doc["athletes"]["anna"]["runs"] == 7  # nolaps counts, with 0 reverse m
+    assert doc["athletes"]["anna"]["segments"] == 5 * 2 + 7
     assert not list(tmp_path.glob(".*.tmp"))
 
 
@@ -114,15 +116,17 @@ def test_output_formats(season_dir: Path, tmp_path: Path, suffix: str) -> None:
         assert pq.read_table(out).num_rows == 5 * 2 + 7
 
 
-def test_fail_on_in_batch(season_dir: Path) -> None:
+def test_fail_on_in_batch(season_dir: Path, tmp_path: Path) -> None:
+    store = ["--store", str(tmp_path / "season.sqlite")]
     result = CliRunner().invoke(
-        cli, ["batch", str(season_dir / "ben"), "-j", "1", "--fail-on", "warn"]
+        cli, ["batch", str(season_dir / "ben"), "-j", "1", "--fail-on", "warn", *store]
     )
     assert result.exit_code == 0  # ben always warms up and keeps to the advice
     result = CliRunner().invoke(
         cli,
-        ["batch", str(season_dir / "ben"), "-j", "1", "--fail-on", "warn", "--max-length", "60"],
-    )
+        ["batch", str(season_dir / "ben"), "-j", "1", "--fail-on", "warn", "--max-length", "60",
+         *store],
+    )  # fmt: skip
     assert result.exit_code == 1
 
 
@@ -142,7 +146,8 @@ def test_summary_when_no_run_could_be_checked(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["batch", str(tmp_path), "-j", "1", "--summary", str(summary)])
     assert result.exit_code == 4, result.output
     doc = json.loads(summary.read_text())
-    assert doc["files"] == {"total": 1, "ok": 0, "failed": 1, "skipped": 0} and doc["weeks"] == []
+    assert doc["files"] == {"total": 1, "ok": 0, "unmarked": 0, "failed": 1, "skipped": 0}
+    assert doc["weeks"] == []
 
 
 @pytest.mark.slow
@@ -154,7 +159,7 @@ def test_sample_season_rows_are_the_same_serial_parallel_and_on_dask() -> None:
     files = discover([SAMPLES / "season"])
     serial = _rows(1, None, files)
     statuses = sorted(status for _, status, *_ in serial)
-    assert statuses.count("failed") == 1 and statuses.count("skipped") == 1
+    assert statuses.count("failed") == 1 and statuses.count("unmarked") == 1
     assert _rows(2, None, files) == serial
     pytest.importorskip("distributed")
     assert _rows(2, "local", files) == serial

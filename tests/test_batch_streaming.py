@@ -112,7 +112,7 @@ def reference_output(suffix: str, outcomes: list[FileOutcome]) -> bytes:
 
 def reference_frames(outcomes: Sequence[FileOutcome]) -> tuple[pd.DataFrame, pd.DataFrame]:
     runs = pd.DataFrame(
-        [o.run for o in outcomes if o.status == "ok" and o.run is not None],
+        [o.run for o in outcomes if o.status in ("ok", "unmarked") and o.run is not None],
         columns=["file", "athlete", "start", "warmup_min", "verdict"],
     )
     segs = pd.DataFrame(
@@ -131,12 +131,33 @@ def reference_frames(outcomes: Sequence[FileOutcome]) -> tuple[pd.DataFrame, pd.
     return runs, segs
 
 
+def reference_attention(outcomes: Sequence[FileOutcome]) -> list[dict[str, Any]]:
+    """The runs judged warn or unsafe, unsafe first, then by start and file, with the
+    reasons (run's, then segments', first appearance) of their verdict's severity."""
+    from retrogpx.rules import REASONS
+
+    runs = []
+    for o in outcomes:
+        verdict = (o.run or {}).get("verdict")
+        if verdict in ("warn", "unsafe"):
+            codes = [*o.run["reasons"], *(c for s in o.segments for c in s["reasons"])]
+            reasons = list(dict.fromkeys(c for c in codes if REASONS[c][0] == verdict))
+            runs.append({"file": o.file, "athlete": o.athlete, "start": o.run["start"],
+                         "verdict": verdict, "reasons": reasons})  # fmt: skip
+    return sorted(runs, key=lambda r: (r["verdict"] != "unsafe", r["start"] or "", r["file"]))
+
+
 def reference_season_document(
-    outcomes: Sequence[FileOutcome], weekly: pd.DataFrame, *, interrupted: bool = False
+    outcomes: Sequence[FileOutcome],
+    weekly: pd.DataFrame,
+    *,
+    interrupted: bool = False,
+    attention: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     import numpy as np
 
-    by_status = {s: [o for o in outcomes if o.status == s] for s in ("ok", "failed", "skipped")}
+    statuses = ("ok", "unmarked", "failed", "skipped")
+    by_status = {s: [o for o in outcomes if o.status == s] for s in statuses}
     weeks = weekly.assign(week_start=weekly["week_start"].dt.strftime("%Y-%m-%d")).to_dict(
         "records"
     )
@@ -149,9 +170,11 @@ def reference_season_document(
         "interrupted": interrupted,
         "files": {"total": len(outcomes), **{k: len(v) for k, v in by_status.items()}},
         "failed": [{"file": o.file, "error": o.error} for o in by_status["failed"]],
+        "unmarked": [{"file": o.file, "reason": o.error} for o in by_status["unmarked"]],
         "skipped": [{"file": o.file, "reason": o.error} for o in by_status["skipped"]],
         "athletes": season_totals(weekly),
         "weeks": weeks,
+        **({} if attention is None else {"attention": attention}),
     }
 
 
@@ -166,16 +189,30 @@ def reference_render_season(weekly: Any, outcomes: list[FileOutcome], width: int
         table.add_row(
             str(w.athlete), w.week, str(w.runs), str(w.segments), f"{w.reverse_distance_m:.0f}",
             "–" if speed != speed else f"{speed:.2f}", str(w.ok), str(w.warn), str(w.unsafe),
-            f"{w.warmup_ok_runs}/{w.runs}", f"{w.energy_kcal:.0f}", ", ".join(w.flags),
+            f"{w.warmup_ok_runs}/{w.reverse_runs}", f"{w.energy_kcal:.0f}", ", ".join(w.flags),
         )  # fmt: skip
     console.print(table)
-    ok = sum(o.status == "ok" for o in outcomes)
-    console.print(f"{len(outcomes)} files: {ok} checked, "
-                  f"{sum(o.status == 'failed' for o in outcomes)} failed, "
-                  f"{sum(o.status == 'skipped' for o in outcomes)} skipped")  # fmt: skip
+    n = {s: sum(o.status == s for o in outcomes) for s in ("ok", "unmarked", "failed", "skipped")}
+    unmarked = f"{n['unmarked']} with no reverse laps marked, " if n["unmarked"] else ""
+    console.print(f"{len(outcomes)} files: {n['ok']} checked, {unmarked}"
+                  f"{n['failed']} failed, {n['skipped']} skipped")  # fmt: skip
+    words = {"unmarked": "no reverse laps", "failed": "failed", "skipped": "skipped"}
     for o in outcomes:
         if o.status != "ok":
-            console.print(f"{o.status}: {o.error}", soft_wrap=True)
+            console.print(f"{words[o.status]}: {o.error}", soft_wrap=True)
+    return buffer.getvalue()
+
+
+def reference_render_attention(runs: list[dict[str, Any]], width: int) -> str:
+    console, buffer = _console(width)
+    console.print(f"needs attention: {len(runs)} run{'s' * (len(runs) != 1)}")
+    table = _table()
+    for name in ("start (UTC)", "athlete", "file", "verdict", "reasons"):
+        table.add_column(name, no_wrap=name not in ("file", "reasons"))
+    for r in runs:
+        table.add_row(r["start"][:16].replace("T", " "), r["athlete"], r["file"], r["verdict"],
+                      ", ".join(r["reasons"]))  # fmt: skip
+    console.print(table)
     return buffer.getvalue()
 
 
@@ -246,7 +283,7 @@ def test_sample_season_outputs_are_byte_identical(
     sample_batch: Any, tmp_path: Path, suffix: str
 ) -> None:
     listed = list(sample_batch.outcomes)
-    assert {o.status for o in listed} == {"ok", "failed", "skipped"}
+    assert {o.status for o in listed} == {"ok", "failed", "unmarked"}
     expected = reference_output(suffix, listed)
     assert streamed(sample_batch.outcomes, suffix, tmp_path) == expected
     assert batch_output(f"x{suffix}", listed) == expected
@@ -270,9 +307,19 @@ def test_batch_command_writes_the_reference_bytes(sample_batch: Any, tmp_path: P
     assert out.read_bytes() == reference_output(".geojson", listed)
     runs, segs = reference_frames(listed)
     weekly = weekly_summary(runs, segs)
-    assert summary.read_bytes() == summary_bytes(reference_season_document(listed, weekly))
-    assert result.stdout == reference_render_season(weekly, listed, 120)
-    assert sorted(os.listdir(tmp_path)) == ["season.json", "segments.geojson"]
+    attention = reference_attention(listed)
+    assert [(a["file"], a["reasons"]) for a in attention] == [
+        (str(SAMPLES / "season" / f"{day}.gpx"), ["no_warmup"]) for day in ("2024-03-25", "2024-05-18")
+    ]  # fmt: skip
+    expected = reference_season_document(listed, weekly, attention=attention)
+    assert summary.read_bytes() == summary_bytes(expected)
+    assert result.stdout == reference_render_season(
+        weekly, listed, 120
+    ) + reference_render_attention(attention, 120)
+    # The season store is beside the outputs; its WAL files are gone once it is closed.
+    assert sorted(os.listdir(tmp_path)) == [
+        "retrogpx-season.sqlite", "season.json", "segments.geojson",
+    ]  # fmt: skip
 
 
 # ------------------------------------------------------------------ made-up outcomes
@@ -293,13 +340,16 @@ _time = st.one_of(
 def _outcome(draw: st.DrawFn, index: int) -> FileOutcome:
     file = f"runs/{draw(_text)}{index}.gpx"
     athlete = draw(st.sampled_from(["athlete", "anna", "bén\u2028"]))
-    status = draw(st.sampled_from(["ok", "ok", "ok", "failed", "skipped"]))
-    if status != "ok":
+    status = draw(st.sampled_from(["ok", "ok", "ok", "unmarked", "failed", "skipped"]))
+    if status in ("failed", "skipped"):
         return FileOutcome(file, status, athlete, error=f"{file}: {draw(_text)}")
     start = draw(_time)
     run = {"file": file, "athlete": athlete, "name": draw(_text), "start": start,
            "warmup_min": draw(_number), "verdict": draw(st.sampled_from(["ok", "warn"])),
            "reasons": [], "segments": 0, "notes": [draw(_text)]}  # fmt: skip
+    if status == "unmarked":  # a run read, with no reverse laps marked: facts, no verdict
+        run.update(warmup_min=None, verdict=None)
+        return FileOutcome(file, status, athlete, error=f"{file}: no lap file", run=run)
     segments = []
     for i in range(draw(st.integers(0, 3))):
         seg: dict[str, Any] = {

@@ -70,9 +70,12 @@ def season(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def batch_args(season: Path, out: Path) -> list[str]:
+    """The batch, its outputs in ``out`` and its season store beside that folder (so
+    that ``out`` holds exactly the outputs whose bytes the tests compare)."""
     return [
         "batch", str(season), "--jobs", "1", "--no-progress",
         "--output", str(out / "segments.csv"), "--summary", str(out / "season.json"),
+        "--store", str(out.with_name(f"{out.name}-store.sqlite")),
     ]  # fmt: skip
 
 

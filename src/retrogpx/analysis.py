@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .errors import LapError
+from .errors import LapError, UnmarkedRunError
 from .geo import LocalProjection
 from .laps import (
     LapPlan,
@@ -84,21 +84,9 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``retrogpx.check/1`` JSON document (see README)."""
-        t = self.track
-        duration = (
-            (t.end - t.start).total_seconds() if t.start is not None and t.end is not None else None
-        )
         return {
             "schema": SCHEMA,
-            "track": {
-                "file": t.source,
-                "name": t.name,
-                "start": _iso(t.start),
-                "end": _iso(t.end),
-                "points": len(t),
-                "distance_m": _r(self.distance_m, 1),
-                "duration_s": _r(duration, 1),
-            },
+            "track": track_dict(self.track, self.distance_m),
             "warmup_min": _r(self.warmup_min, 1),
             "verdict": self.verdict,
             "reasons": self.reasons,
@@ -108,6 +96,35 @@ class RunResult:
         }
 
 
+def track_dict(track: Track, distance_m: float) -> dict[str, Any]:
+    """The ``track`` part of ``retrogpx.check/1``: file, name, start, end, points,
+    distance_m (on the smoothed path), duration_s."""
+    start, end = track.start, track.end
+    duration = (end - start).total_seconds() if start is not None and end is not None else None
+    return {
+        "file": track.source,
+        "name": track.name,
+        "start": _iso(start),
+        "end": _iso(end),
+        "points": len(track),
+        "distance_m": _r(distance_m, 1),
+        "duration_s": _r(duration, 1),
+    }
+
+
+def track_facts(track: Track, config: Config) -> dict[str, Any]:
+    """:func:`track_dict` of a track that is not analysed (a run with no reverse laps
+    marked): the same facts, its distance measured as :func:`analyse` measures it."""
+    pts = track.points
+    known = track.projected
+    if known is not None and len(known.x_m) == len(pts):
+        x, y = known.x_m, known.y_m
+    else:
+        lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
+        x, y = LocalProjection.for_points(lat, lon).to_xy(lat, lon)
+    return track_dict(track, track_distance_m(track, x, y, config.metrics.smoothing_s))
+
+
 def _iso(ts: pd.Timestamp | None) -> str | None:
     if ts is None or pd.isna(ts):
         return None
@@ -115,9 +132,11 @@ def _iso(ts: pd.Timestamp | None) -> str | None:
 
 
 def _r(value: float | None, digits: int) -> float | None:
+    """``value`` rounded for output; None when unknown. A value that rounds to zero is
+    0.0, never -0.0 (a grade of "-0.0 %" means nothing, and SQLite keeps no sign of 0)."""
     if value is None or not math.isfinite(value):
         return None
-    return round(float(value), digits)
+    return round(float(value), digits) + 0.0
 
 
 def segment_dict(s: SegmentResult) -> dict[str, Any]:
@@ -314,15 +333,17 @@ def plan_for(
     if reverse_laps is not None:
         from .watchlaps import parse_lap_spec, select_laps
 
+        spec = parse_lap_spec(reverse_laps)
         try:
-            chosen = select_laps(track.laps, parse_lap_spec(reverse_laps))
-        except LapError as exc:
-            exc.path = exc.path or str(path)
-            raise LapError(exc.message, path=exc.path, where=exc.where, hint=exc.hint) from None
+            chosen = select_laps(track.laps, spec)
+        except LapError as exc:  # the file's laps hold none of those chosen
+            raise UnmarkedRunError(
+                exc.message, path=exc.path or str(path), where=exc.where, hint=exc.hint
+            ) from None
         return plan_segments(track, watch_lap_rows(chosen, track.laps), path=path), (
             f"watch laps {reverse_laps}"
         )
-    raise LapError(
+    raise UnmarkedRunError(
         f"no lap file: expected {lap_path.name} beside the track",
         path=path,
         hint="write one (start,end,label), pass --laps FILE, or --reverse-laps for TCX/FIT laps",

@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 from .config import Config
-from .errors import LapError, RetrogpxError
+from .errors import RetrogpxError, UnmarkedRunError
 from .outcome import FileOutcome, Status
 
 if TYPE_CHECKING:
+    from .laps import LapTable, TableRows
     from .layers import LayerSet
     from .season import SeasonData
     from .track import Track
@@ -53,7 +54,8 @@ class BatchOptions:
     hazards: tuple[str, ...] = ()
     reverse_laps: str | None = None
     athlete_from: str | None = None  # None: one athlete; "folder"; or a regex with (?P<athlete>)
-    geometry: bool = False  # send segment coordinates back (GeoJSON output)
+    geometry: bool = False  # send segment coordinates back (GeoJSON output, the store)
+    laps_table: str | None = None  # a season lap table (CSV: file|activity_id, lap|start,end)
 
 
 def discover(inputs: Iterable[str | Path]) -> list[Path]:
@@ -138,59 +140,125 @@ def _layers_for(options: BatchOptions, track: Track) -> LayerSet | None:
     return _LAYER_CACHE[key]
 
 
-def check_one(path: str, options: BatchOptions) -> FileOutcome:
-    """Check one file for a batch. Never raises: failures become a ``failed`` outcome,
-    a run without laps a ``skipped`` one."""
-    from .analysis import analyse, load_track, plan_for, segment_dict
-    from .laps import lap_file_for
+@dataclass(frozen=True)
+class RunSource:
+    """One run to check, as the batch found it: small and picklable, so any worker
+    (a process or a Dask machine) can check it."""
 
-    athlete = athlete_of(path, options.athlete_from)
-    laps = None
-    if options.laps_dir:
-        candidate = Path(options.laps_dir) / lap_file_for(path).name
-        laps = candidate if candidate.is_file() else None
+    path: str  # the track file
+    file: str  # the name every output shows
+    athlete: str
+    laps: str | None = None  # its lap file (in --laps-dir, else beside it), if there is one
+    lap_rows: TableRows | None = None  # its rows of the season lap table, if any
+
+
+# One season lap table per worker process, read once.
+_LAP_TABLES: dict[tuple[str, str], LapTable] = {}
+
+
+def source_of(path: str | Path, options: BatchOptions) -> RunSource:
+    """The :class:`RunSource` of a track file: its athlete and lap source."""
+    from .laps import lap_file_for, read_lap_table
+
+    path = str(path)
+    folder = Path(options.laps_dir) if options.laps_dir else Path(path).parent
+    lap_file = folder / lap_file_for(path).name
+    rows = None
+    if options.laps_table:
+        key = (options.laps_table, options.config.laps.timezone)
+        if key not in _LAP_TABLES:
+            _LAP_TABLES[key] = read_lap_table(key[0], timezone=key[1])
+        rows = _LAP_TABLES[key].rows_for(path)
+    return RunSource(
+        path,
+        path,
+        athlete_of(path, options.athlete_from),
+        laps=str(lap_file) if lap_file.is_file() else None,
+        lap_rows=rows,
+    )
+
+
+#: The hint for a run that nothing marks reverse laps for, in a batch.
+UNMARKED_HINT = (
+    "counted as a run with 0 reverse m; write a lap file (start,end,label), add rows to "
+    "--laps-table, or use --reverse-laps for TCX/FIT laps"
+)
+
+
+def check_one(source: str | RunSource, options: BatchOptions) -> FileOutcome:
+    """Check one run for a batch. Never raises: failures become a ``failed`` outcome,
+    a run that nothing marks reverse laps for an ``unmarked`` one."""
+    import numpy as np
+
+    from .analysis import analyse, load_track, plan_for, segment_dict, track_facts
+    from .laps import plan_segments, table_lap_rows
+
+    src = source if isinstance(source, RunSource) else source_of(source, options)
+    path, athlete, config = src.file, src.athlete, options.config
     try:
-        track = load_track(path, options.config)
+        track = load_track(src.path, config)
         try:
-            plan, lap_source = plan_for(
-                track, path, options.config, laps=laps, reverse_laps=options.reverse_laps
-            )
-        except LapError as exc:
-            if exc.message.startswith("no lap file"):
-                return FileOutcome(path, "skipped", athlete, error=exc.one_line())
-            raise
-        result = analyse(track, plan, options.config, _layers_for(options, track), lap_source)
+            if src.lap_rows is not None:
+                rows = table_lap_rows(
+                    src.lap_rows, timezone=config.laps.timezone, watch_laps=track.laps
+                )
+                plan = plan_segments(track, rows, path=src.lap_rows.table)
+                lap_source = f"lap table {src.lap_rows.table}"
+            else:
+                plan, lap_source = plan_for(
+                    track, path, config, laps=src.laps, reverse_laps=options.reverse_laps
+                )
+        except UnmarkedRunError as exc:
+            why = RetrogpxError(exc.message, path=exc.path, where=exc.where, hint=UNMARKED_HINT)
+            facts = track_facts(track, config)
+            run = _run_dict(path, athlete, facts, None, None, [], 0, list(track.notes), None)
+            return FileOutcome(path, "unmarked", athlete, error=why.one_line(), run=run)
+        result = analyse(track, plan, config, _layers_for(options, track), lap_source)
     except RetrogpxError as exc:
         return FileOutcome(path, "failed", athlete, error=exc.one_line())
     except Exception as exc:  # a bug must not stop a season: report it per file
-        return FileOutcome(path, "failed", athlete, error=f"{path}: internal error: {exc!r}")
+        error = f"{path}: internal error: {exc!r}"
+        return FileOutcome(path, "failed", athlete, error=error, retry=True)
     doc = result.to_dict()
-    run = {
-        "file": path,
-        "athlete": athlete,
-        **{
-            k: doc["track"][k]
-            for k in ("name", "start", "end", "points", "distance_m", "duration_s")
-        },
-        "warmup_min": doc["warmup_min"],
-        "verdict": doc["verdict"],
-        "reasons": doc["reasons"],
-        "segments": len(result.segments),
-        "notes": doc["notes"],
-    }
-    rows = []
+    run = _run_dict(
+        path, athlete, doc["track"], doc["warmup_min"], doc["verdict"], doc["reasons"],
+        len(result.segments), doc["notes"], lap_source,
+    )  # fmt: skip
+    records = []
     pts = track.points
-    lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
+    lonlat = np.column_stack([pts["lon"].to_numpy(), pts["lat"].to_numpy()])
     for seg in result.segments:
         row = {"file": path, "athlete": athlete, **segment_dict(seg)}
         if options.geometry:
-            sl = slice(seg.segment.first, seg.segment.last + 1)
-            row["coordinates"] = [
-                [round(float(a), 7), round(float(b), 7)]
-                for a, b in zip(lon[sl], lat[sl], strict=True)
-            ]
-        rows.append(row)
-    return FileOutcome(path, "ok", athlete, run=run, segments=rows)
+            line = lonlat[seg.segment.first : seg.segment.last + 1]
+            row["coordinates"] = np.round(line, 7).tolist()
+        records.append(row)
+    return FileOutcome(path, "ok", athlete, run=run, segments=records)
+
+
+def _run_dict(
+    path: str,
+    athlete: str,
+    track: dict[str, Any],
+    warmup_min: float | None,
+    verdict: str | None,
+    reasons: list[str],
+    segments: int,
+    notes: list[str],
+    lap_source: str | None,
+) -> dict[str, Any]:
+    """A run's summary in a batch (the keys of ``retrogpx.batch/1``'s ``run``)."""
+    return {
+        "file": path,
+        "athlete": athlete,
+        **{k: track[k] for k in ("name", "start", "end", "points", "distance_m", "duration_s")},
+        "warmup_min": warmup_min,
+        "verdict": verdict,
+        "reasons": reasons,
+        "segments": segments,
+        "notes": notes,
+        "lap_source": lap_source,
+    }
 
 
 class SerialExecutor(Executor):
@@ -361,7 +429,7 @@ class BatchResult:
 
 
 def run_batch(
-    files: Sequence[str | Path],
+    files: Sequence[str | Path | RunSource],
     options: BatchOptions,
     executor: Executor,
     *,
@@ -382,21 +450,24 @@ def run_batch(
     while the others wait.
     """
     pending: set[Future[FileOutcome]] = set()
-    path_of: dict[Future[FileOutcome], str] = {}
+    path_of: dict[Future[FileOutcome], str | RunSource] = {}
     spool = OutcomeSpool(spool_dir)
-    queue = iter([str(f) for f in files])
+    queue = iter([f if isinstance(f, RunSource) else str(f) for f in files])
     interrupted = False
 
     def collect(done: Iterable[Future[FileOutcome]]) -> None:
         for fut in done:
-            path = path_of.pop(fut)
+            source = path_of.pop(fut)
+            path = source.file if isinstance(source, RunSource) else source
             try:
                 outcome = fut.result()
             except Exception as exc:  # the worker itself died (killed, out of memory)
-                outcome = FileOutcome(
-                    path, "failed", athlete_of(path, options.athlete_from),
-                    error=f"{path}: worker failed: {exc!r}",
+                athlete = (
+                    source.athlete if isinstance(source, RunSource)
+                    else athlete_of(path, options.athlete_from)
                 )  # fmt: skip
+                error = f"{path}: worker failed: {exc!r}"
+                outcome = FileOutcome(path, "failed", athlete, error=error, retry=True)
             spool.append(outcome)
             if on_outcome:
                 on_outcome(outcome)

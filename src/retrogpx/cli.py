@@ -601,6 +601,14 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
         click.echo(text, nl=False)
 
 
+store_option = _path_option(
+    "--store",
+    "store_path",
+    help="The season store (SQLite). Default: retrogpx-season.sqlite beside --output (else "
+    "--summary, --report, or in --plots), else in the working folder.",
+)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option(
@@ -608,12 +616,20 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder of lap files (RUN.laps.csv); default: beside each track.",
 )
+@_path_option(
+    "--laps-table",
+    help="Season lap table (CSV): file or activity_id, then lap, or start,end [,label].",
+)
 @reverse_laps_option
 @config_option
 @layer_options
+@store_option
+@click.option("--rebuild", is_flag=True, help="Check every run given again, even if unchanged.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [CPU count].")
 @click.option("--scheduler", help="Dask scheduler: tcp://HOST:PORT, or 'local' for a LocalCluster.")
-@_path_option("--output", "-o", help="One row per segment: .csv, .json, .geojson or .parquet.")
+@_path_option(
+    "--output", "-o", help="One row per segment of the season: .csv, .json, .geojson or .parquet."
+)
 @_path_option("--summary", help="Season summary as JSON.")
 @click.option(
     "--plots",
@@ -634,10 +650,13 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
 def batch(
     paths: tuple[str, ...],
     laps_dir: Path | None,
+    laps_table: Path | None,
     reverse_laps: str | None,
     config_path: Path | None,
     layer_paths: tuple[Path, ...],
     hazard_paths: tuple[Path, ...],
+    store_path: Path | None,
+    rebuild: bool,
     jobs: int | None,
     scheduler: str | None,
     output: Path | None,
@@ -651,7 +670,13 @@ def batch(
     no_cache: bool,
     **thresholds: float | None,
 ) -> None:
-    """Check a season: files, folders (recursive) or globs of GPX/TCX/FIT runs.
+    """Check a season: files, folders (recursive) or globs of GPX/TCX/FIT runs, into
+    the season store; then show the whole season from the store.
+
+    Runs already in the store with the same bytes and settings are not read again;
+    changed settings re-check what they affect. --output, --summary, --plots and
+    --report cover the whole store. Runs with no reverse laps marked are counted with
+    0 reverse m. --fail-on and exit code 4 look at the runs given.
 
     \b
     Exit codes: 0 all files checked; 1 a run reached --fail-on; 4 some files failed
@@ -661,15 +686,22 @@ def batch(
     Example:
       retrogpx batch sample_tracks/season --summary season.json -o segments.csv
     """
-    from .batch import BatchOptions, discover, make_executor, run_batch
-    from .report import batch_writer, render_season, write_atomic, write_batch_output
+    from .batch import BatchOptions, discover, make_executor, source_of
+    from .incremental import describe, last_batch_facts, plan_batch, run_planned, verdicts_of
+    from .laps import read_lap_table
+    from .report import batch_writer, write_batch_output
     from .rules import at_least
-    from .season import season_document, weekly_summary
+    from .store import SeasonStore
+    from .watchlaps import parse_lap_spec
 
     config = _config(config_path, cache_dir, no_cache, **thresholds)
     files = discover(paths)
     if output:
         batch_writer(output)  # an unknown format fails now, not after the whole batch
+    if reverse_laps is not None:
+        parse_lap_spec(reverse_laps)  # so does a --reverse-laps choice that cannot be read
+    if laps_table:
+        read_lap_table(laps_table, timezone=config.laps.timezone)  # and a bad lap table
     options = BatchOptions(
         config=config,
         laps_dir=str(laps_dir) if laps_dir else None,
@@ -677,40 +709,203 @@ def batch(
         hazards=tuple(str(p) for p in hazard_paths) or config.layers.hazards,
         reverse_laps=reverse_laps,
         athlete_from=athlete_from,
-        geometry=bool(output and output.suffix.lower() == ".geojson"),
+        geometry=True,  # the store keeps each segment's line (GeoJSON output, maps)
+        laps_table=str(laps_table) if laps_table else None,
     )
-    n_jobs = jobs or os.cpu_count() or 1
+    store_file = store_path or default_store(output, summary, report_path, plots_dir)
     show = sys.stderr.isatty() if progress is None else progress
-    # Index the layers here, once, before any worker starts: the workers only read them.
-    for note in _index_first(config, options.layers, options.hazards, show):
-        click.echo(f"note: {note}", err=True)
-    # Outcomes wait on disk beside the output (where the user has room for it).
-    spool_dir = output.parent if output and output.parent.is_dir() else None
-    with _progress(len(files), show) as advance, make_executor(n_jobs, scheduler) as executor:
-        result = run_batch(files, options, executor, on_outcome=advance, spool_dir=spool_dir)
-    with result:
-        season = result.season
-        runs, segments = season.frames()
-        weekly = weekly_summary(runs, segments, config.season, config.rules.warmup_min)
+    interrupted = False
+    with SeasonStore(store_file) as store:
+        plan = plan_batch(store, [source_of(f, options) for f in files], options, rebuild=rebuild)
+        lines = describe(plan)
+        click.echo(f"season store {store_file}: {lines[0]}", err=True)
+        for line in lines[1:]:
+            click.echo(line, err=True)
+        if plan.to_check:
+            n_jobs = min(jobs or os.cpu_count() or 1, len(plan.to_check))
+            # Index the layers here, once, before any worker starts: the workers only read.
+            for note in _index_first(config, options.layers, options.hazards, show):
+                click.echo(f"note: {note}", err=True)
+            # Outcomes wait on disk beside the output (where the user has room for it).
+            spool_dir = output.parent if output and output.parent.is_dir() else None
+            with (
+                _progress(len(plan.to_check), show) as advance,
+                make_executor(n_jobs, scheduler) as executor,
+                run_planned(
+                    store, plan, options, executor, on_outcome=advance, spool_dir=spool_dir
+                ) as result,
+            ):
+                interrupted = result.interrupted
+        store.set_last_batch(last_batch_facts(plan, options))
+        data, weekly, attention = _season_view(store, config)
         if output:
-            write_batch_output(output, result.outcomes)
-    if summary:
-        import json
+            write_batch_output(output, store.outcomes())
+        given = verdicts_of(store, plan.hashes())
+    _season_outputs(data, weekly, attention, config, summary, plots_dir, report_path, interrupted)
+    if interrupted:
+        click.echo("Interrupted: the store and outputs hold the files that finished.", err=True)
+        sys.exit(130)
+    if any(status == "failed" for status, _ in given):
+        sys.exit(EXIT_SOME_FAILED)
+    if fail_on and any(v and at_least(v, fail_on) for _, v in given):  # type: ignore[arg-type]
+        sys.exit(EXIT_FAIL_ON)
 
-        doc = season_document(season, weekly, interrupted=result.interrupted)
+
+def default_store(*beside: Path | None) -> Path:
+    """The default season store: beside the first output given (in --plots' folder),
+    else in the working folder."""
+    from .store import DEFAULT_NAME
+
+    for i, path in enumerate(beside):
+        if path is not None:
+            folder = path if i == len(beside) - 1 else path.parent
+            return folder / DEFAULT_NAME
+    return Path(DEFAULT_NAME)
+
+
+def _season_view(store: Any, config: Config, where: Any = None) -> tuple[Any, Any, Any]:
+    """The season from the store: its data, weekly table and the runs needing attention.
+
+    Dates choose the weeks shown (those overlapping them) and the runs listed; the
+    weeks' progression flags still come from the athlete's whole season."""
+    from .season import weekly_summary
+    from .store import SeasonFilter
+
+    everything = SeasonFilter(where.athlete) if where is not None else None
+    data = store.season(everything)
+    weekly = weekly_summary(*data.frames(), config.season, config.rules.warmup_min)
+    if where is not None and (where.since or where.until):
+        import pandas as pd
+
+        starts = weekly["week_start"]
+        shown = pd.Series(True, index=weekly.index)
+        if where.since:
+            shown &= starts + pd.Timedelta(days=7) > pd.Timestamp(where.since, tz="UTC")
+        if where.until:
+            shown &= starts <= pd.Timestamp(where.until, tz="UTC")
+        weekly = weekly[shown].reset_index(drop=True)
+        data = store.season(where)
+    return data, weekly, store.attention(where)
+
+
+def _season_outputs(
+    data: Any,
+    weekly: Any,
+    attention: Any,
+    config: Config,
+    summary: Path | None,
+    plots_dir: Path | None,
+    report_path: Path | None,
+    interrupted: bool = False,
+) -> None:
+    """The summary, pictures and terminal view of a season (batch and season alike)."""
+    import json
+
+    from .report import render_attention, render_season, write_atomic
+    from .season import season_document
+
+    if summary:
+        doc = season_document(data, weekly, interrupted=interrupted, attention=attention)
         write_atomic(summary, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     if plots_dir or report_path:
-        _season_pictures(season, weekly, segments, config, plots_dir, report_path)
-    click.echo(
-        render_season(weekly, season, width=shutil.get_terminal_size((120, 24)).columns), nl=False
+        _season_pictures(data, weekly, data.frames()[1], config, plots_dir, report_path)
+    width = shutil.get_terminal_size((120, 24)).columns
+    click.echo(render_season(weekly, data, width=width), nl=False)
+    click.echo(render_attention(attention, width=width), nl=False)
+
+
+@cli.command()
+@click.argument("store_path", metavar="STORE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--athlete", help="Only this athlete's runs.")
+@click.option(
+    "--since", type=click.DateTime(["%Y-%m-%d"]), help="Only runs on or after this day (UTC)."
+)
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), help="Only runs on or before this day (UTC)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "parquet"]),
+    default="table",
+    show_default=True,
+    help="table: the season view; json: the season summary; csv, parquet: the weeks table.",
+)
+@_path_option("--output", "-o", help="Write the json, csv or parquet output to this file.")
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the season plots.",
+)
+@_path_option("--report", "report_path", help="Self-contained HTML season report.")
+@_path_option(
+    "--config", "config_path", help="TOML settings (its [season] and warm-up threshold)."
+)
+def season(
+    store_path: Path,
+    athlete: str | None,
+    since: Any,
+    until: Any,
+    fmt: str,
+    output: Path | None,
+    plots_dir: Path | None,
+    report_path: Path | None,
+    config_path: Path | None,
+) -> None:
+    """Show a season from its store alone (no track is read): weeks, progression
+    flags, runs needing attention.
+
+    \b
+    Example:
+      retrogpx season retrogpx-season.sqlite --athlete anna --since 2024-04-01
+      retrogpx season retrogpx-season.sqlite --format csv -o weeks.csv
+    """
+    import json
+
+    from .errors import RetrogpxError
+    from .report import weekly_output, write_atomic
+    from .season import season_document
+    from .store import SeasonFilter, SeasonStore
+
+    config = _config(config_path)
+    if fmt == "parquet" and not output:
+        raise RetrogpxError("Parquet needs --output FILE", hint="or use --format csv")
+    if fmt == "table" and output:
+        raise RetrogpxError(
+            "--output takes the json, csv or parquet format", hint="add --format json|csv|parquet"
+        )
+    where = SeasonFilter(
+        athlete,
+        since.date().isoformat() if since else None,
+        until.date().isoformat() if until else None,
     )
-    if result.interrupted:
-        click.echo("Interrupted: the outputs hold the files that finished.", err=True)
-        sys.exit(130)
-    if result.count("failed"):
-        sys.exit(EXIT_SOME_FAILED)
-    if fail_on and any(at_least(v, fail_on) for v in runs["verdict"]):  # type: ignore[arg-type]
-        sys.exit(EXIT_FAIL_ON)
+    with SeasonStore(store_path, create=False) as store:
+        if athlete is not None and not store.query(
+            "SELECT 1 FROM runs WHERE athlete = ? LIMIT 1", [athlete]
+        ):
+            known = [a for (a,) in store.query("SELECT DISTINCT athlete FROM runs ORDER BY 1")]
+            raise RetrogpxError(
+                f"no runs of athlete '{athlete}'",
+                path=store_path,
+                hint=f"its athletes: {', '.join(known) or 'none'}",
+            )
+        data, weekly, attention = _season_view(store, config, where)
+    if fmt == "table":
+        _season_outputs(data, weekly, attention, config, None, plots_dir, report_path)
+        return
+    if plots_dir or report_path:
+        _season_pictures(data, weekly, data.frames()[1], config, plots_dir, report_path)
+    if fmt == "json":
+        doc = season_document(data, weekly, attention=attention)
+        payload: str | bytes = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    else:
+        payload = weekly_output(weekly, fmt)
+    if output:
+        write_atomic(output, payload)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(payload if isinstance(payload, str) else payload.decode(), nl=False)
 
 
 def _season_pictures(

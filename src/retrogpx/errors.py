@@ -44,6 +44,12 @@ class LapError(RetrogpxError):
     """A lap file, or a lap inside it, cannot be used."""
 
 
+class UnmarkedRunError(LapError):
+    """Nothing marks reverse sections for this run: no lap file, no row of the season lap
+    table, or no watch lap the ``--reverse-laps`` choice picks. ``check`` refuses it; a
+    batch stores the run as ``unmarked`` (0 reverse metres, not judged)."""
+
+
 class ConfigError(RetrogpxError):
     """A configuration file or option is invalid."""
 

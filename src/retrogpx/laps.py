@@ -207,36 +207,52 @@ def read_lap_rows(
     """
     path = Path(path)
     tz = _zone(timezone)
+    columns, records = _lap_csv(path, "lap file", KNOWN_COLUMNS)
+    by_number = "lap" in columns and "start" not in columns and "end" not in columns
+    if not by_number and ("start" not in columns or "end" not in columns):
+        raise _bad_header(columns, [], path, "start,end[,label] (or lap[,label] for watch laps)")
+    rows = [
+        _numbered_lap(record, watch_laps, f"line {lineno}", path)
+        if by_number
+        else _bound_lap(lineno, record, tz, path)
+        for lineno, record in records
+    ]
+    if not rows:
+        raise LapError("lap file has a header but no laps", path=path)
+    return rows
+
+
+def _lap_csv(
+    path: Path, kind: str, known: tuple[str, ...]
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The lower-cased header and the (line, cells by column) records of a lap CSV file
+    (``,`` ``;`` or tab, BOM and any line ending); blank and ``#`` lines left out.
+
+    Raises:
+        LapError: unreadable, not UTF-8, empty, an unknown column, a record with more
+            values than the header has columns.
+    """
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise LapError("no such lap file", path=path) from None
+        raise LapError(f"no such {kind}", path=path) from None
     except UnicodeDecodeError:
-        raise LapError(
-            "lap file is not UTF-8 text", path=path, hint="save it as UTF-8 CSV"
-        ) from None
+        hint = "save it as UTF-8 CSV"
+        raise LapError(f"{kind} is not UTF-8 text", path=path, hint=hint) from None
     except OSError as exc:
-        raise LapError(f"cannot read lap file ({exc.strerror})", path=path) from None
+        raise LapError(f"cannot read {kind} ({exc.strerror})", path=path) from None
     if not text.strip():
-        raise LapError("lap file is empty", path=path, hint="add a header start,end,label")
+        raise LapError(f"{kind} is empty", path=path, hint="add a header start,end,label")
     # Only CR / LF end lines: str.splitlines would also split at U+0085, U+2028 ...
     header = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     delimiter = max((",", ";", "\t"), key=header.count)
-    records = _csv_records(text, delimiter, path)
-    columns = [c.strip().lower() for c in next(records)[1]]
-    unknown = [c for c in columns if c not in KNOWN_COLUMNS]
-    by_number = "lap" in columns and "start" not in columns and "end" not in columns
-    if unknown or (not by_number and ("start" not in columns or "end" not in columns)):
-        found = _shown(",".join(columns))
-        raise LapError(
-            f"header is '{found}'"
-            + (f"; unknown column '{_shown(unknown[0])}'" if unknown else ""),
-            path=path,
-            where="line 1",
-            hint="the header must be start,end[,label] (or lap[,label] for watch laps)",
-        )
-    rows: list[LapRow] = []
-    for lineno, cells in records:
+    lines = _csv_records(text, delimiter, path)
+    columns = [c.strip().lower() for c in next(lines)[1]]
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise _bad_header(columns, unknown, path, ",".join(known))
+    records = []
+    for lineno, cells in lines:
         if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
             continue
         if len(cells) > len(columns):
@@ -246,19 +262,28 @@ def read_lap_rows(
                 where=f"line {lineno}",
                 hint=f"use '{delimiter}' only between columns",
             )
-        record = dict(zip(columns, [c.strip() for c in cells], strict=False))
-        if by_number:
-            rows.append(_numbered_lap(record, watch_laps, f"line {lineno}", path))
-            continue
-        try:
-            start = parse_bound(record.get("start", ""), tz)
-            end = parse_bound(record.get("end", ""), tz)
-        except ValueError as exc:
-            raise LapError(str(exc), path=path, where=f"line {lineno}") from None
-        rows.append(LapRow(f"line {lineno}", start, end, record.get("label", "")))
-    if not rows:
-        raise LapError("lap file has a header but no laps", path=path)
-    return rows
+        records.append((lineno, dict(zip(columns, [c.strip() for c in cells], strict=False))))
+    return columns, records
+
+
+def _bad_header(columns: list[str], unknown: list[str], path: Path, wanted: str) -> LapError:
+    found = _shown(",".join(columns))
+    return LapError(
+        f"header is '{found}'" + (f"; unknown column '{_shown(unknown[0])}'" if unknown else ""),
+        path=path,
+        where="line 1",
+        hint=f"the header must be {wanted}",
+    )
+
+
+def _bound_lap(lineno: int, record: dict[str, str], tz: ZoneInfo, path: Path) -> LapRow:
+    """One lap given by its ``start`` and ``end`` bounds."""
+    try:
+        start = parse_bound(record.get("start", ""), tz)
+        end = parse_bound(record.get("end", ""), tz)
+    except ValueError as exc:
+        raise LapError(str(exc), path=path, where=f"line {lineno}") from None
+    return LapRow(f"line {lineno}", start, end, record.get("label", ""))
 
 
 def _csv_records(text: str, delimiter: str, path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -416,3 +441,130 @@ def plan_segments(
             )
         )
     return LapPlan(segments, context, notes)
+
+
+# --- the season lap table -------------------------------------------------------------------
+
+#: Columns of a season lap table: which run (``file`` and/or ``activity_id``), then either a
+#: watch ``lap`` number or ``start``/``end`` bounds, and an optional ``label``.
+TABLE_COLUMNS = ("file", "activity_id", "lap", "start", "end", "label")
+_TABLE_FORMS = "file or activity_id, then lap or start,end (and label if you like)"
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """The rows of a season lap table that belong to one run: small and picklable, so
+    the batch sends them to the worker that checks the run."""
+
+    table: str  # the table file, named in messages
+    rows: tuple[tuple[int, tuple[tuple[str, str], ...]], ...]  # (line, (column, value)...)
+
+    def identity(self) -> str:
+        """What the run's result depends on: the rows' values (not their line numbers)."""
+        import json
+
+        return json.dumps([dict(cells) for _, cells in self.rows], sort_keys=True)
+
+
+@dataclass
+class LapTable:
+    """A season lap table: which laps were reverse, for many runs in one CSV file.
+
+    Rows are ``file,lap`` (a watch lap by number), ``activity_id,lap`` (an export's
+    activity), or ``file,start,end`` (bounds as in a lap file); several rows per run.
+    A ``file`` value names a run by its file name, or by the end of its path
+    (``anna/2024-05-06.gpx``) when names repeat.
+    """
+
+    path: Path
+    by_name: dict[str, list[tuple[str, int, dict[str, str]]]] = field(default_factory=dict)
+    by_activity: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    used: set[int] = field(default_factory=set)
+
+    def rows_for(self, file: str, activity_id: str | None = None) -> TableRows | None:
+        """The rows for the run at ``file`` (a path; ``!`` separates archive members)
+        or with ``activity_id``; None when none names it."""
+        found: list[tuple[int, dict[str, str]]] = []
+        if activity_id is not None:
+            found = self.by_activity.get(str(activity_id), [])
+        if not found:
+            path = "/" + file.replace("\\", "/").replace("!", "/")
+            name = path.rsplit("/", 1)[-1]
+            matching = [c for c in self.by_name.get(name, []) if path.endswith("/" + c[0])]
+            if matching:
+                best = max(len(c[0]) for c in matching)
+                found = [(line, rec) for value, line, rec in matching if len(value) == best]
+        if not found:
+            return None
+        self.used.update(line for line, _ in found)
+        return TableRows(
+            str(self.path), tuple((line, tuple(sorted(rec.items()))) for line, rec in found)
+        )
+
+    def unused_lines(self) -> list[int]:
+        """Lines of rows that no run asked for (so far)."""
+        lines = {line for rows in self.by_name.values() for _, line, _ in rows}
+        lines |= {line for rows in self.by_activity.values() for line, _ in rows}
+        return sorted(lines - self.used)
+
+
+def read_lap_table(path: str | Path, *, timezone: str = "UTC") -> LapTable:
+    """Read and check a season lap table (every value but watch lap numbers, which need
+    the run's own laps).
+
+    Raises:
+        LapError: unreadable, a bad header, a row naming no run, a row that is neither a
+            lap number nor start and end, a bound that cannot be read; naming the line.
+    """
+    path = Path(path)
+    tz = _zone(timezone)
+    columns, records = _lap_csv(path, "lap table", TABLE_COLUMNS)
+    has_key = "file" in columns or "activity_id" in columns
+    has_lap = "lap" in columns or ("start" in columns and "end" in columns)
+    if not (has_key and has_lap):
+        raise _bad_header(columns, [], path, _TABLE_FORMS)
+    table = LapTable(path)
+    for lineno, record in records:
+        where = f"line {lineno}"
+        record = {k: v for k, v in record.items() if v}
+        file, activity = record.pop("file", None), record.pop("activity_id", None)
+        if not file and not activity:
+            raise LapError("the row names no run", path=path, where=where, hint=_TABLE_FORMS)
+        if "lap" in record:
+            if not (record["lap"].isascii() and record["lap"].isdigit()):
+                message = f"lap number '{_shown(record['lap'])}' is not a whole number"
+                raise LapError(message, path=path, where=where)
+        elif "start" in record and "end" in record:
+            _bound_lap(lineno, record, tz, path)  # checked now, parsed again per run
+        else:
+            raise LapError(
+                "the row has neither a lap number nor start and end",
+                path=path,
+                where=where,
+                hint=_TABLE_FORMS,
+            )
+        if activity:
+            table.by_activity.setdefault(activity, []).append((lineno, record))
+        if file:
+            value = file.replace("\\", "/").strip("/")
+            name = value.rsplit("/", 1)[-1]
+            table.by_name.setdefault(name, []).append((value, lineno, record))
+    if not records:
+        raise LapError("lap table has a header but no rows", path=path)
+    return table
+
+
+def table_lap_rows(
+    rows: TableRows, *, timezone: str = "UTC", watch_laps: Sequence[WatchLap] = ()
+) -> list[LapRow]:
+    """The lap rows of one run's part of a season lap table."""
+    tz = _zone(timezone)
+    path = Path(rows.table)
+    out = []
+    for lineno, cells in rows.rows:
+        record = dict(cells)
+        if "lap" in record:
+            out.append(_numbered_lap(record, watch_laps, f"line {lineno}", path))
+        else:
+            out.append(_bound_lap(lineno, record, tz, path))
+    return out

@@ -12,12 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["ok", "failed", "skipped"]
+#: ``ok``: checked; ``unmarked``: read, but no reverse sections were marked for it (no lap
+#: file, no row in the season lap table, no watch lap chosen): a run with 0 reverse metres,
+#: not judged; ``failed``: could not be read or checked; ``skipped``: not a run to check
+#: (another activity type, a route without times).
+Status = Literal["ok", "unmarked", "failed", "skipped"]
+STATUSES: tuple[Status, ...] = ("ok", "unmarked", "failed", "skipped")
 
 
 @dataclass
 class FileOutcome:
-    """What one file gave: a run summary and segment rows, or why not."""
+    """What one file gave: a run summary and segment rows, or why not.
+
+    ``run`` is set for ``ok`` and ``unmarked`` outcomes (an unmarked run has its track
+    facts, no segments and no verdict); ``error`` says why for every other status, and
+    why nothing was judged for ``unmarked``.
+    """
 
     file: str
     status: Status
@@ -25,3 +35,4 @@ class FileOutcome:
     error: str | None = None
     run: dict[str, Any] | None = None
     segments: list[dict[str, Any]] = field(default_factory=list)
+    retry: bool = False  # a failure that may not happen again (a worker died, a bug)

@@ -416,15 +416,46 @@ def render_season(
         table.add_row(
             str(w.athlete), w.week, str(w.runs), str(w.segments), f"{w.reverse_distance_m:.0f}",
             "–" if speed != speed else f"{speed:.2f}", str(w.ok), str(w.warn), str(w.unsafe),
-            f"{w.warmup_ok_runs}/{w.runs}", f"{w.energy_kcal:.0f}", ", ".join(w.flags),
+            f"{w.warmup_ok_runs}/{w.reverse_runs}", f"{w.energy_kcal:.0f}", ", ".join(w.flags),
         )  # fmt: skip
     console.print(table)
-    n = data.counts
-    console.print(
-        f"{data.files} files: {n['ok']} checked, {n['failed']} failed, {n['skipped']} skipped"
-    )
+    console.print(files_line(data.files, data.counts))
     for o in data.not_checked:
-        console.print(f"{o.status}: {o.error}", soft_wrap=True)
+        console.print(f"{NOT_CHECKED_WORDS[o.status]}: {o.error}", soft_wrap=True)
+    return buffer.getvalue()
+
+
+#: How the season view names each status but ``ok``.
+NOT_CHECKED_WORDS = {"unmarked": "no reverse laps", "failed": "failed", "skipped": "skipped"}
+
+
+def files_line(files: int, counts: dict[str, int]) -> str:
+    """``38 files: 36 checked, 1 with no reverse laps marked, 1 failed, 0 skipped`` (the
+    unmarked count only when there are some)."""
+    unmarked = f"{counts['unmarked']} with no reverse laps marked, " if counts["unmarked"] else ""
+    return (
+        f"{files} files: {counts['ok']} checked, {unmarked}{counts['failed']} failed, "
+        f"{counts['skipped']} skipped"
+    )
+
+
+def render_attention(runs: Sequence[dict[str, Any]], *, width: int | None = None) -> str:
+    """The runs needing attention (judged warn or unsafe, worst first): start (UTC),
+    athlete, file, verdict and the reasons that set it. Empty text for none."""
+    if not runs:
+        return ""
+    console, buffer = _console(width)
+    console.print(f"needs attention: {len(runs)} run{'s' * (len(runs) != 1)}")
+    table = _table()
+    for name in ("start (UTC)", "athlete", "file", "verdict", "reasons"):
+        table.add_column(name, no_wrap=name != "reasons" and name != "file")
+    for run in runs:
+        start = (run["start"] or "no times")[:16].replace("T", " ")
+        table.add_row(
+            start, str(run["athlete"]), str(run["file"]), str(run["verdict"]),
+            ", ".join(run["reasons"]),
+        )  # fmt: skip
+    console.print(table)
     return buffer.getvalue()
 
 
@@ -449,3 +480,37 @@ def render_laps(track: Track, *, width: int | None = None) -> str:
         )
     console.print(table)
     return buffer.getvalue()
+
+
+def weekly_rows(weekly: pd.DataFrame) -> list[dict[str, Any]]:
+    """The weeks table as plain rows: ``week_start`` as a date, ``flags`` joined by
+    ``;``, numbers rounded to 3 decimals, None for unknown values."""
+    import math
+
+    rows: list[dict[str, Any]] = weekly.assign(
+        week_start=weekly["week_start"].dt.strftime("%Y-%m-%d"),
+        flags=[";".join(f) for f in weekly["flags"]],
+    ).to_dict("records")  # type: ignore[assignment]
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, float):
+                row[key] = None if not math.isfinite(value) else round(value, 3)
+    return rows
+
+
+def weekly_output(weekly: pd.DataFrame, fmt: str) -> str | bytes:
+    """The weeks table as CSV text or Parquet bytes (``fmt``: ``csv``, ``parquet``)."""
+    from .season import WEEKLY_COLUMNS
+
+    rows = weekly_rows(weekly)
+    if fmt == "parquet":
+        pa, pq = _pyarrow()
+        sink = io.BytesIO()
+        table = pa.Table.from_pylist(rows) if rows else pa.table({c: [] for c in WEEKLY_COLUMNS})
+        pq.write_table(table, sink)
+        return sink.getvalue()
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=WEEKLY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

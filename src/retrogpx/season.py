@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .config import SeasonSettings
+from .outcome import STATUSES
 
 if TYPE_CHECKING:
     from .outcome import FileOutcome
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 SEASON_FLAGS = ("volume_jump", "speed_jump", "run_before_walk")
 
 WEEKLY_COLUMNS = (
-    "athlete", "week", "week_start", "runs", "segments", "reverse_distance_m",
+    "athlete", "week", "week_start", "runs", "reverse_runs", "segments", "reverse_distance_m",
     "mean_reverse_speed_mps", "ok", "warn", "unsafe", "warmup_ok_runs", "energy_kcal", "flags",
 )  # fmt: skip
 
@@ -61,15 +62,23 @@ def weekly_summary(
 ) -> pd.DataFrame:
     """One row per athlete and ISO week (columns :data:`WEEKLY_COLUMNS`).
 
+    A run with no reverse segment (none marked, or none in its lap file) counts in
+    ``runs`` with 0 reverse metres, not in ``reverse_runs``, the runs warm-up compliance
+    (``warmup_ok_runs``) is counted among.
+
     Args:
-        runs: one row per analysed run: ``athlete``, ``start`` (UTC), ``warmup_min``.
+        runs: one row per run read: ``athlete``, ``start`` (UTC), ``warmup_min`` (and
+            ``file``: a run has reverse segments when one names its file; without the
+            column in both tables every run has some).
         segments: one row per reverse segment: ``athlete``, ``start``, ``distance_m``,
             ``duration_s``, ``mean_speed_mps``, ``verdict``.
         settings: thresholds; warmup_min: the warm-up threshold for compliance counts.
     """
     s = settings or SeasonSettings()
     # Only the columns summed here are copied: a large season's tables are not doubled.
-    runs = runs[["athlete", "start", "warmup_min"]].dropna(subset=["start"]).copy()
+    by_file = "file" in runs and "file" in segments
+    runs = runs[["athlete", "start", "warmup_min", *(["file"] * by_file)]]
+    runs = runs.dropna(subset=["start"]).copy()
     if runs.empty:
         empty = pd.DataFrame(columns=list(WEEKLY_COLUMNS))
         return empty.astype({"week_start": "datetime64[ns, UTC]"})
@@ -79,9 +88,12 @@ def weekly_summary(
         _week_start(segs["start"]) if len(segs) else pd.Series(dtype="datetime64[ns, UTC]")
     )
     runs["warm"] = runs["warmup_min"].fillna(-1.0) >= warmup_min
+    runs["reverse"] = runs["file"].isin(set(segments["file"])) if by_file else True
 
     keys = ["athlete", "week_start"]
-    per_run = runs.groupby(keys).agg(runs=("start", "size"), warmup_ok_runs=("warm", "sum"))
+    per_run = runs.groupby(keys).agg(
+        runs=("start", "size"), reverse_runs=("reverse", "sum"), warmup_ok_runs=("warm", "sum")
+    )
     if len(segs):
         segs["fast"] = segs["mean_speed_mps"].fillna(0.0) > s.walk_speed_mps
         for v in ("ok", "warn", "unsafe"):
@@ -105,7 +117,7 @@ def weekly_summary(
     result = pd.concat(out, ignore_index=True)
     result["week"] = result["week_start"].dt.strftime("%G-W%V")
     result["energy_kcal"] = [reverse_energy_kcal(d, s) for d in result["reverse_distance_m"]]
-    for col in ("runs", "segments", "ok", "warn", "unsafe", "warmup_ok_runs"):
+    for col in ("runs", "reverse_runs", "segments", "ok", "warn", "unsafe", "warmup_ok_runs"):
         result[col] = result[col].astype(int)
     return result[list(WEEKLY_COLUMNS)]
 
@@ -287,14 +299,34 @@ class SeasonData:
     Fed one :class:`~retrogpx.outcome.FileOutcome` at a time, in file order: the run and
     segment values go into typed columns (about 1 KB per run instead of the outcome's
     25 KB of row dicts), the files not checked are kept as they are (they carry no rows).
+    Or made from a season store's tables at once (:meth:`of_frames`).
     """
 
     def __init__(self) -> None:
         self.files = 0
-        self.counts: dict[str, int] = dict.fromkeys(("ok", "failed", "skipped"), 0)
+        self.counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         self.not_checked: list[FileOutcome] = []
         self._runs = _Table(RUN_COLUMNS, _RUN_NUMBERS)
         self._segments = _Table(SEGMENT_COLUMNS, _SEGMENT_NUMBERS)
+        self._frames: tuple[pd.DataFrame, pd.DataFrame] | None = None
+
+    @classmethod
+    def of_frames(
+        cls,
+        runs: pd.DataFrame,
+        segments: pd.DataFrame,
+        counts: Mapping[str, int],
+        not_checked: list[FileOutcome],
+    ) -> SeasonData:
+        """Season data already in tables (columns :data:`RUN_COLUMNS` and
+        :data:`SEGMENT_COLUMNS`, typed as :meth:`frames` gives them), with the count of
+        files by status and the outcomes of those not checked."""
+        data = cls()
+        data._frames = (runs, segments)
+        data.counts = {**data.counts, **counts}
+        data.files = sum(data.counts.values())
+        data.not_checked = not_checked
+        return data
 
     @classmethod
     def of(cls, outcomes: Iterable[FileOutcome]) -> SeasonData:
@@ -306,7 +338,9 @@ class SeasonData:
 
     def add(self, outcome: FileOutcome) -> None:
         """Take what the season needs from one outcome."""
-        if outcome.status == "ok" and outcome.run is not None:
+        if self._frames is not None:
+            raise RuntimeError("rows added to season data made from tables")
+        if outcome.status in ("ok", "unmarked") and outcome.run is not None:
             self._runs.add(outcome.run)
         for seg in outcome.segments:
             reasons = seg.get("reasons")
@@ -321,6 +355,8 @@ class SeasonData:
         """Runs and segments as the two tables :func:`weekly_summary` takes (columns
         :data:`RUN_COLUMNS` and :data:`SEGMENT_COLUMNS`). Built on the first call, when
         the columns move into them: outcomes cannot be added after that."""
+        if self._frames is not None:
+            return self._frames
         return self._runs.frame(), self._segments.frame()
 
 
@@ -334,14 +370,17 @@ def season_document(
     weekly: pd.DataFrame,
     *,
     interrupted: bool = False,
+    attention: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The ``retrogpx.season/1`` JSON summary of a batch (its outcomes, or their
-    :class:`SeasonData`)."""
+    :class:`SeasonData`); ``attention``: the runs judged warn or unsafe, when known
+    (a season store lists them)."""
     data = outcomes if isinstance(outcomes, SeasonData) else SeasonData.of(outcomes)
     failed = [{"file": o.file, "error": o.error} for o in data.not_checked if o.status == "failed"]
-    skipped = [
-        {"file": o.file, "reason": o.error} for o in data.not_checked if o.status == "skipped"
-    ]
+    unmarked, skipped = (
+        [{"file": o.file, "reason": o.error} for o in data.not_checked if o.status == status]
+        for status in ("unmarked", "skipped")
+    )
     weeks = weekly.assign(week_start=weekly["week_start"].dt.strftime("%Y-%m-%d")).to_dict(
         "records"
     )
@@ -349,12 +388,16 @@ def season_document(
         for k, v in w.items():
             if isinstance(v, float):
                 w[k] = None if not np.isfinite(v) else round(v, 3)
-    return {
+    doc = {
         "schema": "retrogpx.season/1",
         "interrupted": interrupted,
         "files": {"total": data.files, **data.counts},
         "failed": failed,
+        "unmarked": unmarked,
         "skipped": skipped,
         "athletes": season_totals(weekly),
         "weeks": weeks,
     }
+    if attention is not None:
+        doc["attention"] = attention
+    return doc

@@ -1,0 +1,332 @@
+"""Incremental batches: check only what changed, into a season store.
+
+A batch call names its runs (files, folders, export archives); the store
+(:mod:`retrogpx.store`) holds every run checked before, keyed by the hash of its bytes
+and stamped with what its result was computed with. :func:`plan_batch` sorts this
+call's runs into
+
+* **unchanged**: same bytes, same settings fingerprint: not read again; a file that
+  moved or was renamed only has its path (and athlete) updated;
+* **to check**, with the reason: ``new``, ``rules changed`` (thresholds, metrics, GPS
+  model, classes, lap time zone, size limits), ``map layers changed`` (their bytes),
+  ``lap source changed`` (the lap file's bytes, its rows of the season lap table, the
+  ``--reverse-laps`` choice), ``retrogpx version changed``, ``failed last time`` (a
+  worker died or a bug), ``--rebuild``.
+
+The season settings (progression thresholds, energy) change only the summary, so they
+re-check nothing. A file is hashed only when its stat stamp (size, mtime, ctime, inode)
+differs from the one the store remembers, as git's index does. :func:`run_planned`
+then checks the runs with any executor and writes each outcome to the store in its
+own transaction as it arrives (only this process writes; workers compute).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .batch import BatchOptions, BatchResult, RunSource, run_batch
+from .config import Config
+from .outcome import FileOutcome
+from .store import FileStamp, RunKey, SeasonStore, StoredRun, tool_version
+
+_CHUNK = 1 << 20
+
+
+def content_hash(path: str | Path) -> str:
+    """BLAKE2b (128 bit) of a file's bytes, read a MiB at a time."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def rules_fingerprint(config: Config) -> str:
+    """What in the settings changes a run's result: thresholds, metrics and the GPS
+    model, layer classes, the lap time zone, size limits (not the season settings, which
+    change only the summary, nor the layer file names)."""
+    parts = {
+        name: dataclasses.asdict(getattr(config, name))
+        for name in ("rules", "metrics", "laps", "limits", "classes")
+    }
+    return _digest(json.dumps(parts, sort_keys=True, default=str))
+
+
+class FileStamps:
+    """Content hashes of files, taken from the store when a file's stat stamp is the one
+    it remembers, else computed (and remembered by :meth:`save`)."""
+
+    def __init__(self, known: dict[str, FileStamp]) -> None:
+        self.known = known
+        self.new: list[FileStamp] = []
+        self.hashed = 0
+
+    def hash_of(self, path: str) -> str | None:
+        """The hash of the file at ``path`` (absolute), or None when it cannot be read."""
+        try:
+            st = os.stat(path)
+            seen = self.known.get(path)
+            if seen is not None and (seen.size, seen.mtime_ns, seen.ctime_ns, seen.inode) == (
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+                st.st_ino,
+            ):
+                return seen.content_hash
+            digest = content_hash(path)
+        except OSError:
+            return None
+        self.hashed += 1
+        stamp = FileStamp(
+            path, None, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, None, digest
+        )
+        self.known[path] = stamp
+        self.new.append(stamp)
+        return digest
+
+    def save(self, store: SeasonStore) -> None:
+        """Remember the stamps taken since the last save."""
+        store.remember_files(self.new)
+        self.new = []
+
+
+def layers_fingerprint(options: BatchOptions, stamps: FileStamps) -> str:
+    """The map layers' identity: the hash of each layer and hazard file's bytes (their
+    names and order do not matter). A file that cannot be read counts by its name (the
+    batch then fails on it, with the reader's message)."""
+    items = sorted(
+        f"{role}:{stamps.hash_of(os.path.abspath(p)) or 'unreadable ' + os.path.abspath(p)}"
+        for role, paths in (("layer", options.layers), ("hazard", options.hazards))
+        for p in paths
+    )
+    return _digest("\n".join(items)) if items else "none"
+
+
+def laps_fingerprint(source: RunSource, options: BatchOptions) -> str:
+    """One run's lap source: its table rows, its lap file's bytes, or the season-wide
+    ``--reverse-laps`` choice (what applies when neither is there)."""
+    if source.lap_rows is not None:
+        return "table:" + _digest(source.lap_rows.identity())
+    if source.laps is not None:
+        try:
+            return "file:" + content_hash(source.laps)
+        except OSError:
+            return "file:unreadable " + source.laps
+    if options.reverse_laps is not None:
+        return "spec:" + options.reverse_laps.strip().lower()
+    return "none"
+
+
+@dataclass
+class Planned:
+    """One run of this call: where it is, its key in the store, and why it is checked
+    (None: unchanged)."""
+
+    source: RunSource
+    key: RunKey
+    reasons: tuple[str, ...] = ()
+    replaces: tuple[int, ...] = ()  # runs an earlier content of this file left
+
+
+@dataclass
+class Plan:
+    """What a batch call will do with each of its runs."""
+
+    rules_fp: str = ""
+    layers_fp: str = ""
+    to_check: list[Planned] = field(default_factory=list)
+    unchanged: list[Planned] = field(default_factory=list)
+    moved: list[tuple[int, str, str, str]] = field(
+        default_factory=list
+    )  # run_id, path, file, athlete
+    renamed_only: int = 0  # moves that kept the absolute path (a new athlete or shown name)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, same bytes as)
+    stale: int = 0  # stored runs not given now whose result used other settings
+    hashed: int = 0  # files read to hash them (the rest had unchanged stamps)
+
+    @property
+    def given(self) -> int:
+        """Distinct runs this call names."""
+        return len(self.to_check) + len(self.unchanged)
+
+    def reason_counts(self) -> Counter[str]:
+        """Runs to check, by reason."""
+        return Counter(r for p in self.to_check for r in p.reasons)
+
+    def hashes(self) -> list[str]:
+        """The content hashes of this call's runs."""
+        return [p.key.content_hash for p in (*self.to_check, *self.unchanged)]
+
+
+def _reasons(stored: StoredRun, key: RunKey) -> tuple[str, ...]:
+    reasons = []
+    if stored.retry:
+        reasons.append("failed last time")
+    if stored.tool_version != key.tool_version:
+        reasons.append("retrogpx version changed")
+    if stored.rules_fp != key.rules_fp:
+        reasons.append("rules changed")
+    if stored.layers_fp != key.layers_fp:
+        reasons.append("map layers changed")
+    if stored.laps_fp != key.laps_fp:
+        reasons.append("lap source changed")
+    return tuple(reasons)
+
+
+def plan_batch(
+    store: SeasonStore,
+    sources: Sequence[RunSource],
+    options: BatchOptions,
+    *,
+    rebuild: bool = False,
+) -> Plan:
+    """Sort ``sources`` into runs to check (with why) and unchanged runs; record where
+    unchanged runs now are, and the files' stamps, in the store."""
+    stamps = FileStamps(store.file_stamps())
+    stored = store.stored_runs()
+    by_path: dict[str, StoredRun] = {}
+    for run in stored.values():
+        by_path.setdefault(run.path, run)
+    rules_fp = rules_fingerprint(options.config)
+    layers_fp = layers_fingerprint(options, stamps)
+    version = tool_version()
+    plan = Plan(rules_fp, layers_fp)
+    first_of: dict[str, RunSource] = {}
+    keyed: list[tuple[RunSource, RunKey]] = []
+    for source in sorted(sources, key=lambda s: s.file):
+        path = os.path.abspath(source.path)
+        digest = stamps.hash_of(path) or f"unreadable:{path}"
+        if digest in first_of:
+            plan.duplicates.append((source.file, first_of[digest].file))
+            continue
+        first_of[digest] = source
+        key = RunKey(digest, path, rules_fp, layers_fp, laps_fingerprint(source, options), version)
+        keyed.append((source, key))
+    for source, key in keyed:
+        known = stored.get(key.content_hash)
+        if known is None:
+            old = by_path.get(key.path)
+            replaces = (old.run_id,) if old is not None and old.content_hash not in first_of else ()
+            why = ("content changed",) if replaces else ("new",)
+            plan.to_check.append(Planned(source, key, why, replaces))
+            continue
+        reasons = ("--rebuild",) if rebuild else _reasons(known, key)
+        if reasons:
+            plan.to_check.append(Planned(source, key, reasons))
+            continue
+        plan.unchanged.append(Planned(source, key))
+        where = (key.path, source.file, source.athlete)
+        if where != (known.path, known.file, known.athlete):
+            plan.moved.append((known.run_id, *where))
+            plan.renamed_only += known.path == key.path
+    given = set(first_of)
+    plan.stale = sum(
+        1
+        for h, run in stored.items()
+        if h not in given
+        and (run.rules_fp, run.layers_fp, run.tool_version) != (rules_fp, layers_fp, version)
+    )
+    plan.hashed = stamps.hashed
+    stamps.save(store)
+    store.relocate(plan.moved)
+    return plan
+
+
+def run_planned(
+    store: SeasonStore,
+    plan: Plan,
+    options: BatchOptions,
+    executor: Executor,
+    *,
+    on_outcome: Callable[[FileOutcome], None] | None = None,
+    spool_dir: str | Path | None = None,
+) -> BatchResult:
+    """Check the plan's runs with ``executor``, each outcome stored in its own
+    transaction as it arrives (this process is the only writer)."""
+    planned = {p.source.file: p for p in plan.to_check}
+
+    def record(outcome: FileOutcome) -> None:
+        p = planned[outcome.file]
+        store.record(outcome, p.key, replaces=p.replaces)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    return run_batch(
+        [p.source for p in plan.to_check],
+        options,
+        executor,
+        on_outcome=record,
+        spool_dir=spool_dir,
+    )
+
+
+def describe(plan: Plan) -> list[str]:
+    """What the plan does, in a few lines for the terminal."""
+    counts = plan.reason_counts()
+    new = counts.pop("new", 0)
+    parts = [f"{plan.given} run{'s' * (plan.given != 1)} given"]
+    if new:
+        parts.append(f"{new} new")
+    parts.append(f"{len(plan.unchanged)} unchanged (not read again)")
+    lines = [", ".join(parts)]
+    rechecked = len(plan.to_check) - new
+    if rechecked:
+        why = ", ".join(
+            f"{reason} ({n})" if len(counts) > 1 else reason for reason, n in counts.most_common()
+        )
+        lines.append(f"re-checked {rechecked} run{'s' * (rechecked != 1)}: {why}")
+    moved = len(plan.moved) - plan.renamed_only
+    if moved:
+        lines.append(
+            f"{moved} run{'s' * (moved != 1)} moved or renamed: path updated, not re-checked"
+        )
+    if plan.duplicates:
+        file, same = plan.duplicates[0]
+        more = f" and {len(plan.duplicates) - 1} more" if len(plan.duplicates) > 1 else ""
+        lines.append(f"same bytes as another file, stored once: {file} (as {same}){more}")
+    if plan.stale:
+        lines.append(
+            f"{plan.stale} stored run{'s' * (plan.stale != 1)} not given now "
+            "were checked with other settings: give their files again to re-check them"
+        )
+    return lines
+
+
+def verdicts_of(store: SeasonStore, hashes: Sequence[str]) -> list[tuple[str, str | None]]:
+    """(status, verdict) of the stored runs with these content hashes."""
+    out: list[tuple[str, str | None]] = []
+    for start in range(0, len(hashes), 500):
+        chunk = list(hashes[start : start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        out += store.query(
+            f"SELECT status, verdict FROM runs WHERE content_hash IN ({marks})", chunk
+        )
+    return out
+
+
+def last_batch_facts(plan: Plan, options: BatchOptions) -> dict[str, Any]:
+    """What the store remembers of this batch (``meta.last_batch``): when, with which
+    settings fingerprints and map layers."""
+    from .store import now_iso
+
+    return {
+        "at": now_iso(),
+        "version": tool_version(),
+        "rules_fp": plan.rules_fp,
+        "layers_fp": plan.layers_fp,
+        "layers": list(options.layers),
+        "hazards": list(options.hazards),
+    }

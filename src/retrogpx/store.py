@@ -1,0 +1,817 @@
+"""The season store: every run of a season, checked once, in one SQLite file.
+
+Plain tables that anyone can open with the ``sqlite3`` shell or ``pandas.read_sql``
+(README, *The season store*):
+
+* ``runs``: one row per distinct run file (by the BLAKE2b hash of its bytes): where it
+  was last seen, athlete, activity, status, error, the run's verdict, reasons and notes,
+  its track facts, and what the result was computed with (the settings fingerprint and
+  its parts, the retrogpx version);
+* ``segments``: one row per reverse segment, every ``retrogpx.check/1`` field (the
+  nearest road split into two columns, reasons joined by ``;``, notes as a JSON array),
+  and the segment's points as a blob of (lon, lat) float64 pairs;
+* ``files``: where each run's bytes were found and the file's stat stamp (or, for an
+  archive member, its CRC-32 and size), so that an unchanged file is not read again;
+* ``meta``: key/value facts (who created the store, the last batch's settings);
+* the view ``season_segments``: segments with their run's file and athlete.
+
+The schema version is ``PRAGMA user_version``; ``PRAGMA application_id`` marks the file
+as a retrogpx store, so that another SQLite database given by mistake is refused.
+:data:`MIGRATIONS` takes a store forward one version at a time, each in a transaction;
+a store from a newer retrogpx is refused, and so is anything that is not a healthy
+retrogpx store (never overwritten).
+
+Writes: the WAL journal and a busy timeout let two processes share a store; each run
+is written in its own ``BEGIN IMMEDIATE`` transaction, so a killed batch loses only
+the runs in flight. Only the process that runs the batch writes; workers never do.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+
+from .errors import RetrogpxError
+from .outcome import STATUSES, FileOutcome
+from .rules import REASONS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .season import SeasonData
+
+#: ``PRAGMA application_id`` of a retrogpx season store ("RGPX").
+APPLICATION_ID = 0x52475058
+#: Seconds a write waits for another process holding the store.
+BUSY_TIMEOUT_S = 60.0
+#: The default store's file name (beside the batch's outputs).
+DEFAULT_NAME = "retrogpx-season.sqlite"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+#: The segment columns, in ``retrogpx.check/1`` order (as the CSV output flattens them).
+SEGMENT_FIELDS = (
+    "index", "label", "source", "start", "end", "duration_s", "points", "distance_m",
+    "chord_m", "straightness", "max_deviation_m", "rms_deviation_m", "heading_change_deg",
+    "mean_speed_mps", "grade_pct", "max_gap_s", "chord_uncertainty_m", "distance_uncertainty_m",
+    "raw_distance_m", "nearest_road_m", "nearest_road_highway", "nearest_road_name",
+    "crosses_road", "nearest_hazard_m", "venue", "verdict", "reasons", "notes",
+)  # fmt: skip
+#: The keys of a batch's run summary (``FileOutcome.run``), in order.
+RUN_FIELDS = (
+    "file", "athlete", "name", "start", "end", "points", "distance_m", "duration_s",
+    "warmup_min", "verdict", "reasons", "segments", "notes", "lap_source",
+)  # fmt: skip
+
+
+def _q(name: str) -> str:
+    """A column name quoted for SQL (``index`` and ``end`` are keywords)."""
+    return f'"{name}"'
+
+
+#: Schema version N is reached by running MIGRATIONS[0..N-1] in turn. Written out in
+#: full (not built from the constants above): a released migration never changes.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: runs, their segments, meta.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE runs (
+        run_id INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        file TEXT NOT NULL,
+        athlete TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        retry INTEGER NOT NULL DEFAULT 0,
+        name TEXT,
+        start TEXT,
+        "end" TEXT,
+        points INTEGER,
+        distance_m REAL,
+        duration_s REAL,
+        warmup_min REAL,
+        verdict TEXT,
+        reasons TEXT,
+        worst_reasons TEXT,
+        notes TEXT,
+        segments INTEGER,
+        lap_source TEXT,
+        settings_fp TEXT NOT NULL,
+        rules_fp TEXT NOT NULL,
+        layers_fp TEXT NOT NULL,
+        laps_fp TEXT NOT NULL,
+        tool_version TEXT NOT NULL,
+        checked_at TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_file ON runs (file);
+    CREATE INDEX runs_by_path ON runs (path);
+    CREATE INDEX runs_by_start ON runs (athlete, start);
+    CREATE TABLE segments (
+        run_id INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        "index" INTEGER, label TEXT, source TEXT, start TEXT, "end" TEXT, duration_s REAL,
+        points INTEGER, distance_m REAL, chord_m REAL, straightness REAL,
+        max_deviation_m REAL, rms_deviation_m REAL, heading_change_deg REAL,
+        mean_speed_mps REAL, grade_pct REAL, max_gap_s REAL, chord_uncertainty_m REAL,
+        distance_uncertainty_m REAL, raw_distance_m REAL, nearest_road_m REAL,
+        nearest_road_highway TEXT, nearest_road_name TEXT, crosses_road INTEGER,
+        nearest_hazard_m REAL, venue TEXT, verdict TEXT, reasons TEXT, notes TEXT,
+        geometry BLOB
+    );
+    CREATE INDEX segments_by_run ON segments (run_id, "index");
+    """,
+    # 2: where each run's bytes were found (no hashing of unchanged files), export
+    # archives' activity facts, the local time offset, and a view for readers.
+    """
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY,
+        member TEXT,
+        size INTEGER,
+        mtime_ns INTEGER,
+        ctime_ns INTEGER,
+        inode INTEGER,
+        crc32 INTEGER,
+        content_hash TEXT NOT NULL,
+        seen_at TEXT NOT NULL
+    );
+    CREATE INDEX files_by_member ON files (member, size, crc32);
+    ALTER TABLE runs ADD COLUMN activity_id TEXT;
+    ALTER TABLE runs ADD COLUMN activity_type TEXT;
+    ALTER TABLE runs ADD COLUMN utc_offset_s INTEGER;
+    CREATE VIEW season_segments AS
+        SELECT r.file, r.athlete, s.* FROM segments AS s JOIN runs AS r USING (run_id);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def tool_version() -> str:
+    """This retrogpx's version, as installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("retrogpx")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+class StoreError(RetrogpxError):
+    """The season store cannot be used (not a store, damaged, newer, busy)."""
+
+
+def now_iso() -> str:
+    """The current UTC time as ``2025-05-06T07:08:09Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What identifies a run in the store, and what its result was computed with."""
+
+    content_hash: str  # BLAKE2b of the file's bytes (or a stand-in for unreadable files)
+    path: str  # absolute path, or ARCHIVE!MEMBER
+    rules_fp: str  # thresholds, metrics, GPS model, classes, lap time zone, limits
+    layers_fp: str  # the map layers' contents
+    laps_fp: str  # this run's lap source (lap file bytes, table rows, --reverse-laps)
+    tool_version: str = ""  # "": this retrogpx (see tool_version())
+    activity_id: str | None = None
+    activity_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.tool_version:
+            object.__setattr__(self, "tool_version", tool_version())
+
+    @property
+    def settings_fp(self) -> str:
+        """All that changes the run's result, in one value."""
+        import hashlib
+
+        text = "\n".join((self.rules_fp, self.layers_fp, self.laps_fp, self.tool_version))
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """What planning a batch needs to know of a stored run."""
+
+    run_id: int
+    content_hash: str
+    path: str
+    file: str
+    athlete: str
+    status: str
+    retry: bool
+    rules_fp: str
+    layers_fp: str
+    laps_fp: str
+    tool_version: str
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """A file as last seen: its stat stamp (or an archive member's CRC-32) and hash."""
+
+    path: str
+    member: str | None
+    size: int | None
+    mtime_ns: int | None
+    ctime_ns: int | None
+    inode: int | None
+    crc32: int | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class SeasonFilter:
+    """Which runs a season view covers: one athlete, and UTC days ``since``..``until``
+    (ISO dates, both included). Runs without a start time are left out by a date."""
+
+    athlete: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def where(self, table: str = "runs") -> tuple[str, list[Any]]:
+        """An SQL condition on ``table`` (a runs alias) and its parameters."""
+        clauses, params = ["1"], []
+        if self.athlete is not None:
+            clauses.append(f"{table}.athlete = ?")
+            params.append(self.athlete)
+        if self.since is not None:
+            clauses.append(f"{table}.start >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            # Every time on that day sorts before the next day's date.
+            from datetime import date, timedelta
+
+            after = date.fromisoformat(self.until) + timedelta(days=1)
+            clauses.append(f"{table}.start < ?")
+            params.append(after.isoformat())
+        return " AND ".join(clauses), params
+
+
+def _check_header(path: Path) -> bool:
+    """True when ``path`` holds something: an SQLite file. False when it is absent or
+    empty (a new store). Anything else is refused."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(100)
+    except FileNotFoundError:
+        return False
+    except IsADirectoryError:
+        raise StoreError("is a folder, not a season store", path=path) from None
+    except OSError as exc:
+        raise StoreError(f"cannot read the season store ({exc.strerror})", path=path) from None
+    if not head:
+        return False
+    if not head.startswith(_SQLITE_MAGIC):
+        raise StoreError(
+            "is not a retrogpx season store (not an SQLite database)",
+            path=path,
+            hint="give another file with --store; this one is left as it is",
+        )
+    return True
+
+
+def _inspect(path: Path) -> tuple[int, int, list[str]]:
+    """application_id, user_version and table names of an existing SQLite file, read
+    without writing; a damaged file is refused."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            app = con.execute("PRAGMA application_id").fetchone()[0]
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master")]
+            check = (
+                con.execute("PRAGMA quick_check").fetchone()[0] if app == APPLICATION_ID else "ok"
+            )
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"the season store is damaged ({exc})",
+            path=path,
+            hint="restore it from a backup, or start a new one with --store",
+        ) from None
+    if check != "ok":
+        raise StoreError(
+            f"the season store is damaged (SQLite: {check})",
+            path=path,
+            hint="restore it from a backup, or start a new one with --store",
+        )
+    return app, version, tables
+
+
+class SeasonStore:
+    """One season store (see the module docs). Use it as a context manager."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        """Open the store at ``path``: create it (when ``create``) or migrate it forward.
+
+        Raises:
+            StoreError: not a retrogpx store, damaged, from a newer retrogpx, absent
+                while ``create`` is false, or busy beyond the timeout.
+        """
+        self.path = Path(path)
+        exists = _check_header(self.path)
+        if not exists and not create:
+            raise StoreError("no such season store", path=self.path, hint="run a batch first")
+        if exists:
+            app, version, tables = _inspect(self.path)
+            if app != APPLICATION_ID and (app or version or tables):
+                raise StoreError(
+                    "is an SQLite database but not a retrogpx season store",
+                    path=self.path,
+                    hint="give another file with --store; this one is left as it is",
+                )
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the season store was written by a newer retrogpx (schema {version}; "
+                    f"this one reads up to {SCHEMA_VERSION})",
+                    path=self.path,
+                    hint="upgrade retrogpx",
+                )
+        elif not self.path.parent.is_dir():
+            raise StoreError("the folder for the season store does not exist", path=self.path)
+        try:
+            self._con = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the season store ({exc})", path=self.path) from None
+        try:
+            self._execute_pragmas()
+            self._migrate()
+        except BaseException:
+            self._con.close()
+            raise
+
+    # ------------------------------------------------------------------- set-up
+
+    def _execute_pragmas(self) -> None:
+        with self._guard("open"):
+            self._con.execute("PRAGMA journal_mode = WAL")
+            self._con.execute("PRAGMA synchronous = NORMAL")  # WAL: safe against crashes
+            self._con.execute("PRAGMA foreign_keys = ON")
+
+    def _migrate(self) -> None:
+        """Bring the store to :data:`SCHEMA_VERSION`, one version per transaction."""
+        while True:
+            with self._write("migrate"):
+                version = self._con.execute("PRAGMA user_version").fetchone()[0]
+                if version >= SCHEMA_VERSION:
+                    return
+                for statement in _statements(MIGRATIONS[version]):
+                    self._con.execute(statement)
+                if version == 0:
+                    self._con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    self._set_meta("created_by", f"retrogpx {tool_version()}")
+                    self._set_meta("created_at", now_iso())
+                self._con.execute(f"PRAGMA user_version = {version + 1}")
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._con.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def _guard(self, what: str) -> _Guard:
+        return _Guard(self.path, what)
+
+    def _write(self, what: str) -> _Transaction:
+        return _Transaction(self._con, self.path, what)
+
+    def close(self) -> None:
+        """Close the connection (the store stays as written)."""
+        self._con.close()
+
+    def __enter__(self) -> SeasonStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------- writing
+
+    def record(self, outcome: FileOutcome, key: RunKey, *, replaces: Iterable[int] = ()) -> int:
+        """Store one run (its row and segments) in one transaction; the run with the same
+        content is updated in place, runs in ``replaces`` (an earlier content of the
+        same file) are removed. Returns the run's id."""
+        run = outcome.run or {}
+        reasons = list(run.get("reasons") or [])
+        segments = outcome.segments
+        values = {
+            "content_hash": key.content_hash,
+            "path": key.path,
+            "file": outcome.file,
+            "athlete": outcome.athlete,
+            "status": outcome.status,
+            "error": outcome.error,
+            "retry": int(outcome.retry),
+            "name": run.get("name"),
+            "start": run.get("start"),
+            "end": run.get("end"),
+            "points": run.get("points"),
+            "distance_m": run.get("distance_m"),
+            "duration_s": run.get("duration_s"),
+            "warmup_min": run.get("warmup_min"),
+            "verdict": run.get("verdict"),
+            "reasons": ";".join(reasons) if outcome.run is not None else None,
+            "worst_reasons": _worst_reasons(run.get("verdict"), reasons, segments),
+            "notes": json.dumps(run.get("notes") or [], ensure_ascii=False)
+            if outcome.run is not None
+            else None,
+            "segments": run.get("segments"),
+            "lap_source": run.get("lap_source"),
+            "settings_fp": key.settings_fp,
+            "rules_fp": key.rules_fp,
+            "layers_fp": key.layers_fp,
+            "laps_fp": key.laps_fp,
+            "tool_version": key.tool_version,
+            "checked_at": now_iso(),
+            "activity_id": key.activity_id,
+            "activity_type": key.activity_type,
+        }
+        columns = ", ".join(_q(c) for c in values)
+        marks = ", ".join("?" for _ in values)
+        updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in values if c != "content_hash")
+        with self._write("store a run"):
+            for old in replaces:
+                self._con.execute(
+                    "DELETE FROM runs WHERE run_id = ? AND content_hash != ?",
+                    (old, key.content_hash),
+                )
+            run_id = self._con.execute(
+                f"INSERT INTO runs ({columns}) VALUES ({marks}) "
+                f"ON CONFLICT (content_hash) DO UPDATE SET {updates} RETURNING run_id",
+                list(values.values()),
+            ).fetchone()[0]
+            self._con.execute("DELETE FROM segments WHERE run_id = ?", (run_id,))
+            self._con.executemany(
+                f"INSERT INTO segments (run_id, {', '.join(_q(c) for c in SEGMENT_FIELDS)}, "
+                f"geometry) VALUES ({', '.join('?' * (len(SEGMENT_FIELDS) + 2))})",
+                [(run_id, *_segment_values(seg)) for seg in segments],
+            )
+        return int(run_id)
+
+    def relocate(self, moves: Iterable[tuple[int, str, str, str]]) -> int:
+        """Update where runs were seen (``(run_id, path, file, athlete)``), in one
+        transaction; returns how many rows changed."""
+        moves = list(moves)
+        if not moves:
+            return 0
+        with self._write("update run locations"):
+            self._con.executemany(
+                "UPDATE runs SET path = ?, file = ?, athlete = ? WHERE run_id = ?",
+                [(path, file, athlete, run_id) for run_id, path, file, athlete in moves],
+            )
+        return len(moves)
+
+    def remember_files(self, stamps: Iterable[FileStamp]) -> None:
+        """Record where content was found (one transaction)."""
+        rows = [
+            (s.path, s.member, s.size, s.mtime_ns, s.ctime_ns, s.inode, s.crc32,
+             s.content_hash, now_iso())
+            for s in stamps
+        ]  # fmt: skip
+        if not rows:
+            return
+        with self._write("remember files"):
+            self._con.executemany(
+                "INSERT OR REPLACE INTO files (path, member, size, mtime_ns, ctime_ns, inode, "
+                "crc32, content_hash, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def set_last_batch(self, facts: dict[str, Any]) -> None:
+        """Remember what the latest batch ran with (``meta`` key ``last_batch``)."""
+        with self._write("remember the batch"):
+            self._set_meta("last_batch", json.dumps(facts, sort_keys=True))
+
+    # ------------------------------------------------------------------- reading
+
+    def meta(self) -> dict[str, str]:
+        """The ``meta`` table."""
+        with self._guard("read"):
+            return dict(self._con.execute("SELECT key, value FROM meta").fetchall())
+
+    def schema_version(self) -> int:
+        """``PRAGMA user_version``."""
+        return int(self._con.execute("PRAGMA user_version").fetchone()[0])
+
+    def stored_runs(self) -> dict[str, StoredRun]:
+        """Every stored run by content hash (what planning a batch compares with)."""
+        with self._guard("read"):
+            rows = self._con.execute(
+                "SELECT run_id, content_hash, path, file, athlete, status, retry, rules_fp, "
+                "layers_fp, laps_fp, tool_version FROM runs"
+            ).fetchall()
+        return {
+            r[1]: StoredRun(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), *r[7:]) for r in rows
+        }
+
+    def file_stamps(self) -> dict[str, FileStamp]:
+        """Every file row by path."""
+        with self._guard("read"):
+            rows = self._con.execute(
+                "SELECT path, member, size, mtime_ns, ctime_ns, inode, crc32, content_hash "
+                "FROM files"
+            ).fetchall()
+        return {r[0]: FileStamp(*r) for r in rows}
+
+    def count(self, where: SeasonFilter | None = None) -> dict[str, int]:
+        """Runs by status (every status, 0 when none)."""
+        cond, params = (where or SeasonFilter()).where()
+        with self._guard("read"):
+            rows = self._con.execute(
+                f"SELECT status, count(*) FROM runs WHERE {cond} GROUP BY status", params
+            ).fetchall()
+        return {**dict.fromkeys(STATUSES, 0), **dict(rows)}
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query (for reports and tests)."""
+        with self._guard("read"):
+            return self._con.execute(sql, params).fetchall()
+
+    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """A query's rows as a DataFrame."""
+        import pandas as pd
+
+        with self._guard("read"):
+            cur = self._con.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            return pd.DataFrame(cur.fetchall(), columns=names)
+
+    def outcomes(self, where: SeasonFilter | None = None) -> StoredOutcomes:
+        """The stored runs as the batch's :class:`FileOutcome` s, sorted by file, read
+        back a few at a time (what the batch outputs are written from)."""
+        return StoredOutcomes(self, where or SeasonFilter())
+
+    def season(self, where: SeasonFilter | None = None) -> SeasonData:
+        """What the season summary, table and plots need, from the store alone."""
+        import pandas as pd
+
+        from .season import RUN_COLUMNS, SEGMENT_COLUMNS, SeasonData
+
+        cond, params = (where or SeasonFilter()).where("r")
+        order = "ORDER BY r.file, r.run_id"
+        run_cols = ", ".join(f"r.{_q(c)}" for c in RUN_COLUMNS)
+        runs = self.frame(
+            f"SELECT {run_cols} FROM runs AS r WHERE r.status IN ('ok', 'unmarked') "
+            f"AND {cond} {order}",
+            params,
+        )
+        seg_cols = ", ".join(
+            f"r.{_q(c)}" if c in ("file", "athlete") else f"s.{_q(c)}" for c in SEGMENT_COLUMNS
+        )
+        segments = self.frame(
+            f"SELECT {seg_cols} FROM segments AS s JOIN runs AS r USING (run_id) "
+            f"WHERE r.status = 'ok' AND {cond} {order}, s.\"index\"",
+            params,
+        )
+        for frame in (runs, segments):
+            frame["start"] = pd.to_datetime(frame["start"], utc=True, format="ISO8601")
+        runs["warmup_min"] = pd.to_numeric(runs["warmup_min"], errors="coerce")
+        for col in SEGMENT_COLUMNS:
+            if col not in ("file", "athlete", "start", "verdict", "reasons"):
+                segments[col] = pd.to_numeric(segments[col], errors="coerce")
+        not_checked = [
+            FileOutcome(file, status, athlete, error=error)
+            for file, status, athlete, error in self.query(
+                f"SELECT r.file, r.status, r.athlete, r.error FROM runs AS r "
+                f"WHERE r.status != 'ok' AND {cond} {order}",
+                params,
+            )
+        ]
+        return SeasonData.of_frames(runs, segments, self.count(where), not_checked)
+
+    def attention(self, where: SeasonFilter | None = None) -> list[dict[str, Any]]:
+        """Runs judged ``warn`` or ``unsafe``, worst first, then by start: file, athlete,
+        start, verdict, worst reasons."""
+        cond, params = (where or SeasonFilter()).where("r")
+        rows = self.query(
+            "SELECT r.file, r.athlete, r.start, r.verdict, r.worst_reasons FROM runs AS r "
+            f"WHERE r.verdict IN ('warn', 'unsafe') AND {cond} "
+            "ORDER BY r.verdict = 'unsafe' DESC, r.start, r.file",
+            params,
+        )
+        return [
+            {"file": f, "athlete": a, "start": s, "verdict": v, "reasons": _split(w)}
+            for f, a, s, v, w in rows
+        ]
+
+
+class StoredOutcomes(Sequence[FileOutcome]):
+    """The stored runs as :class:`FileOutcome` s in file order, rebuilt as they are
+    read: exactly the outcomes that were stored (the batch outputs are written from
+    them, so they are the same whether a run was checked now or earlier)."""
+
+    CHUNK = 256
+
+    def __init__(self, store: SeasonStore, where: SeasonFilter) -> None:
+        self._store = store
+        self._where = where
+        cond, params = where.where("r")
+        self._cond, self._params = cond, params
+        self._len = store.query(f"SELECT count(*) FROM runs AS r WHERE {cond}", params)[0][0]
+
+    def __len__(self) -> int:
+        return int(self._len)
+
+    def _runs(self, limit: int, offset: int) -> list[tuple[Any, ...]]:
+        fields = ", ".join(
+            f"r.{_q(c)}" for c in ("run_id", "status", "error", "retry", *RUN_FIELDS)
+        )
+        return self._store.query(
+            f"SELECT {fields} FROM runs AS r WHERE {self._cond} "
+            "ORDER BY r.file, r.run_id LIMIT ? OFFSET ?",
+            [*self._params, limit, offset],
+        )
+
+    def _rebuild(self, rows: list[tuple[Any, ...]]) -> list[FileOutcome]:
+        ids = [r[0] for r in rows if r[1] == "ok"]
+        segments: dict[int, list[tuple[Any, ...]]] = {i: [] for i in ids}
+        if ids:
+            cols = ", ".join(_q(c) for c in SEGMENT_FIELDS)
+            marks = ", ".join("?" for _ in ids)
+            for seg in self._store.query(
+                f"SELECT run_id, {cols}, geometry FROM segments WHERE run_id IN ({marks}) "
+                'ORDER BY run_id, "index", rowid',
+                ids,
+            ):
+                segments[seg[0]].append(seg[1:])
+        out = []
+        for run_id, status, error, retry, *fields in rows:
+            run = dict(zip(RUN_FIELDS, fields, strict=True))
+            file, athlete = run["file"], run["athlete"]
+            if status in ("ok", "unmarked"):
+                run["reasons"] = _split(run["reasons"])
+                run["notes"] = json.loads(run["notes"] or "[]")
+                segs = [_segment_dict(file, athlete, s) for s in segments.get(run_id, [])]
+                out.append(FileOutcome(file, status, athlete, error, run, segs, bool(retry)))
+            else:
+                out.append(FileOutcome(file, status, athlete, error=error, retry=bool(retry)))
+        return out
+
+    def __iter__(self) -> Iterator[FileOutcome]:
+        offset = 0
+        while offset < self._len:
+            rows = self._runs(self.CHUNK, offset)
+            if not rows:
+                return
+            yield from self._rebuild(rows)
+            offset += len(rows)
+
+    @overload
+    def __getitem__(self, i: int) -> FileOutcome: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[FileOutcome]: ...
+    def __getitem__(self, i: int | slice) -> FileOutcome | list[FileOutcome]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._rebuild(self._runs(1, i))[0]
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a migration script (none holds a ``;`` inside)."""
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _split(text: str | None) -> list[str]:
+    return text.split(";") if text else []
+
+
+def _worst_reasons(
+    verdict: str | None, reasons: Sequence[str], segments: Sequence[dict[str, Any]]
+) -> str | None:
+    """The reason codes that set the run's verdict (run-level and segments'), in order of
+    first appearance; None for a run judged ``ok`` or not judged."""
+    if verdict not in ("warn", "unsafe"):
+        return None
+    found: dict[str, None] = {}
+    for code in [*reasons, *(c for s in segments for c in s.get("reasons") or [])]:
+        if REASONS.get(code, ("info", ""))[0] == verdict:
+            found[code] = None
+    return ";".join(found)
+
+
+def _segment_values(seg: dict[str, Any]) -> list[Any]:
+    road = seg.get("nearest_road") or {}
+    values = []
+    for c in SEGMENT_FIELDS:
+        if c == "nearest_road_highway":
+            values.append(road.get("highway"))
+        elif c == "nearest_road_name":
+            values.append(road.get("name"))
+        elif c == "reasons":
+            values.append(";".join(seg.get("reasons") or []))
+        elif c == "notes":
+            values.append(json.dumps(seg.get("notes") or [], ensure_ascii=False))
+        elif c == "crosses_road":
+            value = seg.get(c)
+            values.append(None if value is None else int(bool(value)))
+        else:
+            values.append(seg.get(c))
+    coords = seg.get("coordinates")
+    values.append(None if coords is None else np.asarray(coords, dtype="<f8").tobytes())
+    return values
+
+
+def _segment_dict(file: str, athlete: str, row: Sequence[Any]) -> dict[str, Any]:
+    """A stored segment as the batch's segment record (``file``, ``athlete``, then the
+    ``retrogpx.check/1`` fields, then ``coordinates`` when stored)."""
+    values = dict(zip(SEGMENT_FIELDS, row[: len(SEGMENT_FIELDS)], strict=True))
+    out: dict[str, Any] = {"file": file, "athlete": athlete}
+    for c in SEGMENT_FIELDS:
+        if c == "nearest_road_highway":
+            highway = values[c]
+            out["nearest_road"] = (
+                {"highway": highway, "name": values["nearest_road_name"]} if highway else None
+            )
+        elif c == "nearest_road_name":
+            continue
+        elif c == "crosses_road":
+            out[c] = None if values[c] is None else bool(values[c])
+        elif c == "reasons":
+            out[c] = _split(values[c])
+        elif c == "notes":
+            out[c] = json.loads(values[c] or "[]")
+        else:
+            out[c] = values[c]
+    geometry = row[len(SEGMENT_FIELDS)]
+    if geometry is not None:
+        out["coordinates"] = np.frombuffer(geometry, dtype="<f8").reshape(-1, 2).tolist()
+    return out
+
+
+class _Guard:
+    """SQLite errors while using the store as one-line :class:`StoreError` s."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path, self.what = path, what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise StoreError(
+                f"the season store stayed busy for {BUSY_TIMEOUT_S:.0f} s ({self.what})",
+                path=self.path,
+                hint="another retrogpx is writing it; try again when it has finished",
+            ) from None
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise StoreError(
+                f"cannot {self.what} in the season store ({exc})",
+                path=self.path,
+                hint="check the disk; restore the store from a backup if it is damaged",
+            ) from None
+
+
+class _Transaction(_Guard):
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on any exception, Ctrl-C too)."""
+
+    def __init__(self, con: sqlite3.Connection, path: Path, what: str) -> None:
+        super().__init__(path, what)
+        self.con = con
+
+    def __enter__(self) -> None:
+        started = time.monotonic()
+        while True:
+            try:
+                self.con.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                # The busy handler waits for locks; a WAL recovery by another process
+                # can still refuse at once, so wait here too, up to the same timeout.
+                if "locked" not in str(exc) or time.monotonic() - started > BUSY_TIMEOUT_S:
+                    super().__exit__(type(exc), exc, None)
+                    raise
+                time.sleep(0.05)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if exc is None:
+            try:
+                self.con.execute("COMMIT")
+                return
+            except sqlite3.DatabaseError as error:
+                exc = error
+        if self.con.in_transaction:
+            self.con.execute("ROLLBACK")
+        super().__exit__(type(exc), exc, tb)
