@@ -737,11 +737,13 @@ def batch(
             ):
                 interrupted = result.interrupted
         store.set_last_batch(last_batch_facts(plan, options))
-        data, weekly, attention = _season_view(store, config)
+        data, weekly, attention, notes = _season_view(store, config)
         if output:
             write_batch_output(output, store.outcomes())
         given = verdicts_of(store, plan.hashes())
-    _season_outputs(data, weekly, attention, config, summary, plots_dir, report_path, interrupted)
+    _season_outputs(
+        data, weekly, attention, notes, config, summary, plots_dir, report_path, interrupted
+    )
     if interrupted:
         click.echo("Interrupted: the store and outputs hold the files that finished.", err=True)
         sys.exit(130)
@@ -763,8 +765,9 @@ def default_store(*beside: Path | None) -> Path:
     return Path(DEFAULT_NAME)
 
 
-def _season_view(store: Any, config: Config, where: Any = None) -> tuple[Any, Any, Any]:
-    """The season from the store: its data, weekly table and the runs needing attention.
+def _season_view(store: Any, config: Config, where: Any = None) -> tuple[Any, Any, Any, list[str]]:
+    """The season from the store: its data, weekly table, the runs needing attention,
+    and notes (runs checked with other settings than the latest batch).
 
     Dates choose the weeks shown (those overlapping them) and the runs listed; the
     weeks' progression flags still come from the athlete's whole season."""
@@ -785,13 +788,22 @@ def _season_view(store: Any, config: Config, where: Any = None) -> tuple[Any, An
             shown &= starts <= pd.Timestamp(where.until, tz="UTC")
         weekly = weekly[shown].reset_index(drop=True)
         data = store.season(where)
-    return data, weekly, store.attention(where)
+    notes = []
+    stale = store.stale(where)
+    if stale:
+        notes.append(
+            f"note: {stale} run{'s were' if stale != 1 else ' was'} checked with other settings "
+            "than the last batch (rules, map layers or retrogpx version); give their files to "
+            "a batch again to re-check them"
+        )
+    return data, weekly, store.attention(where), notes
 
 
 def _season_outputs(
     data: Any,
     weekly: Any,
     attention: Any,
+    notes: list[str],
     config: Config,
     summary: Path | None,
     plots_dir: Path | None,
@@ -812,6 +824,8 @@ def _season_outputs(
     width = shutil.get_terminal_size((120, 24)).columns
     click.echo(render_season(weekly, data, width=width), nl=False)
     click.echo(render_attention(attention, width=width), nl=False)
+    for note in notes:
+        click.echo(note)
 
 
 @cli.command()
@@ -839,9 +853,7 @@ def _season_outputs(
     help="Folder for the season plots.",
 )
 @_path_option("--report", "report_path", help="Self-contained HTML season report.")
-@_path_option(
-    "--config", "config_path", help="TOML settings (its [season] and warm-up threshold)."
-)
+@_path_option("--config", "config_path", help="TOML settings (its [season] and warm-up threshold).")
 def season(
     store_path: Path,
     athlete: str | None,
@@ -890,9 +902,9 @@ def season(
                 path=store_path,
                 hint=f"its athletes: {', '.join(known) or 'none'}",
             )
-        data, weekly, attention = _season_view(store, config, where)
+        data, weekly, attention, notes = _season_view(store, config, where)
     if fmt == "table":
-        _season_outputs(data, weekly, attention, config, None, plots_dir, report_path)
+        _season_outputs(data, weekly, attention, notes, config, None, plots_dir, report_path)
         return
     if plots_dir or report_path:
         _season_pictures(data, weekly, data.frames()[1], config, plots_dir, report_path)

@@ -281,8 +281,10 @@ def _check_header(path: Path) -> bool:
 
 def _inspect(path: Path) -> tuple[int, int, list[str]]:
     """application_id, user_version and table names of an existing SQLite file, read
-    without writing; a damaged file is refused."""
-    uri = f"{path.resolve().as_uri()}?mode=ro"
+    without writing anything (not even the WAL index: ``immutable``, so a file that is
+    refused is left exactly as it was, alone); a damaged file is refused. Only the main
+    file is read: it always holds a whole store as of its last checkpoint."""
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
     try:
         con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
         try:
@@ -301,8 +303,9 @@ def _inspect(path: Path) -> tuple[int, int, list[str]]:
             hint="restore it from a backup, or start a new one with --store",
         ) from None
     if check != "ok":
+        lines = [line for line in str(check).splitlines() if not line.startswith("***")]
         raise StoreError(
-            f"the season store is damaged (SQLite: {check})",
+            f"the season store is damaged (SQLite: {(lines or ['quick_check failed'])[0]})",
             path=path,
             hint="restore it from a backup, or start a new one with --store",
         )
@@ -592,6 +595,21 @@ class SeasonStore:
             )
         ]
         return SeasonData.of_frames(runs, segments, self.count(where), not_checked)
+
+    def stale(self, where: SeasonFilter | None = None) -> int:
+        """How many runs were checked with other settings (rules, map layers or retrogpx
+        version) than the latest batch ran with."""
+        last = json.loads(self.meta().get("last_batch", "{}"))
+        if not last:
+            return 0
+        cond, params = (where or SeasonFilter()).where("r")
+        return int(
+            self.query(
+                f"SELECT count(*) FROM runs AS r WHERE {cond} AND "
+                "(r.rules_fp, r.layers_fp, r.tool_version) IS NOT (?, ?, ?)",
+                [*params, last.get("rules_fp"), last.get("layers_fp"), last.get("version")],
+            )[0][0]
+        )
 
     def attention(self, where: SeasonFilter | None = None) -> list[dict[str, Any]]:
         """Runs judged ``warn`` or ``unsafe``, worst first, then by start: file, athlete,
