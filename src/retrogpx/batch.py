@@ -153,22 +153,40 @@ class RunSource:
 
 
 # One season lap table per worker process, read once.
-_LAP_TABLES: dict[tuple[str, str], LapTable] = {}
+_LAP_TABLES: dict[tuple[str, str, int, int], LapTable] = {}
+
+
+def lap_table(options: BatchOptions) -> LapTable | None:
+    """The season lap table of ``options``, read once per process (None without one).
+
+    Raises:
+        LapError: the table cannot be read (naming the line).
+    """
+    if not options.laps_table:
+        return None
+    from .laps import read_lap_table
+
+    path, zone = options.laps_table, options.config.laps.timezone
+    try:
+        st = os.stat(path)
+        key = (path, zone, st.st_size, st.st_mtime_ns)
+    except OSError:  # read_lap_table says what is wrong
+        return read_lap_table(path, timezone=zone)
+    if key not in _LAP_TABLES:
+        _LAP_TABLES.clear()  # one table a season: an edited one replaces it
+        _LAP_TABLES[key] = read_lap_table(path, timezone=zone)
+    return _LAP_TABLES[key]
 
 
 def source_of(path: str | Path, options: BatchOptions) -> RunSource:
     """The :class:`RunSource` of a track file: its athlete and lap source."""
-    from .laps import lap_file_for, read_lap_table
+    from .laps import lap_file_for
 
     path = str(path)
     folder = Path(options.laps_dir) if options.laps_dir else Path(path).parent
     lap_file = folder / lap_file_for(path).name
-    rows = None
-    if options.laps_table:
-        key = (options.laps_table, options.config.laps.timezone)
-        if key not in _LAP_TABLES:
-            _LAP_TABLES[key] = read_lap_table(key[0], timezone=key[1])
-        rows = _LAP_TABLES[key].rows_for(path)
+    table = lap_table(options)
+    rows = table.rows_for(path) if table is not None else None
     return RunSource(
         path,
         path,

@@ -686,9 +686,8 @@ def batch(
     Example:
       retrogpx batch sample_tracks/season --summary season.json -o segments.csv
     """
-    from .batch import BatchOptions, discover, make_executor, source_of
+    from .batch import BatchOptions, discover, lap_table, make_executor, source_of
     from .incremental import describe, last_batch_facts, plan_batch, run_planned, verdicts_of
-    from .laps import read_lap_table
     from .report import batch_writer, write_batch_output
     from .rules import at_least
     from .store import SeasonStore
@@ -700,8 +699,6 @@ def batch(
         batch_writer(output)  # an unknown format fails now, not after the whole batch
     if reverse_laps is not None:
         parse_lap_spec(reverse_laps)  # so does a --reverse-laps choice that cannot be read
-    if laps_table:
-        read_lap_table(laps_table, timezone=config.laps.timezone)  # and a bad lap table
     options = BatchOptions(
         config=config,
         laps_dir=str(laps_dir) if laps_dir else None,
@@ -712,12 +709,17 @@ def batch(
         geometry=True,  # the store keeps each segment's line (GeoJSON output, maps)
         laps_table=str(laps_table) if laps_table else None,
     )
+    table = lap_table(options)  # and a lap table that cannot be read
     store_file = store_path or default_store(output, summary, report_path, plots_dir)
     show = sys.stderr.isatty() if progress is None else progress
     interrupted = False
     with SeasonStore(store_file) as store:
         plan = plan_batch(store, [source_of(f, options) for f in files], options, rebuild=rebuild)
         lines = describe(plan)
+        if table is not None and table.unused_lines():
+            unused = table.unused_lines()
+            shown = ", ".join(map(str, unused[:10])) + (" ..." if len(unused) > 10 else "")
+            lines.append(f"{laps_table}: the rows on lines {shown} name no run given")
         click.echo(f"season store {store_file}: {lines[0]}", err=True)
         for line in lines[1:]:
             click.echo(line, err=True)
@@ -776,7 +778,8 @@ def _season_view(store: Any, config: Config, where: Any = None) -> tuple[Any, An
 
     everything = SeasonFilter(where.athlete) if where is not None else None
     data = store.season(everything)
-    weekly = weekly_summary(*data.frames(), config.season, config.rules.warmup_min)
+    runs, segments = data.frames()
+    weekly = weekly_summary(runs, segments, config.season, config.rules.warmup_min)
     if where is not None and (where.since or where.until):
         import pandas as pd
 
