@@ -1,9 +1,14 @@
-"""The README shows real output: every ```console block is run and compared."""
+"""The README shows real output: every ```console block is run and compared.
+
+A block may hold several commands (each line starting with ``$ ``, its output below it):
+they run in order in the same folder, as a session does (the weekly workflow).
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,13 +16,22 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-BLOCKS = re.findall(r"```console\n\$ (.+?)\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+BLOCKS = re.findall(r"```console\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
 
 
-@pytest.mark.parametrize(("command", "shown"), BLOCKS, ids=[c[:50] for c, _ in BLOCKS])
-def test_readme_console_output_is_real(command: str, shown: str, tmp_path: Path) -> None:
-    if "fit" in command:
+def steps(block: str) -> list[tuple[str, str]]:
+    """(command, output shown) for each ``$ `` line of a console block."""
+    found = re.findall(r"^\$ (.+)\n((?:(?!\$ ).*\n)*)", block, re.M)
+    assert found, block
+    return found
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[steps(b)[0][0][:50] for b in BLOCKS])
+def test_readme_console_output_is_real(block: str, tmp_path: Path) -> None:
+    if "fit" in block:
         pytest.importorskip("fitdecode")
+    if "$ sqlite3 " in block and not shutil.which("sqlite3"):
+        pytest.skip("the sqlite3 shell is not installed")
     bindir = str(Path(sys.executable).parent)
     env = {**os.environ, "COLUMNS": "100", "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
     # Map layer caches in a fresh home's default cache folder (~/.cache/retrogpx), as on a
@@ -29,7 +43,8 @@ def test_readme_console_output_is_real(command: str, shown: str, tmp_path: Path)
     # the outputs the command writes (docs/run_plot.png, segments.csv) land there.
     (tmp_path / "sample_tracks").symlink_to(ROOT / "sample_tracks")
     (tmp_path / "docs").mkdir()
-    proc = subprocess.run(
-        command, shell=True, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
-    )
-    assert (proc.stdout + proc.stderr).rstrip() == shown.rstrip()
+    for command, shown in steps(block):
+        proc = subprocess.run(
+            command, shell=True, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+        )
+        assert (proc.stdout + proc.stderr).rstrip() == shown.rstrip(), command

@@ -720,9 +720,6 @@ def batch(
             unused = table.unused_lines()
             shown = ", ".join(map(str, unused[:10])) + (" ..." if len(unused) > 10 else "")
             lines.append(f"{laps_table}: the rows on lines {shown} name no run given")
-        click.echo(f"season store {store_file}: {lines[0]}", err=True)
-        for line in lines[1:]:
-            click.echo(line, err=True)
         if plan.to_check:
             n_jobs = min(jobs or os.cpu_count() or 1, len(plan.to_check))
             # Index the layers here, once, before any worker starts: the workers only read.
@@ -741,11 +738,16 @@ def batch(
         store.set_last_batch(last_batch_facts(plan, options))
         data, weekly, attention, notes = _season_view(store, config)
         if output:
-            write_batch_output(output, store.outcomes())
+            lines_too = output.suffix.lower() == ".geojson"
+            write_batch_output(output, store.outcomes(geometry=lines_too))
         given = verdicts_of(store, plan.hashes())
     _season_outputs(
         data, weekly, attention, notes, config, summary, plots_dir, report_path, interrupted
     )
+    # What this call did, last (stderr): the view above is the store's, as `season` shows.
+    click.echo(f"season store {store_file}: {lines[0]}", err=True)
+    for line in lines[1:]:
+        click.echo(line, err=True)
     if interrupted:
         click.echo("Interrupted: the store and outputs hold the files that finished.", err=True)
         sys.exit(130)

@@ -277,12 +277,14 @@ def describe(plan: Plan) -> list[str]:
     """What the plan does, in a few lines for the terminal."""
     counts = plan.reason_counts()
     new = counts.pop("new", 0)
+    rechecked = len(plan.to_check) - new
     parts = [f"{plan.given} run{'s' * (plan.given != 1)} given"]
     if new:
         parts.append(f"{new} new")
+    if rechecked:
+        parts.append(f"{rechecked} re-checked")
     parts.append(f"{len(plan.unchanged)} unchanged (not read again)")
     lines = [", ".join(parts)]
-    rechecked = len(plan.to_check) - new
     if rechecked:
         why = ", ".join(
             f"{reason} ({n})" if len(counts) > 1 else reason for reason, n in counts.most_common()

@@ -553,10 +553,13 @@ class SeasonStore:
             names = [d[0] for d in cur.description]
             return pd.DataFrame(cur.fetchall(), columns=names)
 
-    def outcomes(self, where: SeasonFilter | None = None) -> StoredOutcomes:
+    def outcomes(
+        self, where: SeasonFilter | None = None, *, geometry: bool = True
+    ) -> StoredOutcomes:
         """The stored runs as the batch's :class:`FileOutcome` s, sorted by file, read
-        back a few at a time (what the batch outputs are written from)."""
-        return StoredOutcomes(self, where or SeasonFilter())
+        back a few at a time (what the batch outputs are written from); without
+        ``geometry``, the segments come without their ``coordinates``."""
+        return StoredOutcomes(self, where or SeasonFilter(), geometry=geometry)
 
     def season(self, where: SeasonFilter | None = None) -> SeasonData:
         """What the season summary, table and plots need, from the store alone."""
@@ -634,9 +637,10 @@ class StoredOutcomes(Sequence[FileOutcome]):
 
     CHUNK = 256
 
-    def __init__(self, store: SeasonStore, where: SeasonFilter) -> None:
+    def __init__(self, store: SeasonStore, where: SeasonFilter, *, geometry: bool = True) -> None:
         self._store = store
         self._where = where
+        self._geometry = geometry
         cond, params = where.where("r")
         self._cond, self._params = cond, params
         self._len = store.query(f"SELECT count(*) FROM runs AS r WHERE {cond}", params)[0][0]
@@ -658,10 +662,10 @@ class StoredOutcomes(Sequence[FileOutcome]):
         ids = [r[0] for r in rows if r[1] == "ok"]
         segments: dict[int, list[tuple[Any, ...]]] = {i: [] for i in ids}
         if ids:
-            cols = ", ".join(_q(c) for c in SEGMENT_FIELDS)
+            cols = ", ".join(_q(c) for c in SEGMENT_FIELDS) + ", geometry" * self._geometry
             marks = ", ".join("?" for _ in ids)
             for seg in self._store.query(
-                f"SELECT run_id, {cols}, geometry FROM segments WHERE run_id IN ({marks}) "
+                f"SELECT run_id, {cols} FROM segments WHERE run_id IN ({marks}) "
                 'ORDER BY run_id, "index", rowid',
                 ids,
             ):
@@ -747,30 +751,27 @@ def _segment_values(seg: dict[str, Any]) -> list[Any]:
     return values
 
 
+_ROAD = SEGMENT_FIELDS.index("nearest_road_highway")
+_TAIL = SEGMENT_FIELDS[_ROAD + 2 :]  # crosses_road, nearest_hazard_m, venue, verdict, ...
+assert _TAIL == ("crosses_road", "nearest_hazard_m", "venue", "verdict", "reasons", "notes")
+
+
 def _segment_dict(file: str, athlete: str, row: Sequence[Any]) -> dict[str, Any]:
     """A stored segment as the batch's segment record (``file``, ``athlete``, then the
-    ``retrogpx.check/1`` fields, then ``coordinates`` when stored)."""
-    values = dict(zip(SEGMENT_FIELDS, row[: len(SEGMENT_FIELDS)], strict=True))
+    ``retrogpx.check/1`` fields, then ``coordinates`` when the row has its geometry)."""
     out: dict[str, Any] = {"file": file, "athlete": athlete}
-    for c in SEGMENT_FIELDS:
-        if c == "nearest_road_highway":
-            highway = values[c]
-            out["nearest_road"] = (
-                {"highway": highway, "name": values["nearest_road_name"]} if highway else None
-            )
-        elif c == "nearest_road_name":
-            continue
-        elif c == "crosses_road":
-            out[c] = None if values[c] is None else bool(values[c])
-        elif c == "reasons":
-            out[c] = _split(values[c])
-        elif c == "notes":
-            out[c] = json.loads(values[c] or "[]")
-        else:
-            out[c] = values[c]
-    geometry = row[len(SEGMENT_FIELDS)]
-    if geometry is not None:
-        out["coordinates"] = np.frombuffer(geometry, dtype="<f8").reshape(-1, 2).tolist()
+    out.update(zip(SEGMENT_FIELDS[:_ROAD], row[:_ROAD], strict=True))
+    highway, name, crosses, hazard, venue, verdict, reasons, notes = row[_ROAD : _ROAD + 8]
+    out["nearest_road"] = {"highway": highway, "name": name} if highway else None
+    out["crosses_road"] = None if crosses is None else bool(crosses)
+    out["nearest_hazard_m"] = hazard
+    out["venue"] = venue
+    out["verdict"] = verdict
+    out["reasons"] = _split(reasons)
+    out["notes"] = json.loads(notes) if notes and notes != "[]" else []
+    if len(row) > len(SEGMENT_FIELDS) and row[len(SEGMENT_FIELDS)] is not None:
+        points = np.frombuffer(row[len(SEGMENT_FIELDS)], dtype="<f8")
+        out["coordinates"] = points.reshape(-1, 2).tolist()
     return out
 
 
