@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -88,3 +89,26 @@ def hostile_doctypes(root: str, secret: Path) -> list[str]:
         f'<!DOCTYPE {root} [<!ENTITY l0 "lol">' + laughs + "]>",
         f'<!DOCTYPE {root} [<!ENTITY a "' + "A" * 50_000 + '">]>',
     ]
+
+
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test starts; any still running at the end is killed."""
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def wait_for(proc: subprocess.Popen[str], prefix: str, count: int, timeout_s: float = 120) -> None:
+    """Read a process's output lines until ``count`` of them start with ``prefix``."""
+    assert proc.stdout is not None
+    seen = 0
+    for line in proc.stdout:
+        seen += line.startswith(prefix)
+        if seen == count:
+            return
+    _, err = proc.communicate(timeout=timeout_s)
+    pytest.fail(f"the process ended before {count} '{prefix}' lines: {err}")

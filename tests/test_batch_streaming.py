@@ -308,9 +308,10 @@ def test_batch_command_writes_the_reference_bytes(sample_batch: Any, tmp_path: P
     runs, segs = reference_frames(listed)
     weekly = weekly_summary(runs, segs)
     attention = reference_attention(listed)
+    days = ("2024-03-25", "2024-05-18")
     assert [(a["file"], a["reasons"]) for a in attention] == [
-        (str(SAMPLES / "season" / f"{day}.gpx"), ["no_warmup"]) for day in ("2024-03-25", "2024-05-18")
-    ]  # fmt: skip
+        (str(SAMPLES / "season" / f"{day}.gpx"), ["no_warmup"]) for day in days
+    ]
     expected = reference_season_document(listed, weekly, attention=attention)
     assert summary.read_bytes() == summary_bytes(expected)
     assert result.stdout == reference_render_season(

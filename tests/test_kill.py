@@ -15,11 +15,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import wait_for
 from synth import START, write_run
 
 from retrogpx.signals import EXIT_TERMINATED, MESSAGE
@@ -117,17 +117,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-@pytest.fixture
-def started() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes a test starts; any still running at the end is killed."""
-    procs: list[subprocess.Popen[str]] = []
-    yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-
-
 def start_wrapped(
     season: Path, out: Path, started: list[subprocess.Popen[str]], *, hold_replace: bool
 ) -> subprocess.Popen[str]:
@@ -141,18 +130,6 @@ def start_wrapped(
     )
     started.append(proc)
     return proc
-
-
-def wait_for(proc: subprocess.Popen[str], prefix: str, count: int) -> None:
-    """Read the wrapper's lines until ``count`` of them start with ``prefix``."""
-    assert proc.stdout is not None
-    seen = 0
-    for line in proc.stdout:
-        seen += line.startswith(prefix)
-        if seen == count:
-            return
-    _, err = proc.communicate(timeout=TIMEOUT_S)
-    pytest.fail(f"the batch ended before {count} '{prefix}' lines: {err}")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])

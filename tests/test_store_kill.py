@@ -17,11 +17,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import wait_for
 from synth import START, write_run
 
 from retrogpx.store import SeasonStore
@@ -98,16 +98,6 @@ def expected(season: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     return outputs(out)
 
 
-@pytest.fixture
-def started() -> Iterator[list[subprocess.Popen[str]]]:
-    procs: list[subprocess.Popen[str]] = []
-    yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-
-
 def start(
     argv: list[str], started: list[subprocess.Popen[str]], **env: str
 ) -> subprocess.Popen[str]:
@@ -120,17 +110,6 @@ def start(
     )
     started.append(proc)
     return proc
-
-
-def wait_for(proc: subprocess.Popen[str], prefix: str, count: int) -> None:
-    assert proc.stdout is not None
-    seen = 0
-    for line in proc.stdout:
-        seen += line.startswith(prefix)
-        if seen == count:
-            return
-    _, err = proc.communicate(timeout=TIMEOUT_S)
-    pytest.fail(f"the batch ended before {count} '{prefix}' lines: {err}")
 
 
 def stored_runs(store: Path) -> list[tuple[str, str]]:

@@ -65,6 +65,17 @@ def _path_option(*names: str, **kwargs: Any) -> Callable[[F], F]:
     return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), **kwargs)
 
 
+def _format_option(choices: list[str], help: str) -> Callable[[F], F]:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
+
+
 config_option = _path_option(
     "--config", "config_path", help="TOML settings; default ./retrogpx.toml when present."
 )
@@ -179,14 +190,7 @@ def cli() -> None:
 @laps_option
 @config_option
 @layer_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv", "geojson"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@_format_option(["table", "json", "csv", "geojson"], "Output format.")
 @_path_option("--output", "-o", help="Write the output to this file instead of the terminal.")
 @fail_on_option
 @click.option("--laps-tz", help="Time zone of lap-file times written without one [UTC].")
@@ -560,14 +564,7 @@ def _build_progress(
 
 @cli.command("laps")
 @click.argument("track", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv"]),
-    default="table",
-    show_default=True,
-    help="table to read, csv to write a lap file to edit.",
-)
+@_format_option(["table", "csv"], "table to read, csv to write a lap file to edit.")
 @_path_option(
     "--output", "-o", help="Write to this file (e.g. RUN.laps.csv) instead of the terminal."
 )
@@ -711,6 +708,8 @@ def batch(
     )
     table = lap_table(options)  # and a lap table that cannot be read
     store_file = store_path or default_store(output, summary, report_path, plots_dir)
+    if plots_dir and store_file.parent == plots_dir:
+        plots_dir.mkdir(parents=True, exist_ok=True)  # the plots' folder holds the store
     show = sys.stderr.isatty() if progress is None else progress
     interrupted = False
     with SeasonStore(store_file) as store:
@@ -842,13 +841,9 @@ def _season_outputs(
 @click.option(
     "--until", type=click.DateTime(["%Y-%m-%d"]), help="Only runs on or before this day (UTC)."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv", "parquet"]),
-    default="table",
-    show_default=True,
-    help="table: the season view; json: the season summary; csv, parquet: the weeks table.",
+@_format_option(
+    ["table", "json", "csv", "parquet"],
+    "table: the season view; json: the season summary; csv, parquet: the weeks table.",
 )
 @_path_option("--output", "-o", help="Write the json, csv or parquet output to this file.")
 @click.option(

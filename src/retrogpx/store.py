@@ -342,7 +342,11 @@ class SeasonStore:
                     hint="upgrade retrogpx",
                 )
         elif not self.path.parent.is_dir():
-            raise StoreError("the folder for the season store does not exist", path=self.path)
+            raise StoreError(
+                "the folder for the season store does not exist",
+                path=self.path,
+                hint="create it, or choose another place with --store",
+            )
         try:
             self._con = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
