@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import pandas as pd
 
-from .analysis import RunResult, segment_dict
-
 if TYPE_CHECKING:
+    from .analysis import RunResult
     from .outcome import FileOutcome
     from .season import SeasonData
     from .track import Track
@@ -60,6 +59,8 @@ def to_json(result: RunResult) -> str:
 
 def to_csv(results: Iterable[RunResult]) -> str:
     """One row per segment of every run, columns :data:`CSV_COLUMNS`."""
+    from .analysis import segment_dict
+
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -71,6 +72,8 @@ def to_csv(results: Iterable[RunResult]) -> str:
 
 def to_geojson(results: Iterable[RunResult]) -> str:
     """A FeatureCollection: each segment a LineString (lon, lat) with its fields."""
+    from .analysis import segment_dict
+
     features = []
     for result in results:
         lat = result.track.points["lat"].to_numpy()
