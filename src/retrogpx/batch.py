@@ -15,11 +15,13 @@ Dask: files are read by the workers, so every worker must see the same paths
 from __future__ import annotations
 
 import glob
+import io
 import os
 import pickle
 import re
 import tempfile
 import weakref
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -29,12 +31,24 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
+from .archives import (
+    DEFAULT_TYPES,
+    Activity,
+    Found,
+    Limits,
+    Member,
+    is_export_folder,
+    list_archive,
+    list_export_folder,
+    read_member,
+    type_chosen,
+)
 from .config import Config
 from .errors import RetrogpxError, UnmarkedRunError
 from .outcome import FileOutcome, Status
 
 if TYPE_CHECKING:
-    from .laps import LapTable, TableRows
+    from .laps import LapPlan, LapTable, TableRows
     from .layers import LayerSet
     from .season import SeasonData
     from .track import Track
@@ -56,6 +70,7 @@ class BatchOptions:
     athlete_from: str | None = None  # None: one athlete; "folder"; or a regex with (?P<athlete>)
     geometry: bool = False  # send segment coordinates back (GeoJSON output, the store)
     laps_table: str | None = None  # a season lap table (CSV: file|activity_id, lap|start,end)
+    activity_types: tuple[str, ...] = DEFAULT_TYPES  # kept from export archives ("all": any)
 
 
 def discover(inputs: Iterable[str | Path]) -> list[Path]:
@@ -88,6 +103,118 @@ def discover(inputs: Iterable[str | Path]) -> list[Path]:
 
 def _is_track(p: Path) -> bool:
     return p.name.lower().endswith(TRACK_SUFFIXES)
+
+
+@dataclass
+class Discovered:
+    """The runs a batch's inputs name, and what was left out of export archives."""
+
+    sources: list[RunSource] = field(default_factory=list)
+    left_out: Counter[str] = field(default_factory=Counter)  # activity types not chosen
+    no_file: int = 0  # export activities without a file (entered by hand)
+
+    def notes(self) -> list[str]:
+        """Lines for the terminal about what exports held but the batch left out."""
+        lines = []
+        if self.left_out:
+            kinds = ", ".join(f"{t} {n}" for t, n in self.left_out.most_common())
+            total = sum(self.left_out.values())
+            lines.append(
+                f"left out {total} exported activit{'ies' if total != 1 else 'y'} of other "
+                f"types ({kinds}); --activity-types chooses"
+            )
+        if self.no_file:
+            lines.append(f"{self.no_file} exported activities have no file (entered by hand)")
+        return lines
+
+
+def archive_limits(config: Config) -> Limits:
+    """The config's size caps for reading export archives."""
+    mib = 1024 * 1024
+    limits = config.limits
+    return Limits(
+        member=int(limits.max_file_mb * mib),
+        decompressed=int(limits.max_decompressed_mb * mib),
+        total=int(limits.max_archive_mb * mib),
+    )
+
+
+def discover_sources(inputs: Iterable[str | Path], options: BatchOptions) -> Discovered:
+    """The runs ``inputs`` name: track files, folders (searched recursively), globs,
+    export archives (``.zip``: Strava, Garmin Connect or any zip of tracks) and
+    unpacked Strava exports (a folder with ``activities.csv``).
+
+    Raises:
+        RetrogpxError: an input that matches nothing, or holds no track at all.
+    """
+    found = Discovered()
+    files: set[Path] = set()
+    for item in inputs:
+        text = str(item)
+        p = Path(text)
+        if p.is_dir():
+            matches = [q for q in p.rglob("*") if q.is_file() and (_is_track(q) or _is_zip(q))]
+            exports = [q.parent for q in p.rglob("activities.csv") if is_export_folder(q.parent)]
+        elif p.is_file():
+            matches, exports = [p], []
+        elif glob.has_magic(text):
+            matches = [
+                Path(q)
+                for q in glob.glob(text, recursive=True)
+                if _is_track(Path(q)) or _is_zip(Path(q))
+            ]
+            exports = []
+        else:
+            raise RetrogpxError("no such file or folder", path=text)
+        before = (len(found.sources), len(files), sum(found.left_out.values()), found.no_file)
+        for folder in exports:
+            _add(found, list_export_folder(folder, options.activity_types), folder, options)
+        inside = [q for q in matches if not any(e in q.parents for e in exports)]
+        for q in inside:
+            if _is_zip(q):
+                _add(
+                    found,
+                    list_archive(q, archive_limits(options.config), options.activity_types),
+                    q,
+                    options,
+                )
+            else:
+                files.add(q)
+        after = (len(found.sources), len(files), sum(found.left_out.values()), found.no_file)
+        if after == before:
+            raise RetrogpxError(
+                "holds no track files",
+                path=text,
+                hint="looked for .gpx, .tcx, .fit (also .gz, .bz2), .zip exports",
+            )
+    found.sources.extend(source_of(f, options) for f in sorted(files))
+    found.sources.sort(key=lambda s: s.file)
+    return found
+
+
+def _is_zip(p: Path) -> bool:
+    return p.name.lower().endswith(".zip")
+
+
+def _add(found: Discovered, listed: Found, where: Path, options: BatchOptions) -> None:
+    """An archive's or export folder's runs as sources."""
+    found.left_out.update(listed.left_out)
+    found.no_file += listed.no_file
+    for place, why in listed.refused:
+        athlete = athlete_of(
+            where if options.athlete_from == "folder" else place, options.athlete_from
+        )
+        found.sources.append(RunSource(str(where), place, athlete, refused=why))
+    for track, activity in listed.tracks:
+        if isinstance(track, Path):
+            found.sources.append(source_of(track, options, activity))
+        else:
+            shown = "!".join((str(where), *track.names))
+            rule = options.athlete_from
+            athlete = athlete_of(where if rule == "folder" else shown, rule)
+            table = lap_table(options)
+            rows = table.rows_for(shown, activity.id if activity else None) if table else None
+            found.sources.append(RunSource(str(where), shown, athlete, None, rows, track, activity))
 
 
 def athlete_of(path: str | Path, rule: str | None) -> str:
@@ -145,11 +272,14 @@ class RunSource:
     """One run to check, as the batch found it: small and picklable, so any worker
     (a process or a Dask machine) can check it."""
 
-    path: str  # the track file
-    file: str  # the name every output shows
+    path: str  # the track file (for an archive member: the archive)
+    file: str  # the name every output shows (a member: ARCHIVE!MEMBER)
     athlete: str
     laps: str | None = None  # its lap file (in --laps-dir, else beside it), if there is one
     lap_rows: TableRows | None = None  # its rows of the season lap table, if any
+    member: Member | None = None  # where it is inside an export archive
+    activity: Activity | None = None  # what an export says about it
+    refused: str | None = None  # why an archive member may not be read
 
 
 # One season lap table per worker process, read once.
@@ -178,21 +308,25 @@ def lap_table(options: BatchOptions) -> LapTable | None:
     return _LAP_TABLES[key]
 
 
-def source_of(path: str | Path, options: BatchOptions) -> RunSource:
-    """The :class:`RunSource` of a track file: its athlete and lap source."""
+def source_of(
+    path: str | Path, options: BatchOptions, activity: Activity | None = None
+) -> RunSource:
+    """The :class:`RunSource` of a track file: its athlete and lap source (and what an
+    unpacked export says about it)."""
     from .laps import lap_file_for
 
     path = str(path)
     folder = Path(options.laps_dir) if options.laps_dir else Path(path).parent
     lap_file = folder / lap_file_for(path).name
     table = lap_table(options)
-    rows = table.rows_for(path) if table is not None else None
+    rows = table.rows_for(path, activity.id if activity else None) if table is not None else None
     return RunSource(
         path,
         path,
         athlete_of(path, options.athlete_from),
         laps=str(lap_file) if lap_file.is_file() else None,
         lap_rows=rows,
+        activity=activity,
     )
 
 
@@ -208,29 +342,23 @@ def check_one(source: str | RunSource, options: BatchOptions) -> FileOutcome:
     a run that nothing marks reverse laps for an ``unmarked`` one."""
     import numpy as np
 
-    from .analysis import analyse, load_track, plan_for, segment_dict, track_facts
-    from .laps import plan_segments, table_lap_rows
+    from .analysis import analyse, segment_dict
 
     src = source if isinstance(source, RunSource) else source_of(source, options)
     path, athlete, config = src.file, src.athlete, options.config
+    if src.refused is not None:
+        return FileOutcome(path, "failed", athlete, error=f"{path}: refused: {src.refused}")
     try:
-        track = load_track(src.path, config)
+        track = _load(src, config)
+        kind = src.activity.type if src.activity and src.activity.type else track.activity
+        why = _not_a_run(src, track, options)
+        if why is not None:
+            error = f"{path}: {why}"
+            return FileOutcome(path, "skipped", athlete, error=error, activity_type=kind)
         try:
-            if src.lap_rows is not None:
-                rows = table_lap_rows(
-                    src.lap_rows, timezone=config.laps.timezone, watch_laps=track.laps
-                )
-                plan = plan_segments(track, rows, path=src.lap_rows.table)
-                lap_source = f"lap table {src.lap_rows.table}"
-            else:
-                plan, lap_source = plan_for(
-                    track, path, config, laps=src.laps, reverse_laps=options.reverse_laps
-                )
+            plan, lap_source = _plan(track, src, options)
         except UnmarkedRunError as exc:
-            why = RetrogpxError(exc.message, path=exc.path, where=exc.where, hint=UNMARKED_HINT)
-            facts = track_facts(track, config)
-            run = _run_dict(path, athlete, facts, None, None, [], 0, list(track.notes), None)
-            return FileOutcome(path, "unmarked", athlete, error=why.one_line(), run=run)
+            return _unmarked(src, track, exc, config, kind)
         result = analyse(track, plan, config, _layers_for(options, track), lap_source)
     except RetrogpxError as exc:
         return FileOutcome(path, "failed", athlete, error=exc.one_line())
@@ -251,7 +379,66 @@ def check_one(source: str | RunSource, options: BatchOptions) -> FileOutcome:
             line = lonlat[seg.segment.first : seg.segment.last + 1]
             row["coordinates"] = np.round(line, 7).tolist()
         records.append(row)
-    return FileOutcome(path, "ok", athlete, run=run, segments=records)
+    return FileOutcome(path, "ok", athlete, run=run, segments=records, activity_type=kind)
+
+
+def _load(src: RunSource, config: Config) -> Track:
+    """The run's track: its file, or its member of an export archive; named as the
+    export names the activity."""
+    from .analysis import load_track
+
+    if src.member is None:
+        track = load_track(src.path, config)
+    else:
+        from .readers import read_track_bytes
+
+        data = read_member(src.member, archive_limits(config), src.file)
+        track = read_track_bytes(data, src.file)
+    if src.activity is not None and src.activity.name:
+        track.name = src.activity.name
+    return track
+
+
+def _plan(track: Track, src: RunSource, options: BatchOptions) -> tuple[LapPlan, str]:
+    """The run's reverse segments: its rows of the lap table, else its lap file, else
+    the watch laps ``--reverse-laps`` chooses (UnmarkedRunError: none of these)."""
+    from .analysis import plan_for
+    from .laps import plan_segments, table_lap_rows
+
+    config = options.config
+    if src.lap_rows is not None:
+        zone = config.laps.timezone
+        rows = table_lap_rows(src.lap_rows, timezone=zone, watch_laps=track.laps)
+        return plan_segments(
+            track, rows, path=src.lap_rows.table
+        ), f"lap table {src.lap_rows.table}"
+    return plan_for(track, src.file, config, laps=src.laps, reverse_laps=options.reverse_laps)
+
+
+def _unmarked(
+    src: RunSource, track: Track, exc: UnmarkedRunError, config: Config, kind: str | None
+) -> FileOutcome:
+    """A run read but with no reverse laps marked: its facts, 0 reverse m, no verdict."""
+    from .analysis import track_facts
+
+    why = RetrogpxError(exc.message, path=exc.path, where=exc.where, hint=UNMARKED_HINT)
+    facts = track_facts(track, config)
+    run = _run_dict(src.file, src.athlete, facts, None, None, [], 0, list(track.notes), None)
+    error = why.one_line()
+    return FileOutcome(src.file, "unmarked", src.athlete, error, run, activity_type=kind)
+
+
+def _not_a_run(src: RunSource, track: Track, options: BatchOptions) -> str | None:
+    """Why an exported activity is not checked (skipped), or None (files given as
+    themselves are always checked)."""
+    if src.member is None and src.activity is None:
+        return None
+    if not track.has_time:
+        return "has no times: a route or planned activity, not a recording"
+    if src.activity is None and not type_chosen(track.activity, options.activity_types):
+        chosen = ",".join(options.activity_types)
+        return f"a {track.activity} activity, not chosen (--activity-types {chosen})"
+    return None
 
 
 def _run_dict(
@@ -347,11 +534,18 @@ class OutcomeSpool(Sequence[FileOutcome]):
     is unlinked at once), so nothing is left behind whatever ends the process.
     """
 
-    def __init__(self, folder: str | Path | None = None) -> None:
-        """Open the temporary file in ``folder`` (default: the system's temp folder)."""
+    def __init__(self, folder: str | Path | None = None, *, keep: bool = True) -> None:
+        """Open the temporary file in ``folder`` (default: the system's temp folder).
+        Without ``keep``, only each outcome's file and status are kept (no file: when
+        the outcomes are stored elsewhere, in a season store)."""
         self._folder = folder
+        self._keep = keep
         try:
-            self._fh = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 (closed by close())
+            self._fh = (
+                tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 (closed by close())
+                if keep
+                else io.BytesIO()
+            )
         except OSError as exc:
             raise self._error(exc) from None
         self._closer = weakref.finalize(self, self._fh.close)
@@ -367,9 +561,11 @@ class OutcomeSpool(Sequence[FileOutcome]):
 
     def append(self, outcome: FileOutcome) -> None:
         """Write one outcome to the file."""
+        offset = -1
         try:
-            offset = self._fh.seek(0, os.SEEK_END)
-            pickle.dump(outcome, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+            if self._keep:
+                offset = self._fh.seek(0, os.SEEK_END)
+                pickle.dump(outcome, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
         except OSError as exc:
             raise self._error(exc) from None
         self._sorted = False
@@ -384,6 +580,8 @@ class OutcomeSpool(Sequence[FileOutcome]):
         return len(self._index)
 
     def _load(self, entry: tuple[str, Status, int]) -> FileOutcome:
+        if not self._keep:
+            raise ValueError("the outcomes were not kept (keep=False)")
         self._fh.seek(entry[2])
         outcome: FileOutcome = pickle.load(self._fh)
         return outcome
@@ -454,12 +652,14 @@ def run_batch(
     on_outcome: Callable[[FileOutcome], None] | None = None,
     in_flight: int = 16,
     spool_dir: str | Path | None = None,
+    keep: bool = True,
 ) -> BatchResult:
     """Check every file with ``executor``; call ``on_outcome`` as each finishes.
 
     At most ``in_flight`` files are queued at once, and each outcome goes to a
     temporary file in ``spool_dir`` (default: the system's temp folder) as it arrives,
-    so memory stays flat however many files there are. Ctrl-C stops cleanly: what
+    so memory stays flat however many files there are (without ``keep``, only the
+    counts are kept: ``on_outcome`` stores the outcomes). Ctrl-C stops cleanly: what
     finished is kept and ``interrupted`` is set.
 
     Each run reads its map layers' features near its track from the layers' cache
@@ -469,7 +669,7 @@ def run_batch(
     """
     pending: set[Future[FileOutcome]] = set()
     path_of: dict[Future[FileOutcome], str | RunSource] = {}
-    spool = OutcomeSpool(spool_dir)
+    spool = OutcomeSpool(spool_dir, keep=keep)
     queue = iter([f if isinstance(f, RunSource) else str(f) for f in files])
     interrupted = False
 

@@ -618,6 +618,13 @@ store_option = _path_option(
     help="Season lap table (CSV): file or activity_id, then lap, or start,end [,label].",
 )
 @reverse_laps_option
+@click.option(
+    "--activity-types",
+    default="run",
+    show_default=True,
+    help="Export archives: the activity types to keep, as comma-separated words found in "
+    "the type (run takes Run, Trail Run, running), or 'all'.",
+)
 @config_option
 @layer_options
 @store_option
@@ -649,6 +656,7 @@ def batch(
     laps_dir: Path | None,
     laps_table: Path | None,
     reverse_laps: str | None,
+    activity_types: str,
     config_path: Path | None,
     layer_paths: tuple[Path, ...],
     hazard_paths: tuple[Path, ...],
@@ -667,8 +675,9 @@ def batch(
     no_cache: bool,
     **thresholds: float | None,
 ) -> None:
-    """Check a season: files, folders (recursive) or globs of GPX/TCX/FIT runs, into
-    the season store; then show the whole season from the store.
+    """Check a season: files, folders (recursive) or globs of GPX/TCX/FIT runs, Strava
+    and Garmin Connect export archives (.zip, or a Strava export's folder), into the
+    season store; then show the whole season from the store.
 
     Runs already in the store with the same bytes and settings are not read again;
     changed settings re-check what they affect. --output, --summary, --plots and
@@ -682,8 +691,10 @@ def batch(
     \b
     Example:
       retrogpx batch sample_tracks/season --summary season.json -o segments.csv
+      retrogpx batch runs/ --layers park.osm     # next week: only the new runs are read
+      retrogpx batch export_12345678.zip --reverse-laps manual   # a Strava export
     """
-    from .batch import BatchOptions, discover, lap_table, make_executor, source_of
+    from .batch import BatchOptions, discover_sources, lap_table, make_executor
     from .incremental import describe, last_batch_facts, plan_batch, run_planned, verdicts_of
     from .report import batch_writer, write_batch_output
     from .rules import at_least
@@ -691,7 +702,6 @@ def batch(
     from .watchlaps import parse_lap_spec
 
     config = _config(config_path, cache_dir, no_cache, **thresholds)
-    files = discover(paths)
     if output:
         batch_writer(output)  # an unknown format fails now, not after the whole batch
     if reverse_laps is not None:
@@ -705,16 +715,18 @@ def batch(
         athlete_from=athlete_from,
         geometry=True,  # the store keeps each segment's line (GeoJSON output, maps)
         laps_table=str(laps_table) if laps_table else None,
+        activity_types=tuple(t.strip() for t in activity_types.split(",") if t.strip()) or ("all",),
     )
     table = lap_table(options)  # and a lap table that cannot be read
+    found = discover_sources(paths, options)
     store_file = store_path or default_store(output, summary, report_path, plots_dir)
     if plots_dir and store_file.parent == plots_dir:
         plots_dir.mkdir(parents=True, exist_ok=True)  # the plots' folder holds the store
     show = sys.stderr.isatty() if progress is None else progress
     interrupted = False
     with SeasonStore(store_file) as store:
-        plan = plan_batch(store, [source_of(f, options) for f in files], options, rebuild=rebuild)
-        lines = describe(plan)
+        plan = plan_batch(store, found.sources, options, rebuild=rebuild)
+        lines = [*describe(plan), *found.notes()]
         if table is not None and table.unused_lines():
             unused = table.unused_lines()
             shown = ", ".join(map(str, unused[:10])) + (" ..." if len(unused) > 10 else "")
@@ -724,14 +736,10 @@ def batch(
             # Index the layers here, once, before any worker starts: the workers only read.
             for note in _index_first(config, options.layers, options.hazards, show):
                 click.echo(f"note: {note}", err=True)
-            # Outcomes wait on disk beside the output (where the user has room for it).
-            spool_dir = output.parent if output and output.parent.is_dir() else None
             with (
                 _progress(len(plan.to_check), show) as advance,
                 make_executor(n_jobs, scheduler) as executor,
-                run_planned(
-                    store, plan, options, executor, on_outcome=advance, spool_dir=spool_dir
-                ) as result,
+                run_planned(store, plan, options, executor, on_outcome=advance) as result,
             ):
                 interrupted = result.interrupted
         store.set_last_batch(last_batch_facts(plan, options))

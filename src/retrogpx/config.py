@@ -90,6 +90,7 @@ class LimitSettings:
 
     max_file_mb: float = 512.0
     max_decompressed_mb: float = 1024.0
+    max_archive_mb: float = 16384.0  # all the members read from one export archive
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .archives import Member, member_hashes, type_chosen
 from .batch import BatchOptions, BatchResult, RunSource, run_batch
 from .config import Config
 from .outcome import FileOutcome
@@ -96,6 +97,61 @@ class FileStamps:
         self.known[path] = stamp
         self.new.append(stamp)
         return digest
+
+    def member_hashes(self, members: Sequence[Member]) -> dict[str, str | None]:
+        """The hashes of archive members by :attr:`Member.key`: remembered when the
+        archive's stamp and the member's CRC-32 and size are the ones seen before, or
+        when the same member (name, size, CRC-32) was seen in another archive (the
+        next export of the same account); else read from the archive."""
+        by_member = {
+            (k.member, k.size, k.crc32): k.content_hash
+            for k in self.known.values()
+            if k.member is not None
+        }
+        out: dict[str, str | None] = {}
+        unknown: list[Member] = []
+        stamps: dict[str, os.stat_result | None] = {}
+        for m in members:
+            if m.archive not in stamps:
+                try:
+                    stamps[m.archive] = os.stat(m.archive)
+                except OSError:
+                    stamps[m.archive] = None
+            st = stamps[m.archive]
+            seen = self.known.get(m.key)
+            same = (
+                st is not None
+                and seen is not None
+                and (seen.size, seen.crc32, seen.mtime_ns, seen.ctime_ns, seen.inode)
+                == (m.size, m.crc32, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            )
+            digest = seen.content_hash if same and seen else by_member.get(self._id(m))
+            if digest is None:
+                unknown.append(m)
+            else:
+                out[m.key] = digest
+                if not same:
+                    self._remember(m, st, digest)
+        for key, digest in member_hashes(unknown).items():
+            out[key] = digest
+            self.hashed += digest is not None
+        for m in unknown:
+            if out[m.key] is not None:
+                self._remember(m, stamps[m.archive], out[m.key])
+        return out
+
+    @staticmethod
+    def _id(m: Member) -> tuple[str, int, int]:
+        return (m.names[-1], m.size, m.crc32)
+
+    def _remember(self, m: Member, st: os.stat_result | None, digest: str | None) -> None:
+        if st is None or digest is None:
+            return
+        stamp = FileStamp(
+            m.key, m.names[-1], m.size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, m.crc32, digest
+        )
+        self.known[m.key] = stamp
+        self.new.append(stamp)
 
     def save(self, store: SeasonStore) -> None:
         """Remember the stamps taken since the last save."""
@@ -186,6 +242,15 @@ def _reasons(stored: StoredRun, key: RunKey) -> tuple[str, ...]:
     return tuple(reasons)
 
 
+def _type_choice_changed(stored: StoredRun, source: RunSource, options: BatchOptions) -> bool:
+    """An archive member whose activity type only its file tells (Garmin) was skipped
+    for its type and is now chosen, or was checked and is now left out."""
+    if source.member is None or source.activity is not None or stored.activity_type is None:
+        return False
+    skipped_for_type = stored.status == "skipped" and "--activity-types" in (stored.error or "")
+    return type_chosen(stored.activity_type, options.activity_types) == skipped_for_type
+
+
 def plan_batch(
     store: SeasonStore,
     sources: Sequence[RunSource],
@@ -206,14 +271,28 @@ def plan_batch(
     plan = Plan(rules_fp, layers_fp)
     first_of: dict[str, RunSource] = {}
     keyed: list[tuple[RunSource, RunKey]] = []
+    members = stamps.member_hashes(
+        [s.member for s in sources if s.member is not None and s.refused is None]
+    )
     for source in sorted(sources, key=lambda s: s.file):
         path = os.path.abspath(source.path)
-        digest = stamps.hash_of(path) or f"unreadable:{path}"
+        if source.member is not None:
+            path = source.member.key
+        elif source.refused is not None:
+            path = f"{path}!{source.file}"
+        if source.refused is not None:
+            digest = f"refused:{path}"
+        elif source.member is not None:
+            digest = members.get(path) or f"unreadable:{path}"
+        else:
+            digest = stamps.hash_of(path) or f"unreadable:{path}"
         if digest in first_of:
             plan.duplicates.append((source.file, first_of[digest].file))
             continue
         first_of[digest] = source
-        key = RunKey(digest, path, rules_fp, layers_fp, laps_fingerprint(source, options), version)
+        laps_fp = laps_fingerprint(source, options)
+        activity = source.activity.id if source.activity else None
+        key = RunKey(digest, path, rules_fp, layers_fp, laps_fp, version, activity)
         keyed.append((source, key))
     for source, key in keyed:
         known = stored.get(key.content_hash)
@@ -224,6 +303,8 @@ def plan_batch(
             plan.to_check.append(Planned(source, key, why, replaces))
             continue
         reasons = ("--rebuild",) if rebuild else _reasons(known, key)
+        if not reasons and _type_choice_changed(known, source, options):
+            reasons = ("activity types changed",)
         if reasons:
             plan.to_check.append(Planned(source, key, reasons))
             continue
@@ -252,10 +333,10 @@ def run_planned(
     executor: Executor,
     *,
     on_outcome: Callable[[FileOutcome], None] | None = None,
-    spool_dir: str | Path | None = None,
 ) -> BatchResult:
     """Check the plan's runs with ``executor``, each outcome stored in its own
-    transaction as it arrives (this process is the only writer)."""
+    transaction as it arrives (this process is the only writer); the result keeps only
+    the counts (the outcomes are in the store)."""
     planned = {p.source.file: p for p in plan.to_check}
 
     def record(outcome: FileOutcome) -> None:
@@ -269,7 +350,7 @@ def run_planned(
         options,
         executor,
         on_outcome=record,
-        spool_dir=spool_dir,
+        keep=False,
     )
 
 

@@ -36,3 +36,4 @@ class FileOutcome:
     run: dict[str, Any] | None = None
     segments: list[dict[str, Any]] = field(default_factory=list)
     retry: bool = False  # a failure that may not happen again (a worker died, a bug)
+    activity_type: str | None = None  # as the export or the file says (running, Ride...)

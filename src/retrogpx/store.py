@@ -181,8 +181,7 @@ class RunKey:
     layers_fp: str  # the map layers' contents
     laps_fp: str  # this run's lap source (lap file bytes, table rows, --reverse-laps)
     tool_version: str = ""  # "": this retrogpx (see tool_version())
-    activity_id: str | None = None
-    activity_type: str | None = None
+    activity_id: str | None = None  # the export's activity
 
     def __post_init__(self) -> None:
         if not self.tool_version:
@@ -212,6 +211,8 @@ class StoredRun:
     layers_fp: str
     laps_fp: str
     tool_version: str
+    activity_type: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -445,7 +446,7 @@ class SeasonStore:
             "tool_version": key.tool_version,
             "checked_at": now_iso(),
             "activity_id": key.activity_id,
-            "activity_type": key.activity_type,
+            "activity_type": outcome.activity_type,
         }
         columns = ", ".join(_q(c) for c in values)
         marks = ", ".join("?" for _ in values)
@@ -519,7 +520,7 @@ class SeasonStore:
         with self._guard("read"):
             rows = self._con.execute(
                 "SELECT run_id, content_hash, path, file, athlete, status, retry, rules_fp, "
-                "layers_fp, laps_fp, tool_version FROM runs"
+                "layers_fp, laps_fp, tool_version, activity_type, error FROM runs"
             ).fetchall()
         return {
             r[1]: StoredRun(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), *r[7:]) for r in rows
@@ -654,7 +655,8 @@ class StoredOutcomes(Sequence[FileOutcome]):
 
     def _runs(self, limit: int, offset: int) -> list[tuple[Any, ...]]:
         fields = ", ".join(
-            f"r.{_q(c)}" for c in ("run_id", "status", "error", "retry", *RUN_FIELDS)
+            f"r.{_q(c)}"
+            for c in ("run_id", "status", "error", "retry", "activity_type", *RUN_FIELDS)
         )
         return self._store.query(
             f"SELECT {fields} FROM runs AS r WHERE {self._cond} "
@@ -675,16 +677,18 @@ class StoredOutcomes(Sequence[FileOutcome]):
             ):
                 segments[seg[0]].append(seg[1:])
         out = []
-        for run_id, status, error, retry, *fields in rows:
+        for run_id, status, error, retry, kind, *fields in rows:
             run = dict(zip(RUN_FIELDS, fields, strict=True))
             file, athlete = run["file"], run["athlete"]
             if status in ("ok", "unmarked"):
                 run["reasons"] = _split(run["reasons"])
                 run["notes"] = json.loads(run["notes"] or "[]")
                 segs = [_segment_dict(file, athlete, s) for s in segments.get(run_id, [])]
-                out.append(FileOutcome(file, status, athlete, error, run, segs, bool(retry)))
+                out.append(FileOutcome(file, status, athlete, error, run, segs, bool(retry), kind))
             else:
-                out.append(FileOutcome(file, status, athlete, error=error, retry=bool(retry)))
+                out.append(
+                    FileOutcome(file, status, athlete, error, retry=bool(retry), activity_type=kind)
+                )
         return out
 
     def __iter__(self) -> Iterator[FileOutcome]:

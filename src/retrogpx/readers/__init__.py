@@ -31,7 +31,7 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(
     base + compression for base in (".gpx", ".tcx", ".fit") for compression in ("", ".gz", ".bz2")
 )
 
-__all__ = ["SUPPORTED_SUFFIXES", "read_track"]
+__all__ = ["SUPPORTED_SUFFIXES", "read_track", "read_track_bytes"]
 
 
 def read_track(
@@ -53,6 +53,17 @@ def read_track(
         MissingExtraError: a FIT file without the ``fit`` extra installed.
     """
     data = read_bytes(path, max_bytes=max_bytes, max_decompressed_bytes=max_decompressed_bytes)
+    return read_track_bytes(data, path)
+
+
+def read_track_bytes(data: bytes, name: str | Path) -> Track:
+    """Read a track from its bytes, already read and decompressed (an archive member);
+    ``name`` is what errors name and what the format is guessed from after the content.
+
+    Raises:
+        TrackError, MissingExtraError: as :func:`read_track`.
+    """
+    path = name
     fmt = sniff_format(path, data)
     if fmt == "gpx":
         from .gpx import read_gpx_bytes
