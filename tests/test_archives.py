@@ -161,7 +161,7 @@ def test_a_strava_export_zip_is_read_as_it_is(tmp_path: Path) -> None:
     assert f"failed: {export}!../evil.gpx: refused: its path climbs out" in result.stdout
     assert f"skipped: {export}!activities/105.gpx.gz: has no times" in result.stdout
     assert "left out 2 exported activities of other types (Ride 1, Walk 1)" in result.stderr
-    assert "1 exported activities have no file (entered by hand)" in result.stderr
+    assert "1 exported activity has no file (entered by hand)" in result.stderr
     doc = json.loads((tmp_path / "season.json").read_text())
     assert doc["files"] == {"total": 7, "ok": 3, "unmarked": 0, "failed": 3, "skipped": 1}
 

@@ -80,6 +80,11 @@ class Member:
         """Where it is, as one text: ``ARCHIVE!outer/member!inner/member``."""
         return "!".join((self.archive, *self.names))
 
+    def shown(self, archive: str) -> str:
+        """Its name for people: the archive as given, then the zips it is nested in by
+        their file names, then its own path (``export.zip!Part1.zip!123.fit``)."""
+        return "!".join((archive, *(Path(n).name for n in self.names[:-1]), self.names[-1]))
+
 
 @dataclass
 class Found:
@@ -186,7 +191,7 @@ def list_archive(path: str | Path, limits: Limits, types: tuple[str, ...]) -> Fo
         with _open_zip(str(path), str(path)) as zf:
             csv_info = _strava_csv(zf)
             if csv_info is not None:
-                _list_strava(zf, csv_info, archive, limits, types, found)
+                _list_strava(zf, csv_info, archive, limits, types, found, str(path))
             else:
                 budget = [limits.total]
                 _list_zip(zf, archive, (), limits, found, budget, str(path))
@@ -216,7 +221,7 @@ def _list_zip(
     for info in zf.infolist():
         if info.is_dir():
             continue
-        where = "!".join((shown, *outer, info.filename))
+        where = "!".join((shown, *(Path(o).name for o in outer), info.filename))
         nested = info.filename.lower().endswith(".zip")
         if not (nested or _is_track(info.filename)):
             continue
@@ -292,8 +297,8 @@ def _list_strava(
     limits: Limits,
     types: tuple[str, ...],
     found: Found,
+    shown: str,
 ) -> None:
-    shown = archive
     if csv_info.file_size > limits.member:
         raise TrackError("activities.csv is over the size limit", path=shown)
     text = zf.read(csv_info).decode("utf-8-sig", errors="replace")

@@ -124,7 +124,8 @@ class Discovered:
                 f"types ({kinds}); --activity-types chooses"
             )
         if self.no_file:
-            lines.append(f"{self.no_file} exported activities have no file (entered by hand)")
+            have = "activities have" if self.no_file != 1 else "activity has"
+            lines.append(f"{self.no_file} exported {have} no file (entered by hand)")
         return lines
 
 
@@ -209,7 +210,7 @@ def _add(found: Discovered, listed: Found, where: Path, options: BatchOptions) -
         if isinstance(track, Path):
             found.sources.append(source_of(track, options, activity))
         else:
-            shown = "!".join((str(where), *track.names))
+            shown = track.shown(str(where))
             rule = options.athlete_from
             athlete = athlete_of(where if rule == "folder" else shown, rule)
             table = lap_table(options)
