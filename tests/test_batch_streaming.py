@@ -142,8 +142,9 @@ def reference_attention(outcomes: Sequence[FileOutcome]) -> list[dict[str, Any]]
         if verdict in ("warn", "unsafe"):
             codes = [*o.run["reasons"], *(c for s in o.segments for c in s["reasons"])]
             reasons = list(dict.fromkeys(c for c in codes if REASONS[c][0] == verdict))
-            runs.append({"file": o.file, "athlete": o.athlete, "start": o.run["start"],
-                         "verdict": verdict, "reasons": reasons})  # fmt: skip
+            run = o.run
+            runs.append({"file": o.file, "athlete": o.athlete, "start": run["start"],
+                         "name": run["name"], "verdict": verdict, "reasons": reasons})  # fmt: skip
     return sorted(runs, key=lambda r: (r["verdict"] != "unsafe", r["start"] or "", r["file"]))
 
 

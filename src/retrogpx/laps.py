@@ -207,10 +207,11 @@ def read_lap_rows(
     """
     path = Path(path)
     tz = _zone(timezone)
-    columns, records = _lap_csv(path, "lap file", KNOWN_COLUMNS)
+    wanted = "start,end[,label] (or lap[,label] for watch laps)"
+    columns, records = _lap_csv(path, "lap file", KNOWN_COLUMNS, wanted)
     by_number = "lap" in columns and "start" not in columns and "end" not in columns
     if not by_number and ("start" not in columns or "end" not in columns):
-        raise _bad_header(columns, [], path, "start,end[,label] (or lap[,label] for watch laps)")
+        raise _bad_header(columns, [], path, wanted)
     rows = [
         _numbered_lap(record, watch_laps, f"line {lineno}", path)
         if by_number
@@ -223,7 +224,7 @@ def read_lap_rows(
 
 
 def _lap_csv(
-    path: Path, kind: str, known: tuple[str, ...]
+    path: Path, kind: str, known: tuple[str, ...], wanted: str
 ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """The lower-cased header and the (line, cells by column) records of a lap CSV file
     (``,`` ``;`` or tab, BOM and any line ending); blank and ``#`` lines left out.
@@ -250,7 +251,7 @@ def _lap_csv(
     columns = [c.strip().lower() for c in next(lines)[1]]
     unknown = [c for c in columns if c not in known]
     if unknown:
-        raise _bad_header(columns, unknown, path, ",".join(known))
+        raise _bad_header(columns, unknown, path, wanted)
     records = []
     for lineno, cells in lines:
         if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
@@ -518,7 +519,7 @@ def read_lap_table(path: str | Path, *, timezone: str = "UTC") -> LapTable:
     """
     path = Path(path)
     tz = _zone(timezone)
-    columns, records = _lap_csv(path, "lap table", TABLE_COLUMNS)
+    columns, records = _lap_csv(path, "lap table", TABLE_COLUMNS, _TABLE_FORMS)
     has_key = "file" in columns or "activity_id" in columns
     has_lap = "lap" in columns or ("start" in columns and "end" in columns)
     if not (has_key and has_lap):

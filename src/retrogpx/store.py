@@ -621,17 +621,17 @@ class SeasonStore:
 
     def attention(self, where: SeasonFilter | None = None) -> list[dict[str, Any]]:
         """Runs judged ``warn`` or ``unsafe``, worst first, then by start: file, athlete,
-        start, verdict, worst reasons."""
+        start, name (the track's, or the export's activity name), verdict, worst reasons."""
         cond, params = (where or SeasonFilter()).where("r")
         rows = self.query(
-            "SELECT r.file, r.athlete, r.start, r.verdict, r.worst_reasons FROM runs AS r "
-            f"WHERE r.verdict IN ('warn', 'unsafe') AND {cond} "
+            "SELECT r.file, r.athlete, r.start, r.name, r.verdict, r.worst_reasons "
+            f"FROM runs AS r WHERE r.verdict IN ('warn', 'unsafe') AND {cond} "
             "ORDER BY r.verdict = 'unsafe' DESC, r.start, r.file",
             params,
         )
         return [
-            {"file": f, "athlete": a, "start": s, "verdict": v, "reasons": _split(w)}
-            for f, a, s, v, w in rows
+            {"file": f, "athlete": a, "start": s, "name": n, "verdict": v, "reasons": _split(w)}
+            for f, a, s, n, v, w in rows
         ]
 
 
