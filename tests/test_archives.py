@@ -267,16 +267,30 @@ def test_a_garmin_export_of_zips_in_a_zip(tmp_path: Path) -> None:
     assert runs["1005.gpx"]["status"] == "unmarked"  # a GPX run: no watch laps to choose
     nested = [k for k, v in runs.items() if "nested deeper than 2 levels" in (v["error"] or "")]
     assert nested == ["part.zip"]  # garmin.zip!DI_CONNECT/nested.zip!part.zip
-    if RIDE_FIT.is_file():  # the corpus ride: skipped by the FIT sport, not re-read later
+    if RIDE_FIT.is_file():  # the corpus ride: skipped by its FIT sport message
         ride = runs["1002.fit"]
         assert ride["status"] == "skipped" and ride["activity_type"] == "cycling"
         assert "a cycling activity, not chosen (--activity-types run)" in ride["error"]
-        again = batch(tmp_path, export, args=("--activity-types", "run,ride"))
-        assert "re-checked 1 run: activity types changed" in again.stderr
-        assert stored(tmp_path)["1002.fit"]["status"] != "skipped"
-    else:
-        again = batch(tmp_path, export)
-        assert f"{len(runs)} unchanged" in again.stderr
+    again = batch(tmp_path, export)
+    assert f"{len(runs)} unchanged" in again.stderr  # nothing read again, rides neither
+
+
+def test_choosing_other_activity_types_rechecks_only_what_they_change(tmp_path: Path) -> None:
+    tcx = (WATCH / "track_intervals.tcx").read_bytes()
+    ride = tcx.replace(b'Sport="Running"', b'Sport="Biking"')
+    assert ride != tcx
+    inner = write_zip(tmp_path / "part.zip", {"1.tcx": tcx, "2.tcx": ride}).read_bytes()
+    export = write_zip(tmp_path / "garmin.zip", {"DI_CONNECT/UploadedFiles_0.zip": inner})
+    batch(tmp_path, export)
+    runs = stored(tmp_path)
+    assert runs["1.tcx"]["status"] == "ok" and runs["2.tcx"]["status"] == "skipped"
+    assert "a Biking activity, not chosen (--activity-types run)" in runs["2.tcx"]["error"]
+    again = batch(tmp_path, export, args=("--activity-types", "run,ride"))
+    assert "re-checked 1 run: activity types changed" in again.stderr
+    assert stored(tmp_path)["2.tcx"]["status"] == "ok"
+    back = batch(tmp_path, export)  # runs only again: the ride is left out once more
+    assert "re-checked 1 run: activity types changed" in back.stderr
+    assert stored(tmp_path)["2.tcx"]["status"] == "skipped"
 
 
 def test_hostile_members_are_refused_one_by_one(tmp_path: Path) -> None:
