@@ -220,13 +220,13 @@ def test_files_are_hashed_only_when_their_stamp_changed(
 
     batch(tmp_path)
     hashed: list[str] = []
-    real = incremental.content_hash
+    real = incremental.file_hash
 
     def counting(path: str | Path) -> str:
         hashed.append(Path(path).name)
         return real(path)
 
-    monkeypatch.setattr(incremental, "content_hash", counting)
+    monkeypatch.setattr(incremental, "file_hash", counting)
     batch(tmp_path)
     assert [h for h in hashed if h.endswith(".gpx")] == []  # lap files are always hashed
     os.utime(season / "w0.gpx", (1e9, 1e9))

@@ -30,25 +30,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .archives import Member, member_hashes, type_chosen
 from .batch import BatchOptions, BatchResult, RunSource, run_batch
 from .config import Config
+from .fileid import file_hash
 from .outcome import FileOutcome
 from .store import FileStamp, RunKey, SeasonStore, StoredRun, tool_version
-
-_CHUNK = 1 << 20
-
-
-def content_hash(path: str | Path) -> str:
-    """BLAKE2b (128 bit) of a file's bytes, read a MiB at a time."""
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _digest(text: str) -> str:
@@ -87,7 +76,7 @@ class FileStamps:
                 st.st_ino,
             ):
                 return seen.content_hash
-            digest = content_hash(path)
+            digest = file_hash(path)
         except OSError:
             return None
         self.hashed += 1
@@ -178,7 +167,7 @@ def laps_fingerprint(source: RunSource, options: BatchOptions) -> str:
         return "table:" + _digest(source.lap_rows.identity())
     if source.laps is not None:
         try:
-            return "file:" + content_hash(source.laps)
+            return "file:" + file_hash(source.laps)
         except OSError:
             return "file:unreadable " + source.laps
     if options.reverse_laps is not None:

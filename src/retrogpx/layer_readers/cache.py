@@ -59,6 +59,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
+from ..fileid import file_hash, stat_stamp
 from ._common import (
     Box,
     Features,
@@ -79,7 +80,6 @@ FORMAT_VERSION = 1
 #: Environment variable naming the cache folder (``--cache-dir`` wins over it).
 CACHE_DIR_ENV = "RETROGPX_CACHE_DIR"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-_HASH_CHUNK = 1 << 20
 _INSERT_CHUNK = 20_000
 #: What a progress callback is told: (phase, done, total); total None while unknown.
 Progress = Callable[[str, int, int | None], None]
@@ -104,26 +104,6 @@ def cache_folder(folder: str | Path | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("retrogpx", appauthor=False))
-
-
-def file_hash(path: Path) -> str:
-    """BLAKE2b (128 bit) of the file's bytes, read a MiB at a time."""
-    digest = hashlib.blake2b(digest_size=16)
-    with path.open("rb") as fh:
-        while chunk := fh.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _stamp(st: os.stat_result) -> dict[str, int]:
-    """What changes whenever the file's content may have (ctime cannot be set back)."""
-    return {
-        "size": st.st_size,
-        "mtime_ns": st.st_mtime_ns,
-        "ctime_ns": st.st_ctime_ns,
-        "inode": st.st_ino,
-        "device": st.st_dev,
-    }
 
 
 def _classes_doc(classes: LayerClasses) -> dict[str, Any]:
@@ -268,7 +248,7 @@ class LayerIndex:
     def _check_source(self, meta: dict[str, Any]) -> None:
         st = self.resolved.stat()
         recorded = meta["source_stamp"]
-        now = _stamp(st)
+        now = stat_stamp(st)
         if now == recorded:
             return
         if now["size"] != recorded["size"]:
@@ -406,7 +386,7 @@ class LayerIndex:
                     return current, False
             self._remove_leftovers()
             started = time.perf_counter()
-            stamp = _stamp(self.resolved.stat())  # before reading: a later change shows
+            stamp = stat_stamp(self.resolved.stat())  # before reading: a later change shows
             digest = file_hash(self.resolved)
             hash_s = time.perf_counter() - started
             if progress:
