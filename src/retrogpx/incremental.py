@@ -7,15 +7,18 @@ call's runs into
 
 * **unchanged**: same bytes, same settings fingerprint: not read again; a file that
   moved or was renamed only has its path (and athlete) updated;
-* **to check**, with the reason: ``new``, ``rules changed`` (thresholds, metrics, GPS
-  model, classes, lap time zone, size limits), ``map layers changed`` (their bytes),
-  ``lap source changed`` (the lap file's bytes, its rows of the season lap table, the
-  ``--reverse-laps`` choice), ``retrogpx version changed``, ``failed last time`` (a
-  worker died or a bug), ``--rebuild``.
+* **to check**, with the reason: ``new``, ``content changed`` (the file at a known path
+  holds other bytes: the new run replaces the old), ``rules changed`` (thresholds,
+  metrics, GPS model, classes, lap time zone, size limits), ``map layers changed``
+  (their bytes), ``lap source changed`` (the lap file's bytes, its rows of the season
+  lap table, the ``--reverse-laps`` choice), ``activity types changed`` (an export's
+  activity skipped for its type is now chosen, or the reverse), ``retrogpx version
+  changed``, ``failed last time`` (a worker died or a bug), ``--rebuild``.
 
 The season settings (progression thresholds, energy) change only the summary, so they
 re-check nothing. A file is hashed only when its stat stamp (size, mtime, ctime, inode)
-differs from the one the store remembers, as git's index does. :func:`run_planned`
+differs from the one the store remembers, as git's index does; an archive member only
+when its archive's stamp, or its name, size and CRC-32, are new. :func:`run_planned`
 then checks the runs with any executor and writes each outcome to the store in its
 own transaction as it arrives (only this process writes; workers compute).
 """
