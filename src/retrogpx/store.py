@@ -370,7 +370,11 @@ class SeasonStore:
             self._con.execute("PRAGMA foreign_keys = ON")
 
     def _migrate(self) -> None:
-        """Bring the store to :data:`SCHEMA_VERSION`, one version per transaction."""
+        """Bring the store to :data:`SCHEMA_VERSION`, one version per transaction (a
+        store already there is only read: it may be opened read-only)."""
+        with self._guard("open"):
+            if self._con.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+                return
         while True:
             with self._write("migrate"):
                 version = self._con.execute("PRAGMA user_version").fetchone()[0]
