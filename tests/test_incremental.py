@@ -171,6 +171,13 @@ def test_a_moved_file_is_recognised_and_an_edited_one_replaced(
     assert starts == ["2025-05-26T09:00:00Z"]
 
 
+def test_lap_files_named_beside_their_tracks_are_not_runs(season: Path, tmp_path: Path) -> None:
+    """``retrogpx batch runs/*``: the shell names the lap files too."""
+    result = batch(tmp_path, *map(str, sorted(season.iterdir())), folder=season / "w0.gpx")
+    assert result.exit_code == 0, result.output
+    assert "6 runs given, 6 new" in result.stderr and "6 files: 6 checked" in result.stdout
+
+
 def test_a_copy_of_a_run_is_stored_once(season: Path, tmp_path: Path) -> None:
     shutil.copy(season / "w1.gpx", season / "w1-copy.gpx")
     shutil.copy(season / "w1.laps.csv", season / "w1-copy.laps.csv")

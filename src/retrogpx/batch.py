@@ -157,6 +157,8 @@ def discover_sources(inputs: Iterable[str | Path], options: BatchOptions) -> Dis
             matches = [q for q in p.rglob("*") if q.is_file() and (_is_track(q) or _is_zip(q))]
             exports = [q.parent for q in p.rglob("activities.csv") if is_export_folder(q.parent)]
         elif p.is_file():
+            if p.name.lower().endswith(".laps.csv"):
+                continue  # named beside its track (runs/* in a shell): read with the track
             matches, exports = [p], []
         elif glob.has_magic(text):
             matches = [
@@ -167,22 +169,19 @@ def discover_sources(inputs: Iterable[str | Path], options: BatchOptions) -> Dis
             exports = []
         else:
             raise RetrogpxError("no such file or folder", path=text)
-        before = (len(found.sources), len(files), sum(found.left_out.values()), found.no_file)
+        held = 0  # what this input names: tracks, and what its archives list
         for folder in exports:
-            _add(found, list_export_folder(folder, options.activity_types), folder, options)
-        inside = [q for q in matches if not any(e in q.parents for e in exports)]
-        for q in inside:
+            held += _add(found, list_export_folder(folder, options.activity_types), folder, options)
+        for q in matches:
+            if any(e in q.parents for e in exports):
+                continue  # an export's files come with its activities.csv
             if _is_zip(q):
-                _add(
-                    found,
-                    list_archive(q, archive_limits(options.config), options.activity_types),
-                    q,
-                    options,
-                )
+                limits = archive_limits(options.config)
+                held += _add(found, list_archive(q, limits, options.activity_types), q, options)
             else:
                 files.add(q)
-        after = (len(found.sources), len(files), sum(found.left_out.values()), found.no_file)
-        if after == before:
+                held += 1
+        if not held:
             raise RetrogpxError(
                 "holds no track files",
                 path=text,
@@ -197,8 +196,9 @@ def _is_zip(p: Path) -> bool:
     return p.name.lower().endswith(".zip")
 
 
-def _add(found: Discovered, listed: Found, where: Path, options: BatchOptions) -> None:
-    """An archive's or export folder's runs as sources."""
+def _add(found: Discovered, listed: Found, where: Path, options: BatchOptions) -> int:
+    """An archive's or export folder's runs as sources; returns how many things it
+    lists (tracks, refused members, activities left out)."""
     found.left_out.update(listed.left_out)
     found.no_file += listed.no_file
     for place, why in listed.refused:
@@ -216,6 +216,7 @@ def _add(found: Discovered, listed: Found, where: Path, options: BatchOptions) -
             table = lap_table(options)
             rows = table.rows_for(shown, activity.id if activity else None) if table else None
             found.sources.append(RunSource(str(where), shown, athlete, None, rows, track, activity))
+    return len(listed.tracks) + len(listed.refused) + sum(listed.left_out.values()) + listed.no_file
 
 
 def athlete_of(path: str | Path, rule: str | None) -> str:
