@@ -598,6 +598,17 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
         click.echo(text, nl=False)
 
 
+def season_picture_options(func: F) -> F:
+    """--plots and --report: the season plot and the HTML season report."""
+    func = _path_option("--report", "report_path", help="Self-contained HTML season report.")(func)
+    return click.option(
+        "--plots",
+        "plots_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder for the season plots.",
+    )(func)
+
+
 store_option = _path_option(
     "--store",
     "store_path",
@@ -635,13 +646,7 @@ store_option = _path_option(
     "--output", "-o", help="One row per segment of the season: .csv, .json, .geojson or .parquet."
 )
 @_path_option("--summary", help="Season summary as JSON.")
-@click.option(
-    "--plots",
-    "plots_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the season plots.",
-)
-@_path_option("--report", "report_path", help="Self-contained HTML season report.")
+@season_picture_options
 @click.option(
     "--athlete-from", help="Athlete per file: 'folder', or a regex with (?P<athlete>...)."
 )
@@ -854,13 +859,7 @@ def _season_outputs(
     "table: the season view; json: the season summary; csv, parquet: the weeks table.",
 )
 @_path_option("--output", "-o", help="Write the json, csv or parquet output to this file.")
-@click.option(
-    "--plots",
-    "plots_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the season plots.",
-)
-@_path_option("--report", "report_path", help="Self-contained HTML season report.")
+@season_picture_options
 @_path_option("--config", "config_path", help="TOML settings (its [season] and warm-up threshold).")
 def season(
     store_path: Path,
