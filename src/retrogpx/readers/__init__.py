@@ -63,22 +63,21 @@ def read_track_bytes(data: bytes, name: str | Path) -> Track:
     Raises:
         TrackError, MissingExtraError: as :func:`read_track`.
     """
-    path = name
-    fmt = sniff_format(path, data)
+    fmt = sniff_format(name, data)
     if fmt == "gpx":
         from .gpx import read_gpx_bytes
 
-        return read_gpx_bytes(data, path)
+        return read_gpx_bytes(data, name)
     if fmt == "tcx":
         from .tcx import read_tcx_bytes
 
-        return read_tcx_bytes(data, path)
+        return read_tcx_bytes(data, name)
     if fmt == "fit":
         from .fit import read_fit_bytes
 
-        return read_fit_bytes(data, path)
+        return read_fit_bytes(data, name)
     raise TrackError(
         "not a track format retrogpx can read",
-        path=path,
+        path=name,
         hint="export the activity as GPX, TCX or FIT (optionally .gz or .bz2 compressed)",
     )
