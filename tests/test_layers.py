@@ -147,8 +147,11 @@ def test_default_classes_follow_guidance() -> None:
     c = LayerClasses()
     for highway in ("motorway", "trunk_link", "tertiary_link", "living_street", "service"):
         assert c.classify({"highway": highway}) == [("road", highway)]
-    for highway in ("footway", "path", "pedestrian", "track", "steps", "corridor"):
+    for highway in ("footway", "path", "track", "steps", "corridor"):
         assert c.classify({"highway": highway}) == [("foot", highway)]
+    # A pedestrian street is a foot way and a crowded place; a cycleway is shared.
+    assert c.classify({"highway": "pedestrian"}) == [("foot", "pedestrian"), ("crowd", "pedestrian")]
+    assert c.classify({"highway": "cycleway"}) == [("foot", "cycleway"), ("bikes", "cycleway")]
     assert c.classify({"highway": "residential", "motor_vehicle": "no"}) == [
         ("foot", "residential")
     ]
@@ -177,7 +180,10 @@ def test_classes_can_be_changed() -> None:
         no_motor_tags=("access=private",),
     )
     assert c.classify({"highway": "residential"}) == [("foot", "residential")]
-    assert c.classify({"highway": "primary", "access": "private"}) == [("foot", "primary")]
+    assert c.classify({"highway": "primary", "access": "private"}) == [
+        ("foot", "primary"),
+        ("private", "primary"),
+    ]
     assert c.classify({"leisure": "garden"}) == [("venue", "garden")]
     assert "access" in c.tag_keys
     with pytest.raises(ConfigError, match="key=value"):

@@ -34,7 +34,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from .classes import LayerClasses
+from .classes import AREA_KINDS, POINT_KINDS, LayerClasses
 from .geo import LocalProjection
 from .layer_readers import (
     Box,
@@ -58,13 +58,30 @@ from .layer_readers.cache import (
 )
 from .readers._source import MAX_DECOMPRESSED_BYTES, MAX_FILE_BYTES
 
-#: The four kinds of feature a layer set holds.
-KINDS = ("road", "foot", "venue", "hazard")
+#: The kinds of feature a layer set holds (see :class:`~retrogpx.classes.LayerClasses`).
+KINDS = ("road", "foot", "venue", "hazard", "bikes", "crowd", "poi", "obstacle", "private")
 KIND_LABELS = {
     "road": "motor roads",
     "foot": "foot-only ways",
     "venue": "soft venues",
     "hazard": "hazards",
+    "bikes": "bike ways",
+    "crowd": "crowded places",
+    "poi": "shops, cafés",
+    "obstacle": "obstacles",
+    "private": "private ground",
+}
+#: The LayerSet attribute holding each kind.
+KIND_ATTRS = {
+    "road": "roads",
+    "foot": "foot_ways",
+    "venue": "venues",
+    "hazard": "hazards",
+    "bikes": "bike_ways",
+    "crowd": "crowds",
+    "poi": "pois",
+    "obstacle": "obstacles",
+    "private": "private",
 }
 NO_MAP_DATA_NOTE = "no map data near this track"
 
@@ -73,23 +90,40 @@ class FeatureLayer:
     """One kind of map feature in the local frame, with an ``STRtree`` over it.
 
     ``classes`` holds the ``highway`` value for roads and foot ways, the venue class for
-    venues and the ``hazard`` value for hazards; ``names`` the ``name`` ("" when unnamed).
+    venues, the ``hazard`` value for hazards and the tag value that made it one for the
+    other kinds (``fence``, ``tree``, ``pedestrian``...); ``names`` the ``name`` (""
+    when unnamed); ``tags`` one dict per feature of the tags among
+    ``LayerClasses.tag_keys`` (``maxspeed``, ``lit``, ``surface``...; empty when not
+    given).
     """
 
     def __init__(
-        self, geoms: Sequence[Any] | np.ndarray, classes: Sequence[str], names: Sequence[str]
+        self,
+        geoms: Sequence[Any] | np.ndarray,
+        classes: Sequence[str],
+        names: Sequence[str],
+        tags: Sequence[dict[str, str]] | np.ndarray | None = None,
     ) -> None:
         self.geoms = object_array(geoms)
         self.classes = np.asarray(classes, dtype=object).reshape(-1)
         self.names = np.asarray(names, dtype=object).reshape(-1)
-        if not len(self.geoms) == len(self.classes) == len(self.names):
-            raise ValueError("geoms, classes and names must have the same length")
+        self.tags = object_array([{} for _ in range(len(self.geoms))] if tags is None else tags)
+        if not len(self.geoms) == len(self.classes) == len(self.names) == len(self.tags):
+            raise ValueError("geoms, classes, names and tags must have the same length")
         self.tree = shapely.STRtree(self.geoms)
 
     @classmethod
     def empty(cls) -> FeatureLayer:
         """A layer with no features."""
         return cls([], [], [])
+
+    def tag(self, key: str) -> np.ndarray:
+        """Each feature's value of one tag (None where unset), as an object array."""
+        return object_array([t.get(key) for t in self.tags])
+
+    def subset(self, keep: np.ndarray) -> FeatureLayer:
+        """The features selected by the boolean mask (or indices) ``keep``."""
+        return FeatureLayer(self.geoms[keep], self.classes[keep], self.names[keep], self.tags[keep])
 
     def __len__(self) -> int:
         return len(self.geoms)
@@ -175,23 +209,24 @@ class LayerSet:
     foot_ways: FeatureLayer = field(default_factory=FeatureLayer.empty)
     venues: FeatureLayer = field(default_factory=FeatureLayer.empty)
     hazards: FeatureLayer = field(default_factory=FeatureLayer.empty)
+    bike_ways: FeatureLayer = field(default_factory=FeatureLayer.empty)
+    crowds: FeatureLayer = field(default_factory=FeatureLayer.empty)
+    pois: FeatureLayer = field(default_factory=FeatureLayer.empty)
+    obstacles: FeatureLayer = field(default_factory=FeatureLayer.empty)
+    private: FeatureLayer = field(default_factory=FeatureLayer.empty)
     notes: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     coverage: dict[str, Coverage] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
-        """True when no road, foot way, venue or hazard was kept."""
-        return not (len(self.roads) or len(self.foot_ways) or len(self.venues) or len(self.hazards))
+        """True when no feature of any kind was kept."""
+        return not any(len(self.layer(kind)) for kind in KINDS)
 
     def layer(self, kind: str) -> FeatureLayer:
-        """The feature layer of one kind (``road``, ``foot``, ``venue``, ``hazard``)."""
-        return {
-            "road": self.roads,
-            "foot": self.foot_ways,
-            "venue": self.venues,
-            "hazard": self.hazards,
-        }[kind]
+        """The feature layer of one kind (one of :data:`KINDS`)."""
+        layer: FeatureLayer = getattr(self, KIND_ATTRS[kind])
+        return layer
 
 
 @dataclass(frozen=True)
@@ -289,12 +324,14 @@ def _local(feats: Features, projection: LocalProjection, box_xy: Box | None) -> 
 
     geoms = shapely.transform(feats.geoms, fwd)
     kinds = feats.kinds
-    areal = (kinds == "venue") | (kinds == "hazard")
+    areal = np.isin(kinds, AREA_KINDS)
     geoms = _close_rings(geoms, areal & feats.as_area)
     gtype = shapely.get_type_id(geoms)
     polygonal = np.isin(gtype, (3, 6))  # Polygon, MultiPolygon
     pointlike = np.isin(gtype, (0, 4))  # Point, MultiPoint
-    usable = np.where(kinds == "venue", polygonal, np.where(kinds == "hazard", True, ~pointlike))
+    usable = np.where(
+        kinds == "venue", polygonal, np.where(np.isin(kinds, POINT_KINDS), True, ~pointlike)
+    )
     bounds = shapely.bounds(geoms)
     usable &= np.isfinite(bounds).all(axis=1) & ~shapely.is_missing(geoms)
     fix = usable & polygonal & ~shapely.is_valid(geoms)
@@ -396,17 +433,14 @@ def load_layers(
     layers = LayerSet(projection, notes=notes, sources=sources, coverage=coverage)
     if parts:
         merged = concat(parts, projection.crs, "local")
-        for kind, attr in (
-            ("road", "roads"),
-            ("foot", "foot_ways"),
-            ("venue", "venues"),
-            ("hazard", "hazards"),
-        ):
+        for kind, attr in KIND_ATTRS.items():
             sel = merged.kinds == kind
             setattr(
                 layers,
                 attr,
-                FeatureLayer(merged.geoms[sel], merged.classes[sel], merged.names[sel]),
+                FeatureLayer(
+                    merged.geoms[sel], merged.classes[sel], merged.names[sel], merged.tags[sel]
+                ),
             )
     return layers
 

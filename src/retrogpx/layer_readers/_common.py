@@ -75,7 +75,7 @@ class Rows:
             self.kinds.append(kind)
             self.classes.append(cls)
             self.names.append(tags.get("name") or "")
-            self.as_area.append(tags.get("area") != "no")
+            self.as_area.append(_as_area(kind, tags))
             self.tags.append(kept)
 
     def build(
@@ -107,6 +107,14 @@ class Rows:
             tags=object_array(self.tags),
             data_extent=bounds_tuple(present),
         )
+
+
+def _as_area(kind: str, tags: Mapping[str, str]) -> bool:
+    """Whether a closed way of this kind may be an area: yes unless ``area=no``; a
+    street (a pedestrian street, a private footway) only with ``area=yes``."""
+    if kind in ("crowd", "private") and tags.get("highway"):
+        return tags.get("area") == "yes"
+    return tags.get("area") != "no"
 
 
 def object_array(items: Sequence[Any] | np.ndarray) -> np.ndarray:

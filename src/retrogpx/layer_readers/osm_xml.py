@@ -29,6 +29,7 @@ import defusedxml.ElementTree as DET
 import numpy as np
 import shapely
 
+from ..classes import AREA_KINDS, POINT_KINDS
 from ..errors import LayerError
 from ..readers._xml import parse_error_reason
 from ._common import WGS84, Box, Features, Limits, Rows, box_overlaps, open_stream, subset
@@ -166,13 +167,14 @@ class _OsmXml:
             self._node_tags(self._tags(elem), lon_deg, lat_deg)
 
     def _node_tags(self, tags: dict[str, str], lon_deg: float, lat_deg: float) -> None:
-        """The tags of a node with a position: counted, and kept if it is a hazard."""
+        """The tags of a node with a position: counted, and kept if it is of a point kind
+        (a hazard, an obstacle, a shop or café, a crowded place)."""
         if tags:
             self.total += 1
             kinds = [
                 k
                 for k in self.classes.classify(tags, hazard_file=self.hazard_file)
-                if k[0] == "hazard"
+                if k[0] in POINT_KINDS
             ]
             if kinds:
                 self.points.append((lon_deg, lat_deg, kinds, tags))
@@ -200,7 +202,7 @@ class _OsmXml:
         kinds = [
             k
             for k in self.classes.classify(tags, hazard_file=self.hazard_file)
-            if k[0] in ("venue", "hazard")
+            if k[0] in AREA_KINDS
         ]
         if not kinds:
             return

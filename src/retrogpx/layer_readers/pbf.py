@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import shapely
 
+from ..classes import AREA_KINDS, POINT_KINDS
 from ..errors import LayerError, MissingExtraError
 from ._common import (
     WGS84,
@@ -64,7 +65,7 @@ def read_pbf(
     node_filter = (
         osmium.filter.EmptyTagFilter()
         if hazard_file or count_all
-        else osmium.filter.KeyFilter("hazard")
+        else osmium.filter.KeyFilter(*classes.point_keys)
     )
     node_filter.enable_for(NODE)
     proc = osmium.FileProcessor(str(path)).with_areas().with_filter(node_filter)
@@ -101,7 +102,7 @@ def read_pbf(
             tagged = len(obj.tags) > 0  # in a hazard file, any tag makes a hazard
             kinds = classes.classify(tags, hazard_file=hazard_file) if tagged else []
             if isinstance(obj, Node):
-                kinds = [k for k in kinds if k[0] == "hazard"]
+                kinds = [k for k in kinds if k[0] in POINT_KINDS]
                 if kinds and obj.location.valid():
                     rows.add(bytes.fromhex(factory.create_point(obj)), kinds, tags)
             elif kinds:
@@ -144,10 +145,11 @@ def _pbf_area(
     rows: Rows,
     osmium: Any,
 ) -> None:
-    """A multipolygon relation assembled by pyosmium, kept when it is a venue or hazard."""
+    """A multipolygon relation assembled by pyosmium, kept when it is of an area kind
+    (a venue, hazard, crowded place or private ground)."""
     tags = tags_of(area.tags.get, keys)
     kinds = [
-        k for k in classes.classify(tags, hazard_file=hazard_file) if k[0] in ("venue", "hazard")
+        k for k in classes.classify(tags, hazard_file=hazard_file) if k[0] in AREA_KINDS
     ]
     if not kinds:
         return
