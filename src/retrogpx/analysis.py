@@ -26,7 +26,7 @@ from .laps import (
     read_lap_rows,
     watch_lap_rows,
 )
-from .metrics import SegmentMetrics, segment_metrics, smooth_path
+from .metrics import SegmentMetrics, judged_path, segment_metrics, smooth_path
 from .readers import read_track
 from .rules import Judgement, Verdict, judge_run, judge_segment, worst
 from .track import Track
@@ -49,6 +49,7 @@ class SegmentResult:
     x: np.ndarray  # projected raw points, metres
     y: np.ndarray
     safety: SegmentSafety | None = None
+    sun_elevation_deg: float | None = None  # at its middle time and point; None untimed
 
     @property
     def verdict(self) -> Verdict:
@@ -172,6 +173,9 @@ def segment_dict(s: SegmentResult) -> dict[str, Any]:
         "crosses_road": safety.crosses_road if safety else None,
         "nearest_hazard_m": _r(safety.nearest_hazard_m, 1) if safety else None,
         "venue": safety.venue if safety else None,
+        "lit": safety.lit if safety else None,
+        "surface": safety.surface if safety else None,
+        "sun_elevation_deg": _r(s.sun_elevation_deg, 1),
         "verdict": s.verdict,
         "reasons": s.judgement.reasons,
         "notes": s.judgement.notes,
@@ -232,17 +236,25 @@ def analyse(
     if layers is not None:
         from .safety import segment_safety
 
-        th = config.rules
-        radius = max(100.0, th.near_road_m, *th.near_road_m_by_class.values())
+        radius = max(100.0, config.rules.largest_distance_m)
+        judged = []
+        for seg, _, mx, my in measured:
+            ts = None if t is None else t[seg.first : seg.last + 1]
+            _, jx, jy, _, _ = judged_path(ts, mx, my, config.metrics)
+            judged.append((jx, jy))
         safeties = segment_safety(
-            layers, [(mx, my) for _, _, mx, my in measured], search_radius_m=radius
+            layers,
+            [(mx, my) for _, _, mx, my in measured],
+            judged=judged,
+            search_radius_m=radius,
         )
         notes.extend(layers.notes)
     else:
         notes.append("venue safety was not checked: no map layer was given (--layers)")
+    sun = [_sun_at(seg, lat, lon) for seg, _, _, _ in measured]
     results = [
-        SegmentResult(seg, m, judge_segment(m, config.rules, s), mx, my, s)
-        for (seg, m, mx, my), s in zip(measured, safeties, strict=True)
+        SegmentResult(seg, m, judge_segment(m, config.rules, s, sun_deg), mx, my, s, sun_deg)
+        for (seg, m, mx, my), s, sun_deg in zip(measured, safeties, sun, strict=True)
     ]
     warmup = None
     if plan.segments and track.start is not None and plan.segments[0].start is not None:
@@ -264,6 +276,17 @@ def analyse(
         lap_source=lap_source,
         layers=layers,
     )
+
+
+def _sun_at(seg: Segment, lat: np.ndarray, lon: np.ndarray) -> float | None:
+    """The sun's elevation at a segment's middle time, over its middle point."""
+    if seg.start is None or seg.end is None or pd.isna(seg.start) or pd.isna(seg.end):
+        return None
+    from .sun import sun_elevation_deg
+
+    mid = seg.start + (seg.end - seg.start) / 2
+    k = (seg.first + seg.last) // 2
+    return sun_elevation_deg(mid.to_pydatetime(), float(lat[k]), float(lon[k]))
 
 
 def load_track(path: str | Path, config: Config) -> Track:

@@ -35,10 +35,54 @@ class Thresholds:
     near_road_m: float = 30.0  # row 2: away from vehicles
     near_road_m_by_class: dict[str, float] = field(default_factory=dict)
     near_hazard_m: float = 10.0  # row 2: avoid pits, kerbs, parked cars
+    # "Reading the venue like a runner" (GUIDANCE.md):
+    near_fast_road_m: float = 50.0  # beside fast traffic
+    fast_road_kmh: float = 50.0  # a maxspeed above this is fast
+    fast_highways: tuple[str, ...] = ("motorway", "trunk", "motorway_link", "trunk_link")
+    near_bikes_m: float = 3.0  # along or across a way shared with bicycles
+    near_crowd_m: float = 20.0  # crowded places
+    crowd_pois: int = 3  # shops and cafés within near_crowd_m that make a crowd
+    near_obstacle_m: float = 1.5  # a body width from the judged path
+    dark_sun_deg: float = -6.0  # civil twilight
 
-    def road_limit_m(self, highway: str) -> float:
-        """The near-road distance for one ``highway`` class."""
-        return self.near_road_m_by_class.get(highway, self.near_road_m)
+    def road_limit_m(self, highway: str, maxspeed_kmh: float | None = None) -> float:
+        """The near-road distance for one ``highway`` class and ``maxspeed`` (km/h, None
+        when not tagged): the class's, raised to ``near_fast_road_m`` beside fast traffic
+        (a ``maxspeed`` above ``fast_road_kmh``, or a ``fast_highways`` class without
+        one)."""
+        limit = self.near_road_m_by_class.get(highway, self.near_road_m)
+        if maxspeed_kmh is None:
+            fast = highway in self.fast_highways
+        else:
+            fast = maxspeed_kmh > self.fast_road_kmh
+        return max(limit, self.near_fast_road_m) if fast else limit
+
+    @property
+    def largest_distance_m(self) -> float:
+        """The largest distance any rule looks at (for how far to search the map)."""
+        return max(
+            self.near_road_m,
+            self.near_fast_road_m,
+            self.near_hazard_m,
+            self.near_crowd_m,
+            *self.near_road_m_by_class.values(),
+        )
+
+    def widened(self, margin_m: float) -> Thresholds:
+        """A stricter copy: every distance limit grown by ``margin_m`` and the length
+        range narrowed by it (what a planned line needs for a noisy run to keep to it)."""
+        return dataclasses.replace(
+            self,
+            min_chord_m=self.min_chord_m + margin_m,
+            max_length_m=self.max_length_m - margin_m,
+            near_road_m=self.near_road_m + margin_m,
+            near_road_m_by_class={k: v + margin_m for k, v in self.near_road_m_by_class.items()},
+            near_hazard_m=self.near_hazard_m + margin_m,
+            near_fast_road_m=self.near_fast_road_m + margin_m,
+            near_bikes_m=self.near_bikes_m + margin_m,
+            near_crowd_m=self.near_crowd_m + margin_m,
+            near_obstacle_m=self.near_obstacle_m + margin_m,
+        )
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from .classes import AREA_KINDS, POINT_KINDS, LayerClasses
+from .classes import AREA_KINDS, POINT_KINDS, LayerClasses, parse_maxspeed
 from .geo import LocalProjection
 from .layer_readers import (
     Box,
@@ -138,6 +138,17 @@ class FeatureLayer:
     def count_by_class(self) -> dict[str, int]:
         """Number of features per class, most common first."""
         return _count_by_class(self.classes)
+
+    @cached_property
+    def speed_codes(self) -> tuple[list[float], np.ndarray]:
+        """Each feature's ``maxspeed`` (km/h) as a code into the sorted known speeds;
+        ``len(speeds)`` where it has none (computed once, as ``class_codes``)."""
+        kmh = np.array([parse_maxspeed(t.get("maxspeed")) or np.nan for t in self.tags])
+        known = np.isfinite(kmh) | np.isinf(kmh)
+        speeds, codes = np.unique(kmh[known], return_inverse=True)
+        out = np.full(len(kmh), len(speeds), dtype=np.int64)
+        out[known] = codes.reshape(-1)
+        return [float(v) for v in speeds], out
 
     @cached_property
     def line_edges(self) -> LineEdges | None:

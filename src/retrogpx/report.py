@@ -35,7 +35,8 @@ CSV_COLUMNS = (
     "chord_m", "straightness", "max_deviation_m", "rms_deviation_m", "heading_change_deg",
     "mean_speed_mps", "grade_pct", "max_gap_s", "chord_uncertainty_m", "distance_uncertainty_m",
     "raw_distance_m", "nearest_road_m", "nearest_road_highway", "nearest_road_name",
-    "crosses_road", "nearest_hazard_m", "venue", "verdict", "reasons", "notes",
+    "crosses_road", "nearest_hazard_m", "venue", "lit", "surface", "sun_elevation_deg",
+    "verdict", "reasons", "notes",
 )  # fmt: skip
 
 

@@ -36,6 +36,11 @@ REASONS: dict[str, tuple[Severity, str]] = {
     "near_road": ("unsafe", "closer to a motor-traffic road than allowed (30 m)"),
     "crosses_road": ("unsafe", "crosses a motor-traffic road"),
     "near_hazard": ("unsafe", "closer to a marked hazard than allowed (10 m)"),
+    "shared_with_bikes": ("warn", "along or across a way shared with bicycles (within 3 m)"),
+    "crowded": ("warn", "within 20 m of a crowded place, or of 3 shops or cafés"),
+    "obstacle": ("warn", "a barrier, tree, bench or water within 1.5 m of the judged path"),
+    "dark": ("warn", "run after dusk (sun below -6 deg) on a way not tagged lit=yes"),
+    "private": ("warn", "on private ground (access=private or no)"),
     "no_warmup": ("warn", "first reverse section less than 10 min after the start"),
     "borderline": ("info", "a measured value within its uncertainty of a threshold"),
     "no_soft_venue": ("info", "not on grass, in a park or on an athletics track"),
@@ -107,10 +112,20 @@ class _Collector:
         return Judgement(verdict_of(reasons), reasons, self.notes)
 
 
+#: A segment is on private ground when at least this share of its length is.
+PRIVATE_SHARE = 0.2
+
+
 def judge_segment(
-    m: SegmentMetrics, th: Thresholds, safety: SegmentSafety | None = None
+    m: SegmentMetrics,
+    th: Thresholds,
+    safety: SegmentSafety | None = None,
+    sun_elevation_deg: float | None = None,
 ) -> Judgement:
-    """Reasons, verdict and notes for one reverse segment."""
+    """Reasons, verdict and notes for one reverse segment.
+
+    ``safety``: its map measures (None: no map was given); ``sun_elevation_deg``: the
+    sun's elevation at its time and place (None: the track has no times)."""
     c = _Collector()
     c.over(
         "too_short",
@@ -148,19 +163,53 @@ def judge_segment(
         )
     if safety is not None:
         _judge_safety(c, safety, th)
+    _judge_light(c, safety, th, sun_elevation_deg)
     return c.judgement()
 
 
-def _judge_safety(c: _Collector, s: SegmentSafety, th: Thresholds) -> None:
-    close = sorted(
-        (dist, hw) for hw, dist in s.road_m_by_class.items() if dist < th.road_limit_m(hw)
+def _judge_light(
+    c: _Collector, s: SegmentSafety | None, th: Thresholds, sun_deg: float | None
+) -> None:
+    if sun_deg is None or sun_deg >= th.dark_sun_deg or (s is not None and s.lit == "yes"):
+        return
+    if s is None:
+        way = "no map layer tells whether the way is lit"
+    elif s.lit is None:
+        way = "the map does not say the way is lit"
+    else:
+        way = f"the way is tagged lit={s.lit}"
+    c.add("dark", f"run in the dark (sun {sun_deg:.0f}° below the horizon) and {way}")
+
+
+def road_verdicts(s: SegmentSafety, th: Thresholds) -> list[tuple[float, str, float]]:
+    """The roads within their limits of a segment, nearest first, as
+    ``(distance m, road label, limit m)``: one per highway class and ``maxspeed``."""
+    from .safety import NearRoad  # here: safety loads shapely, needed only with a map
+
+    near = s.roads_near or tuple(
+        NearRoad(hw, None, d, (s.nearest_road_name or "") if hw == s.nearest_road_highway else "")
+        for hw, d in s.road_m_by_class.items()
     )
+    out = []
+    for road in near:
+        limit = th.road_limit_m(road.highway, road.maxspeed_kmh)
+        if road.distance_m < limit:
+            label = road.label
+            if road.maxspeed_kmh is not None and road.maxspeed_kmh > th.fast_road_kmh:
+                label += f", {_speed(road.maxspeed_kmh)}"
+            out.append((road.distance_m, label, limit))
+    return sorted(out)
+
+
+def _speed(kmh: float) -> str:
+    return "no speed limit" if kmh == float("inf") else f"{kmh:.0f} km/h"
+
+
+def _judge_safety(c: _Collector, s: SegmentSafety, th: Thresholds) -> None:
+    close = road_verdicts(s, th)
     if close:
-        dist, hw = close[0]
-        road = f"{hw} road"
-        if hw == s.nearest_road_highway and s.nearest_road_name:
-            road = f"{s.nearest_road_name} ({hw})"
-        c.add("near_road", f"{dist:.0f} m from {road} (limit {th.road_limit_m(hw):.0f} m)")
+        dist, road, limit = close[0]
+        c.add("near_road", f"{dist:.0f} m from {road} (limit {limit:.0f} m)")
     if s.crosses_road:
         names = ", ".join(s.crossed_roads) or "a motor road"
         c.add("crosses_road", f"crosses {names}")
@@ -169,8 +218,33 @@ def _judge_safety(c: _Collector, s: SegmentSafety, th: Thresholds) -> None:
             "near_hazard",
             f"{s.nearest_hazard_m:.0f} m from a marked hazard (limit {th.near_hazard_m:.0f} m)",
         )
+    if s.bikes_m is not None and s.bikes_m < th.near_bikes_m:
+        where = "along or across" if s.bikes_m > 0 else "on"
+        c.add("shared_with_bikes", f"{where} {s.bikes}, shared with bicycles")
+    crowd_note = _crowd(s, th)
+    if crowd_note:
+        c.add("crowded", crowd_note)
+    if s.obstacle_m is not None and s.obstacle_m < th.near_obstacle_m:
+        c.add(
+            "obstacle",
+            f"{s.obstacle} {s.obstacle_m:.1f} m from the path (limit {th.near_obstacle_m:g} m)"
+            if s.obstacle_m > 0
+            else f"runs into {s.obstacle}",
+        )
+    if s.private_fraction >= PRIVATE_SHARE:
+        c.add("private", f"{s.private_fraction:.0%} of it on private ground ({s.private})")
     if s.venue == "other":
         c.add("no_soft_venue", "not on grass, in a park or on an athletics track")
+
+
+def _crowd(s: SegmentSafety, th: Thresholds) -> str | None:
+    if s.crowd_m is not None and s.crowd_m < th.near_crowd_m:
+        where = "on" if s.crowd_m == 0 else f"{s.crowd_m:.0f} m from"
+        return f"{where} {s.crowd}, a crowded place (limit {th.near_crowd_m:.0f} m)"
+    pois = sum(d < th.near_crowd_m for d in s.poi_m)
+    if th.crowd_pois > 0 and pois >= th.crowd_pois:
+        return f"{pois} shops or cafés within {th.near_crowd_m:.0f} m"
+    return None
 
 
 def judge_run(warmup_min: float | None, th: Thresholds) -> Judgement:

@@ -36,6 +36,14 @@ MAX_BOX_RADIUS_M = 2048.0
 VENUE_SHARE_TIE = 0.1
 #: Venue shares are measured on the segment cut into pieces no longer than this (metres).
 DEFAULT_VENUE_STEP_M = 2.0
+#: A segment runs along a foot way (or on a private one) when most of its length lies
+#: within this distance of it (metres): half a path's width plus the GPS error left
+#: after smoothing.
+ON_WAY_M = 4.0
+#: Shops and cafés kept per segment (``poi_m``): enough for any crowd count.
+POI_KEPT = 10
+#: Surface of a lawn venue that carries no ``surface`` tag.
+LAWN_CLASSES = ("grass", "meadow", "grassland")
 #: Segments measured at a time by :func:`segment_safety`, geometries by
 #: :func:`nearest_features` and points by :func:`nearest_to_points`: the candidate pairs
 #: of one chunk stay a few MiB, so memory does not grow with segments x features.
@@ -45,17 +53,43 @@ POINT_CHUNK = 16_384
 
 
 @dataclass(frozen=True)
+class NearRoad:
+    """The nearest motor road of one ``highway`` class and ``maxspeed`` near a segment."""
+
+    highway: str
+    maxspeed_kmh: float | None  # None when the road carries no usable ``maxspeed``
+    distance_m: float
+    name: str
+
+    @property
+    def label(self) -> str:
+        """``Name (highway)`` or ``highway road``."""
+        return f"{self.name} ({self.highway})" if self.name else f"{self.highway} road"
+
+
+@dataclass(frozen=True)
 class SegmentSafety:
     """Map-based safety measures of one segment (distances in metres).
 
     ``road_m_by_class`` maps each motor-road ``highway`` class within the search radius
     (and always the nearest road's class) to the distance of its nearest road, so that
-    per-class thresholds can be applied. ``crosses_road`` is True when the segment touches
-    or crosses a motor road; ``crossed_roads`` names those roads (``name (highway)`` or
-    ``highway``). ``venue`` is the soft-venue class holding at least half of the segment's
-    length (of nested areas holding about as much, the smaller), else ``"other"``;
-    ``venue_fraction`` is the share of the length on that venue class, or, for
-    ``"other"``, the share on no soft venue at all.
+    per-class thresholds can be applied; ``roads_near`` holds the nearest road of each
+    class and ``maxspeed`` (nearest first), so that the speed can raise the limit.
+    ``crosses_road`` is True when the segment touches or crosses a motor road;
+    ``crossed_roads`` names those roads (``name (highway)`` or ``highway``). ``venue``
+    is the soft-venue class holding at least half of the segment's length (of nested
+    areas holding about as much, the smaller), else ``"other"``; ``venue_fraction`` is
+    the share of the length on that venue class, or, for ``"other"``, the share on no
+    soft venue at all.
+
+    Read like a runner, from the judged (smoothed) path: the nearest obstacle
+    (``obstacle_m``, named in ``obstacle``), bike way (``bikes_m``, ``bikes``) and
+    crowded place (``crowd_m``, ``crowd``); ``poi_m`` the distances of the nearest
+    shops and cafés (up to ``POI_KEPT``, within the search radius); ``private_fraction``
+    the share of the length on private ground (named in ``private``); ``way`` the foot
+    way it runs along (most of its length within ``ON_WAY_M``), if any; ``lit`` and
+    ``surface`` from that way's tags, else from the venue's (grass for a lawn), None
+    when the map does not say.
     """
 
     nearest_road_m: float | None
@@ -67,6 +101,19 @@ class SegmentSafety:
     nearest_hazard_m: float | None
     venue: str
     venue_fraction: float
+    roads_near: tuple[NearRoad, ...] = ()
+    obstacle_m: float | None = None
+    obstacle: str | None = None
+    bikes_m: float | None = None
+    bikes: str | None = None
+    crowd_m: float | None = None
+    crowd: str | None = None
+    poi_m: tuple[float, ...] = ()
+    private_fraction: float = 0.0
+    private: str | None = None
+    way: str | None = None
+    lit: str | None = None
+    surface: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields a segment's JSON carries (``nearest_road`` as highway and name)."""
@@ -82,6 +129,14 @@ class SegmentSafety:
             "nearest_hazard_m": _rounded(self.nearest_hazard_m),
             "venue": self.venue,
             "venue_fraction": round(self.venue_fraction, 3),
+            "obstacle_m": _rounded(self.obstacle_m),
+            "obstacle": self.obstacle,
+            "bikes_m": _rounded(self.bikes_m),
+            "crowd_m": _rounded(self.crowd_m),
+            "private_fraction": round(self.private_fraction, 3),
+            "way": self.way,
+            "lit": self.lit,
+            "surface": self.surface,
         }
 
 
@@ -122,19 +177,33 @@ def segment_safety(
     layers: LayerSet,
     segments: Sequence[tuple[np.ndarray, np.ndarray]],
     *,
+    judged: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
     search_radius_m: float = DEFAULT_SEARCH_RADIUS_M,
     venue_step_m: float = DEFAULT_VENUE_STEP_M,
 ) -> list[SegmentSafety]:
     """Safety measures of each segment, given as ``(x, y)`` in ``layers.projection``'s frame.
 
+    Roads, hazards and venues are measured from the recorded points (``segments``);
+    obstacles, bike ways, crowds, private ground, the way run along and its light and
+    surface from the ``judged`` path (the smoothed path the metrics judge; default the
+    recorded points): a fence 1.5 m away is a question of where the runner went, not
+    of every wobble of the fixes.
+
     A segment without any finite point gets no distances (None) and venue ``"other"``.
     Segments are measured ``SEGMENT_CHUNK`` at a time (each one's measures depend on it
     alone), so memory stays bounded however many there are.
     """
+    if judged is not None and len(judged) != len(segments):
+        raise ValueError("judged needs one path per segment")
     result: list[SegmentSafety] = []
     for start in range(0, len(segments), SEGMENT_CHUNK):
+        part = slice(start, start + SEGMENT_CHUNK)
         result += _segment_safety(
-            layers, segments[start : start + SEGMENT_CHUNK], search_radius_m, venue_step_m
+            layers,
+            segments[part],
+            segments[part] if judged is None else judged[part],
+            search_radius_m,
+            venue_step_m,
         )
     return result
 
@@ -142,17 +211,31 @@ def segment_safety(
 def _segment_safety(
     layers: LayerSet,
     segments: Sequence[tuple[np.ndarray, np.ndarray]],
+    judged: Sequence[tuple[np.ndarray, np.ndarray]],
     search_radius_m: float,
     venue_step_m: float,
 ) -> list[SegmentSafety]:
     geoms = segment_geometries(segments)
+    paths = segment_geometries(judged)
     n = len(geoms)
     roads = _RoadMeasures(layers.roads, geoms, search_radius_m)
     _, hazard_m = nearest_features(layers.hazards, geoms)
     venue, venue_frac = _venues(layers.venues, geoms, venue_step_m)
+    near = {
+        kind: nearest_features(layers.layer(kind), paths)
+        for kind in ("obstacle", "bikes", "crowd")
+    }
+    poi_m = _distances_within(layers.pois, paths, search_radius_m, POI_KEPT)
+    samples = _length_samples(paths, venue_step_m)
+    private_idx, private_frac = _share_on(layers.private, samples, n, ON_WAY_M)
+    way_idx, way_frac = _share_on(layers.foot_ways, samples, n, ON_WAY_M)
+    lawn_idx, lawn_frac = _share_on(layers.venues, samples, n, 0.0)
     result = []
     for i in range(n):
         nearest = roads.nearest_idx[i]
+        way = int(way_idx[i]) if way_frac[i] >= 0.5 else -1
+        lawn = int(lawn_idx[i]) if lawn_frac[i] >= 0.5 else -1
+        lit, surface = _light_and_ground(layers, way, lawn)
         result.append(
             SegmentSafety(
                 nearest_road_m=_opt(roads.nearest_m[i]),
@@ -164,9 +247,112 @@ def _segment_safety(
                 nearest_hazard_m=_opt(hazard_m[i]),
                 venue=str(venue[i]),
                 venue_fraction=float(venue_frac[i]),
+                roads_near=roads.near[i],
+                obstacle_m=_opt(near["obstacle"][1][i]),
+                obstacle=_label(layers.obstacles, near["obstacle"][0][i]),
+                bikes_m=_opt(near["bikes"][1][i]),
+                bikes=_label(layers.bike_ways, near["bikes"][0][i]),
+                crowd_m=_opt(near["crowd"][1][i]),
+                crowd=_label(layers.crowds, near["crowd"][0][i]),
+                poi_m=poi_m[i],
+                private_fraction=float(private_frac[i]),
+                private=_label(layers.private, private_idx[i]) if private_frac[i] > 0 else None,
+                way=_label(layers.foot_ways, way),
+                lit=lit,
+                surface=surface,
             )
         )
     return result
+
+
+def feature_label(cls: str, name: str) -> str:
+    """A feature as a runner names it: ``Name (class)``, else its class in words."""
+    words = cls.replace("_", " ")
+    return f"{name} ({words})" if name else words
+
+
+def _label(layer: FeatureLayer, idx: int | np.integer) -> str | None:
+    if idx < 0:
+        return None
+    return feature_label(str(layer.classes[idx]), str(layer.names[idx]))
+
+
+def _light_and_ground(layers: LayerSet, way: int, lawn: int) -> tuple[str | None, str | None]:
+    """``lit`` and ``surface`` of the way run along, else of the venue run on."""
+    lit = surface = None
+    if way >= 0:
+        tags = layers.foot_ways.tags[way]
+        lit, surface = tags.get("lit"), tags.get("surface")
+    if lawn >= 0:
+        tags = layers.venues.tags[lawn]
+        lit = lit or tags.get("lit")
+        implied = "grass" if layers.venues.classes[lawn] in LAWN_CLASSES else None
+        surface = surface or tags.get("surface") or implied
+    return lit, surface
+
+
+def _distances_within(
+    layer: FeatureLayer, geoms: np.ndarray, radius_m: float, keep: int
+) -> list[tuple[float, ...]]:
+    """Per geometry: the distances of the nearest ``keep`` features within ``radius_m``,
+    nearest first."""
+    out: list[tuple[float, ...]] = [() for _ in range(len(geoms))]
+    if not len(layer) or not len(geoms):
+        return out
+    seg, _, dist = _pairs_within(layer, geoms, radius_m)
+    order = np.lexsort((dist, seg))
+    seg, dist = seg[order], dist[order]
+    cuts = np.flatnonzero(np.diff(seg)) + 1
+    for start, stop in zip(np.r_[0, cuts], np.r_[cuts, len(seg)], strict=True):
+        if stop > start:
+            out[seg[start]] = tuple(float(d) for d in dist[start : min(stop, start + keep)])
+    return out
+
+
+def _share_on(
+    layer: FeatureLayer,
+    samples: tuple[np.ndarray, np.ndarray, np.ndarray],
+    n: int,
+    within_m: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment: the feature of ``layer`` that most of its length lies on (within
+    ``within_m``; of features holding about as much, the smallest) and that share.
+
+    -1 and 0 where none is near."""
+    idx = np.full(n, -1, dtype=np.int64)
+    share = np.zeros(n)
+    sample_xy, sample_seg, weight = samples
+    if not n or not len(layer) or not len(sample_seg):
+        return idx, share
+    points = shapely.points(sample_xy[:, 0], sample_xy[:, 1])
+    if within_m > 0:
+        sample, feature = layer.tree.query(points, predicate="dwithin", distance=within_m)
+    else:
+        sample, feature = layer.tree.query(points, predicate="intersects")
+    if not len(sample):
+        return idx, share
+    m = len(layer)
+    key = np.unique(sample_seg[sample] * m + feature)  # (segment, feature) pairs
+    seg_of, feat_of = key // m, key % m
+    pos = np.searchsorted(key, sample_seg[sample] * m + feature)
+    totals = np.bincount(sample_seg, weights=weight, minlength=n)
+    held = np.bincount(pos, weights=weight[sample], minlength=len(key))
+    frac = held / np.where(totals[seg_of] > 0, totals[seg_of], 1.0)
+    size = np.where(
+        np.isin(shapely.get_type_id(layer.geoms[feat_of]), (3, 6)),
+        shapely.area(layer.geoms[feat_of]),
+        shapely.length(layer.geoms[feat_of]),
+    )
+    best = np.zeros(n)
+    np.maximum.at(best, seg_of, frac)
+    # Ties (within VENUE_SHARE_TIE) go to the smallest feature: the grass inside a park.
+    holding = frac >= best[seg_of] - VENUE_SHARE_TIE
+    order = np.lexsort((size, ~holding, seg_of))
+    first = np.r_[True, seg_of[order][1:] != seg_of[order][:-1]]
+    pick = order[first]
+    idx[seg_of[pick]] = feat_of[pick]
+    share[seg_of[pick]] = np.clip(frac[pick], 0.0, 1.0)
+    return idx, share
 
 
 def _opt(value: float) -> float | None:
@@ -415,22 +601,32 @@ class _RoadMeasures:
         n = len(geoms)
         self.nearest_idx, self.nearest_m = nearest_features(roads, geoms)
         self.by_class: list[dict[str, float]] = [{} for _ in range(n)]
+        self.near: list[tuple[NearRoad, ...]] = [() for _ in range(n)]
         self.crossed: list[tuple[str, ...]] = [() for _ in range(n)]
         if not len(roads) or not n:
             return
         codes, class_names = roads.class_codes
+        speeds, speed_code = roads.speed_codes
         seg, road, dist = _pairs_within(roads, geoms, radius_m)
         # The nearest road counts in its class even when it lies beyond the radius.
         has = self.nearest_idx >= 0
         seg = np.concatenate([seg, np.flatnonzero(has)])
-        cls = np.concatenate([codes[road], codes[self.nearest_idx[has]]])
+        road = np.concatenate([road, self.nearest_idx[has]])
         dist = np.concatenate([dist, self.nearest_m[has]])
-        order = np.lexsort((dist, cls, seg))  # per (segment, class), nearest first
-        seg, cls, dist = seg[order], cls[order], dist[order]
+        group = codes[road] * (len(speeds) + 1) + speed_code[road]
+        order = np.lexsort((road, dist, group, seg))  # per (segment, group), nearest first
+        seg, road, group, dist = seg[order], road[order], group[order], dist[order]
         first = np.ones(len(seg), dtype=bool)
-        first[1:] = (seg[1:] != seg[:-1]) | (cls[1:] != cls[:-1])
-        for s, c, d in zip(seg[first], cls[first], dist[first], strict=True):
-            self.by_class[s][class_names[c]] = float(d)
+        first[1:] = (seg[1:] != seg[:-1]) | (group[1:] != group[:-1])
+        near: list[list[NearRoad]] = [[] for _ in range(n)]
+        for s, r, d in zip(seg[first], road[first], dist[first], strict=True):
+            highway = class_names[codes[r]]
+            kmh = speeds[speed_code[r]] if speed_code[r] < len(speeds) else None
+            near[s].append(NearRoad(highway, kmh, float(d), str(roads.names[r])))
+            known = self.by_class[s].get(highway)
+            if known is None or d < known:
+                self.by_class[s][highway] = float(d)
+        self.near = [tuple(sorted(g, key=lambda r: r.distance_m)) for g in near]
 
         seg, road = roads.tree.query(geoms, predicate="intersects")
         if not len(seg):
