@@ -57,6 +57,23 @@ def parse_maxspeed(text: str | None) -> float | None:
     return best
 
 
+_INCLINE = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(%|°)?\s*$")
+
+
+def parse_incline(text: str | None) -> float | None:
+    """An ``incline`` value as a grade in percent (``5%``, ``-10%``, ``3°``); None for
+    ``up``/``down`` (steep, but how steep the map does not say) and anything else."""
+    if not text:
+        return None
+    found = _INCLINE.match(text.strip())
+    if not found:
+        return None
+    value = float(found.group(1))
+    if found.group(2) == "°":
+        return 100.0 * math.tan(math.radians(value))
+    return value
+
+
 def _entries(name: str, entries: tuple[str, ...]) -> dict[str, frozenset[str]]:
     """``key=value`` entries (``key=*`` for any value but ``no``) as key -> values."""
     out: dict[str, set[str]] = {}

@@ -562,6 +562,88 @@ def _build_progress(
             bar.stop()
 
 
+@cli.command("venues")
+@click.argument("maps", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--near", help="Search around this point, LAT,LON in degrees (read only that part).")
+@click.option("--radius", "radius_m", type=float, help="How far from --near, m [1500].")
+@click.option("--limit", type=click.IntRange(min=1), help="How many stretches at most [10].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "geojson", "gpx", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output format (gpx: one route per stretch, for a watch).",
+)
+@_path_option("--output", "-o", help="Write the output to this file instead of the terminal.")
+@_path_option("--plot", "plot_path", help="Also draw the map of the stretches (.png, .svg, .pdf).")
+@_path_option("--report", "report_path", help="Also write a self-contained HTML page.")
+@config_option
+@cache_options
+@click.option(
+    "--min-chord", "min_chord_m", type=float, help="Shortest straight-line length, m [50]."
+)
+@click.option(
+    "--max-length", "max_length_m", type=float, help="Longest length covered or straight, m [100]."
+)
+def venues_command(
+    maps: tuple[Path, ...],
+    near: str | None,
+    radius_m: float | None,
+    limit: int | None,
+    fmt: str,
+    output: Path | None,
+    plot_path: Path | None,
+    report_path: Path | None,
+    config_path: Path | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    **thresholds: float | None,
+) -> None:
+    """Find straight stretches to run backwards on: away from roads, crowds and obstacles.
+
+    Candidates are straight parts of foot-only ways, athletics-track straights and
+    straight lines across soft venues, each judged by the rules check uses (with a GPS
+    margin, so that a run along it keeps to them), ranked by a score explained in words.
+
+    \b
+    Example:
+      retrogpx venues sample_tracks/park.osm --plot venues.png
+      retrogpx venues berlin.osm.pbf --near 52.5163,13.3777 --radius 1000 --format gpx -o stretches.gpx
+    """
+    from .plots import check_plot_suffix
+    from .venue_report import render
+    from .venues import find_venues, parse_near
+
+    config = _config(config_path, cache_dir, no_cache, **thresholds)
+    if plot_path:
+        check_plot_suffix(plot_path)
+    point = parse_near(near) if near is not None else None
+    with _build_progress(sys.stderr.isatty()) as progress:
+        search = find_venues(
+            list(maps), config, near=point, radius_m=radius_m, limit=limit, progress=progress
+        )
+    if plot_path:
+        from .plots import save_venue_plot
+
+        save_venue_plot(search, plot_path)
+        click.echo(f"wrote {plot_path}", err=True)
+    if report_path:
+        from .htmlreport import venue_report_html
+        from .report import write_atomic
+
+        write_atomic(report_path, venue_report_html(search))
+        click.echo(f"wrote {report_path}", err=True)
+    text = render(search, fmt, width=shutil.get_terminal_size((120, 24)).columns)
+    if output:
+        from .report import write_atomic
+
+        write_atomic(output, text)
+        click.echo(f"wrote {output} ({len(search.stretches)} stretches)", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
 @cli.command("laps")
 @click.argument("track", type=click.Path(dir_okay=False, path_type=Path))
 @_format_option(["table", "csv"], "table to read, csv to write a lap file to edit.")

@@ -129,6 +129,21 @@ class SeasonSettings:
 
 
 @dataclass(frozen=True)
+class VenueSettings:
+    """How ``retrogpx venues`` looks for stretches (see the README's *Find a venue*)."""
+
+    radius_m: float = 1500.0  # --radius when --near is given
+    max_radius_m: float = 25000.0
+    limit: int = 10  # --limit
+    straight_tolerance_m: float = 2.0  # a way's straight part strays no more from its line
+    spacing_m: float = 15.0  # between lines across a venue, and between windows
+    edge_m: float = 3.0  # lines across a venue keep this far inside its edge
+    track_inset_m: float = 4.0  # an athletics-track straight, in from the track's edge
+    walk_points_per_km: float = 10.0  # score lost per km of walk from --near
+    max_area_km: float = 25.0  # widest map searched whole without --near
+
+
+@dataclass(frozen=True)
 class LimitSettings:
     """Input size caps."""
 
@@ -148,6 +163,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     season: SeasonSettings = field(default_factory=SeasonSettings)
     classes: LayerClasses = field(default_factory=LayerClasses)
+    venues: VenueSettings = field(default_factory=VenueSettings)
 
     def replace_rules(self, **changes: Any) -> Config:
         """A copy with some thresholds changed (CLI options); None values are ignored."""
@@ -167,6 +183,7 @@ _SECTIONS: dict[str, type] = {
     "limits": LimitSettings,
     "season": SeasonSettings,
     "classes": LayerClasses,
+    "venues": VenueSettings,
 }
 
 

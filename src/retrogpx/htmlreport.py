@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .config import Thresholds
     from .layers import LayerSet
     from .metrics import MetricSettings
+    from .venues import VenueSearch
 
 #: Said in the notes of a run checked without map layers (never implied to be safe).
 SAFETY_NOT_CHECKED = "venue safety was not checked: no map layer was given (--layers)"
@@ -341,4 +342,73 @@ def run_report_html(
         [result],
         title=title or f"retrogpx check: {name}",
         images=[(f"Run plot of {name}", png)],
+    )
+
+
+def venue_report_html(search: VenueSearch) -> str:
+    """The page of a venue search: the stretches with their words, the map, the notes;
+    or, with nothing found, why."""
+    from .plots import venue_plot_bytes
+    from .venue_report import stretch_record
+
+    png = venue_plot_bytes(search)
+    near = search.near_lonlat is not None
+    rows = []
+    for s in search.stretches:
+        r = stretch_record(s)
+        walk = ""
+        if near:
+            walk = f'<td class="num">{_num(s.walk_m, 0, " m")}{"" if s.walk_by_path else " *"}</td>'
+        rows.append(
+            "<tr>"
+            f'<td class="num">{s.rank}</td><td class="num">{s.score:.0f}</td>'
+            f'<td class="num">{_num(s.chord_m, 0, " m")}</td>'
+            f'<td class="num">{_num(s.nearest_road_m, 0, " m")}</td>'
+            f"<td>{_e(s.nearest_road or '–')}</td><td>{_e(s.place)}</td>"
+            f"<td>{_e(s.surface or '?')}</td><td>{_e(s.lit or '?')}</td>{walk}"
+            f"<td>{r['start_lat']:.5f}, {r['start_lon']:.5f} → {r['end_lat']:.5f}, "
+            f"{r['end_lon']:.5f}</td><td>{_e(s.why)}</td></tr>"
+        )
+    head = (
+        "<tr><th>#</th><th>score</th><th>length</th><th>road</th><th>nearest road</th>"
+        "<th>where</th><th>ground</th><th>lit</th>" + ("<th>walk</th>" if near else "")
+        + "<th>from → to (lat, lon)</th><th>why</th></tr>"
+    )
+    if rows:
+        table = (
+            f'<table id="stretches">\n<thead>{head}</thead>\n<tbody>\n'
+            + "\n".join(rows)
+            + "\n</tbody></table>"
+        )
+    else:
+        table = f'<p id="none">Nothing suggested: {_e(search.why_none())}.</p>'
+    notes = "".join(f"<li>{_e(n)}</li>" for n in search.notes)
+    lo, hi = search.chord_range_m
+    about = (
+        f"Straight stretches of {lo:.0f}–{hi:.0f} m judged by the rules <code>check</code> "
+        f"uses, every limit widened by a GPS margin of {search.margin_m:.1f} m, so that a run "
+        "along a stretch recorded by a drifting watch still keeps to them. "
+        "Run each in the direction of its arrow, or back."
+    )
+    title = "retrogpx venues: " + ", ".join(Path(m).name for m in search.maps)
+    body = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="muted" id="header">{_e(search.header())}</p>',
+        f"<p>{about}</p>",
+        "<h2>Stretches</h2>",
+        table,
+        "<h2>Map</h2>",
+        f'<figure><img src="{data_uri(png)}" alt="map of the stretches">'
+        f"<figcaption>{_e(search.header())}</figcaption></figure>",
+    ]
+    if notes:
+        body += ["<h2>Notes</h2>", f'<ul id="notes">{notes}</ul>']
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(title)}</title>\n<style>{_css()}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
     )

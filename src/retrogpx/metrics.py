@@ -309,3 +309,28 @@ def segment_metrics(
         grade_uncertainty_pct=u_g,
         jitter_m=jitter,
     )
+
+
+def line_metrics(length_m: float, grade_pct: float | None = None) -> SegmentMetrics:
+    """The metrics of a planned straight line of ``length_m`` (a suggested stretch, not
+    a recorded one): straight, no deviation, no uncertainty; ``grade_pct`` where the
+    map says (an ``incline`` tag), else None."""
+    return SegmentMetrics(
+        duration_s=None,
+        points=2,
+        distance_m=length_m,
+        raw_distance_m=length_m,
+        chord_m=length_m,
+        straightness=1.0,
+        max_deviation_m=0.0,
+        rms_deviation_m=0.0,
+        heading_change_deg=0.0,
+        mean_speed_mps=None,
+        grade_pct=grade_pct,
+        max_gap_s=None,
+        chord_uncertainty_m=0.0,
+        distance_uncertainty_m=0.0,
+        deviation_uncertainty_m=0.0,
+        grade_uncertainty_pct=0.0 if grade_pct is not None else None,
+        jitter_m=0.0,
+    )

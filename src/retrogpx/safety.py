@@ -114,6 +114,7 @@ class SegmentSafety:
     way: str | None = None
     lit: str | None = None
     surface: str | None = None
+    venue_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields a segment's JSON carries (``nearest_road`` as highway and name)."""
@@ -260,6 +261,7 @@ def _segment_safety(
                 way=_label(layers.foot_ways, way),
                 lit=lit,
                 surface=surface,
+                venue_name=_label(layers.venues, lawn),
             )
         )
     return result

@@ -23,11 +23,13 @@ Artists carry stable ``gid`` s for tests and SVG consumers: ``track``, ``segment
 from __future__ import annotations
 
 from ._figure import DEFAULT_DPI, PLOT_SUFFIXES, figure_bytes, save_figure
+from ._figure import check_suffix as check_plot_suffix
 from ._layout import RUN_FIGSIZE_IN
 from ._style import REASON_WORDS, VERDICT_COLOURS, VERDICTS, reason_words
 from .run import plot_run, run_header, run_plot_bytes, save_run_plot, verdict_counts
 from .season import plot_season, season_flags
 from .segments import chord_frame, to_chord_frame
+from .venues import plot_venues, save_venue_plot, venue_plot_bytes
 
 __all__ = [
     "DEFAULT_DPI",
@@ -36,16 +38,20 @@ __all__ = [
     "RUN_FIGSIZE_IN",
     "VERDICTS",
     "VERDICT_COLOURS",
+    "check_plot_suffix",
     "chord_frame",
     "figure_bytes",
     "plot_run",
     "plot_season",
+    "plot_venues",
     "reason_words",
     "run_header",
     "run_plot_bytes",
     "save_figure",
     "save_run_plot",
+    "save_venue_plot",
     "season_flags",
     "to_chord_frame",
+    "venue_plot_bytes",
     "verdict_counts",
 ]

@@ -69,8 +69,6 @@ def draw_map(
     under the track when given."""
     from matplotlib.lines import Line2D
     from matplotlib.transforms import offset_copy
-    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
-
     ax = fig.add_axes(layout.fraction(layout.map_box(1)))
     ax.set_gid("map")
     tx, ty = _track_xy(result)
@@ -105,8 +103,8 @@ def draw_map(
             ends_x, ends_y, ls=(0, (4, 2)), color=INK, lw=1.1, zorder=6, label="chord"
         )
         chord.set_gid(f"chord-{i}")
-        _direction_arrow(ax, sx, sy, i)
-        _number(ax, sx, sy, i, colour, placed, scale)
+        direction_arrow(ax, sx, sy, i)
+        number_label(ax, sx, sy, i, colour, placed, scale)
     for verdict in VERDICTS:
         if verdict in verdicts:
             handles.append(
@@ -121,36 +119,8 @@ def draw_map(
     if not result.safety_checked:
         title += " · venue safety not checked (no map layer)"
     ax.set_title(title, fontsize=10, loc="left")
-    bar_m = nice_length((xmax - xmin) / 5.0)
-    bar = AnchoredSizeBar(
-        ax.transData,
-        bar_m,
-        f"{bar_m:g} m",
-        loc="lower left",
-        pad=0.4,
-        borderpad=0.6,
-        sep=3,
-        frameon=True,
-        size_vertical=max(bar_m / 40.0, 0.5),
-        color=INK,
-        fontproperties={"size": 8},
-    )
-    bar.patch.set_alpha(0.8)
-    bar.set_gid("scale-bar")
-    ax.add_artist(bar)
-    north = ax.annotate(
-        "N",
-        xy=(0.96, 0.97),
-        xytext=(0.96, 0.86),
-        xycoords="axes fraction",
-        ha="center",
-        va="center",
-        fontsize=11,
-        fontweight="bold",
-        arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 1.5},
-        zorder=8,
-    )
-    north.set_gid("north-arrow")
+    add_scale_bar(ax, xmax - xmin)
+    add_north_arrow(ax)
     legend = ax.legend(
         handles=handles,
         loc="upper center",
@@ -168,13 +138,53 @@ def draw_map(
     # Limits last, with autoscaling left on: no later artist requests a rescale, and
     # the equal aspect may then widen the view to fill the panel instead of leaving
     # blank margins.
-    _fixed_ticks(ax, (xmin - ox, ymin - oy, xmax - ox, ymax - oy))
+    fixed_ticks(ax, (xmin - ox, ymin - oy, xmax - ox, ymax - oy))
     ax.set_xlim(xmin - ox, xmax - ox, auto=True)
     ax.set_ylim(ymin - oy, ymax - oy, auto=True)
     ax.set_aspect("equal", adjustable="datalim")
 
 
-def _fixed_ticks(ax: Axes, view: tuple[float, float, float, float]) -> None:
+def add_scale_bar(ax: Axes, width_m: float) -> None:
+    """A scale bar of a round length about a fifth of the view, lower left."""
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    bar_m = nice_length(width_m / 5.0)
+    bar = AnchoredSizeBar(
+        ax.transData,
+        bar_m,
+        f"{bar_m:g} m",
+        loc="lower left",
+        pad=0.4,
+        borderpad=0.6,
+        sep=3,
+        frameon=True,
+        size_vertical=max(bar_m / 40.0, 0.5),
+        color=INK,
+        fontproperties={"size": 8},
+    )
+    bar.patch.set_alpha(0.8)
+    bar.set_gid("scale-bar")
+    ax.add_artist(bar)
+
+
+def add_north_arrow(ax: Axes) -> None:
+    """An N arrow in the upper right corner (the frame's grid north is up)."""
+    north = ax.annotate(
+        "N",
+        xy=(0.96, 0.97),
+        xytext=(0.96, 0.86),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=11,
+        fontweight="bold",
+        arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 1.5},
+        zorder=8,
+    )
+    north.set_gid("north-arrow")
+
+
+def fixed_ticks(ax: Axes, view: tuple[float, float, float, float]) -> None:
     """Round ticks, the same step on both axes, fixed in advance.
 
     Fixed tick labels cost far less to lay out than located ones. They reach past the
@@ -189,7 +199,7 @@ def _fixed_ticks(ax: Axes, view: tuple[float, float, float, float]) -> None:
         setter(ticks, labels=[f"{v:g}" for v in ticks])
 
 
-def _direction_arrow(ax: Axes, sx: np.ndarray, sy: np.ndarray, index: int) -> None:
+def direction_arrow(ax: Axes, sx: np.ndarray, sy: np.ndarray, index: int) -> None:
     """An arrow along the segment from 40 % to 70 % of its length (direction of travel)."""
     steps = np.hypot(np.diff(sx), np.diff(sy))
     along = np.concatenate([[0.0], np.cumsum(steps)])
@@ -207,7 +217,7 @@ def _direction_arrow(ax: Axes, sx: np.ndarray, sy: np.ndarray, index: int) -> No
     arrow.set_gid(f"arrow-{index}")
 
 
-def _number(
+def number_label(
     ax: Axes,
     sx: np.ndarray,
     sy: np.ndarray,
