@@ -41,7 +41,8 @@ WEIGHTS = {"road": 30, "ground": 20, "venue": 15, "quiet": 15, "headroom": 10, "
            "lit": 5}  # fmt: skip
 #: Share of the venue score of a venue class (1 for the others): a lawn, pitch or track
 #: is a better place than a park in general, which may hold what the map does not show.
-VENUE_SCORE = {"other": 0.0, "park": 0.6, "recreation_ground": 0.6}
+VENUE_SCORE = {"other": 0.0, "park": 0.6, "recreation_ground": 0.6, "grass": 0.9, "meadow": 0.9,
+               "grassland": 0.9, "pitch": 0.9}  # fmt: skip
 #: Step (metres) of the samples that measure which venue and way a line lies on.
 JUDGE_STEP_M = 4.0
 #: Road distance beyond the limit, in limits, that earns the full road score (a stretch
