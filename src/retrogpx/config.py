@@ -140,7 +140,7 @@ class VenueSettings:
     edge_m: float = 3.0  # lines across a venue keep this far inside its edge
     track_inset_m: float = 4.0  # an athletics-track straight, in from the track's edge
     walk_points_per_km: float = 10.0  # score lost per km of walk from --near
-    max_area_km: float = 25.0  # widest map searched whole without --near
+    max_area_km: float = 50.0  # widest map searched whole without --near (a city)
 
 
 @dataclass(frozen=True)

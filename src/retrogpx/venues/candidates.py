@@ -11,7 +11,8 @@ Three sources, all vectorised with shapely over arrays of geometries:
   long axis and across it, cut to the venue shrunk by ``edge_m``, so they stay inside.
 
 Each straight piece gives windows of the longest allowed length, one every
-``spacing_m`` along it; judging them is :mod:`.judge`'s job.
+``spacing_m`` along it (at most ``WINDOWS_PER_PIECE``, spread out on a long piece);
+judging them is :mod:`.judge`'s job.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ NOT_RUNNABLE = ("steps", "corridor")
 #: Venue classes crossed by straight lines (the athletics track has its straights).
 ACROSS_CLASSES = ("grass", "meadow", "grassland", "pitch", "park", "recreation_ground")
 SOURCES = ("foot way", "track straight", "across venue")
+#: Most windows on one straight piece, and most parallel lines across an area in each
+#: direction: a mountain meadow of square kilometres costs no more than a park.
+WINDOWS_PER_PIECE = 8
+LINES_PER_AREA = 24
 
 
 @dataclass(frozen=True)
@@ -98,13 +103,15 @@ def _windows(
     a, b, length, feature = a[ok], b[ok], length[ok], feature[ok]
     piece_id = first_piece + np.flatnonzero(ok)
     size = np.minimum(length, longest_m)
-    count = np.floor((length - size) / step_m).astype(np.int64) + 1
-    extra = (length - size) > (count - 1) * step_m + 1e-6  # room for one flush at the end
+    # At most WINDOWS_PER_PIECE windows on a piece: a long straight gets them spread out.
+    step = np.maximum(step_m, (length - size) / (WINDOWS_PER_PIECE - 1))
+    count = np.floor((length - size) / step).astype(np.int64) + 1
+    extra = (length - size) > (count - 1) * step + 1e-6  # room for one flush at the end
     count += extra
     owner = np.repeat(np.arange(len(length)), count)
     k = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
     last = k == count[owner] - 1
-    offset = np.where(last & extra[owner], length[owner] - size[owner], k * step_m)
+    offset = np.where(last & extra[owner], length[owner] - size[owner], k * step[owner])
     u = (b - a) / np.where(length > 0, length, 1.0)[:, None]
     start = a[owner] + u[owner] * offset[:, None]
     end = start + u[owner] * size[owner][:, None]
@@ -202,7 +209,8 @@ def _across(
         e1 = corners[:, (1 + turn) % 4] - corners[:, turn % 4]
         e2 = corners[:, (3 + turn) % 4] - corners[:, turn % 4]
         width = np.hypot(*e2.T)
-        count = np.maximum(np.floor(width / spacing_m).astype(np.int64), 0) + 1
+        spacing = np.maximum(spacing_m, width / LINES_PER_AREA)  # a big area: lines spread out
+        count = np.maximum(np.floor(width / spacing).astype(np.int64), 0) + 1
         area = np.repeat(np.arange(len(corners)), count)
         k = np.arange(len(area)) - np.repeat(np.cumsum(count) - count, count)
         frac = np.where(count[area] > 1, (k + 0.5) / count[area], 0.5)

@@ -18,16 +18,10 @@ import shapely
 
 from ..classes import parse_incline
 from ..config import Thresholds
-from ..layers import LayerSet
+from ..layers import FeatureLayer, LayerSet
 from ..metrics import line_metrics
 from ..rules import judge_segment
-from ..safety import (
-    SegmentSafety,
-    feature_label,
-    nearest_features,
-    nearest_to_points,
-    segment_safety,
-)
+from ..safety import SegmentSafety, feature_label, segment_safety
 from .candidates import SOURCES, Windows
 
 #: Surfaces that are kind to a backward runner's fall (GUIDANCE.md: grass, dirt,
@@ -81,8 +75,7 @@ def prefilter(layers: LayerSet, w: Windows, th: Thresholds) -> tuple[np.ndarray,
     if len(layers.roads):
         px = np.concatenate([w.x0, w.x1, (w.x0 + w.x1) / 2])
         py = np.concatenate([w.y0, w.y1, (w.y0 + w.y1) / 2])
-        _, d = nearest_to_points(layers.roads, px, py)
-        near = (d.reshape(3, -1) < smallest).any(axis=0)
+        near = (_within(layers.roads, shapely.points(px, py), smallest)).reshape(3, -1).any(axis=0)
         failed["near_road"] += int(near.sum())
         keep &= ~near
     checks = (
@@ -97,11 +90,23 @@ def prefilter(layers: LayerSet, w: Windows, th: Thresholds) -> tuple[np.ndarray,
         todo = np.flatnonzero(keep)
         if not len(layer) or not len(todo):
             continue
-        _, d = nearest_features(layer, w.take(todo).lines())
-        out = d < limit
+        out = _within(layer, w.take(todo).lines(), limit)
         failed[code] += int(out.sum())
         keep[todo[out]] = False
     return keep, +failed
+
+
+def _within(layer: FeatureLayer, geoms: np.ndarray, limit_m: float) -> np.ndarray:
+    """Which geometries lie closer than ``limit_m`` to a feature of ``layer`` (one
+    bounded tree query: far geometries cost nothing)."""
+    out = np.zeros(len(geoms), dtype=bool)
+    if not len(layer) or not len(geoms):
+        return out
+    hit, feature = layer.tree.query(geoms, predicate="dwithin", distance=limit_m)
+    if len(hit):
+        close = shapely.distance(geoms[hit], layer.geoms[feature]) < limit_m
+        out[hit[close]] = True
+    return out
 
 
 def judge_windows(

@@ -62,9 +62,12 @@ class FootNetwork:
             node[:-1][same], node[1:][same], step[same], int(node.max()) + 1 if len(node) else 0,
         )  # fmt: skip
 
-    def _attach(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
-        """For each point: its nearest line, the distance to it, and the vertices before
-        and after the nearest point with the distances along to them (-1: no line)."""
+    def _attach(
+        self, x: np.ndarray, y: np.ndarray, usable: np.ndarray | None = None
+    ) -> tuple[np.ndarray, ...]:
+        """For each point: its nearest line (of the ``usable`` ones), the distance to it,
+        and the vertices before and after the nearest point with the distances along to
+        them (-1: no line)."""
         n = len(x)
         line = np.full(n, -1, dtype=np.int64)
         off = np.full(n, np.inf)
@@ -75,7 +78,15 @@ class FootNetwork:
         if not len(self.lines) or not n:
             return line, off, before, after, to_before, to_after
         points = shapely.points(x, y)
-        (q, f), d = self.tree.query_nearest(points, return_distance=True, all_matches=False)
+        if usable is None:
+            (q, f), d = self.tree.query_nearest(points, return_distance=True, all_matches=False)
+        else:
+            which = np.flatnonzero(usable)
+            if not len(which):
+                return line, off, before, after, to_before, to_after
+            tree = shapely.STRtree(self.lines[which])
+            (q, f), d = tree.query_nearest(points, return_distance=True, all_matches=False)
+            f = which[f]
         line[q], off[q] = f, d
         s = shapely.line_locate_point(self.lines[f], points[q])
         count = shapely.get_num_coordinates(self.lines[f])
@@ -108,7 +119,11 @@ class FootNetwork:
             if not (new < dist - 1e-9).any():
                 break
             dist = new
-        _, toff, tb_v, ta_v, t_to_b, t_to_a = self._attach(tx, ty)
+        # Targets join the nearest line the start reaches (a stray unlinked path in the
+        # map must not cut a stretch off).
+        reached = np.zeros(len(self.lines), dtype=bool)
+        reached[self.line_of[np.isfinite(dist[self.node])]] = True
+        _, toff, tb_v, ta_v, t_to_b, t_to_a = self._attach(tx, ty, reached)
         ok = tb_v >= 0
         out[ok] = toff[ok] + np.minimum(
             dist[self.node[tb_v[ok]]] + t_to_b[ok], dist[self.node[ta_v[ok]]] + t_to_a[ok]
