@@ -150,7 +150,10 @@ def test_default_classes_follow_guidance() -> None:
     for highway in ("footway", "path", "track", "steps", "corridor"):
         assert c.classify({"highway": highway}) == [("foot", highway)]
     # A pedestrian street is a foot way and a crowded place; a cycleway is shared.
-    assert c.classify({"highway": "pedestrian"}) == [("foot", "pedestrian"), ("crowd", "pedestrian")]
+    assert c.classify({"highway": "pedestrian"}) == [
+        ("foot", "pedestrian"),
+        ("crowd", "pedestrian"),
+    ]
     assert c.classify({"highway": "cycleway"}) == [("foot", "cycleway"), ("bikes", "cycleway")]
     assert c.classify({"highway": "residential", "motor_vehicle": "no"}) == [
         ("foot", "residential")

@@ -31,7 +31,9 @@ def layer(*items: tuple[shapely.Geometry, str, dict[str, str]]) -> FeatureLayer:
     )
 
 
-def judge(layers: LayerSet, path: LineString, th: Thresholds | None = None, sun: float | None = None):
+def judge(
+    layers: LayerSet, path: LineString, th: Thresholds | None = None, sun: float | None = None
+):
     xy = np.asarray(path.coords)
     (s,) = segment_safety(layers, [(xy[:, 0], xy[:, 1])])
     return s, judge_segment(line_metrics(path.length), th or Thresholds(), s, sun)
@@ -62,7 +64,7 @@ def test_maxspeed_raises_the_road_limit(highway: str, maxspeed: str | None, limi
     tags = {"maxspeed": maxspeed} if maxspeed else {}
     road = LineString([(-100, 40), (200, 40)])  # 40 m from the run
     layers = LayerSet(PROJ, roads=layer((road, highway, tags)))
-    s, j = judge(layers, RUN)
+    _, j = judge(layers, RUN)
     assert Thresholds().road_limit_m(highway, parse_maxspeed(maxspeed)) == limit
     assert ("near_road" in j.reasons) == (limit > 40.0)
     if limit > 40.0:
@@ -205,7 +207,9 @@ def test_sun_elevation_is_noaa_s() -> None:
     [(-10.0, None, True), (-10.0, "no", True), (-10.0, "yes", False), (-3.0, None, False),
      (None, None, False)],
 )  # fmt: skip
-def test_dark_below_civil_twilight_unless_lit(sun: float | None, lit: str | None, dark: bool) -> None:
+def test_dark_below_civil_twilight_unless_lit(
+    sun: float | None, lit: str | None, dark: bool
+) -> None:
     tags = {"lit": lit} if lit else {}
     way = LineString([(-50, 0), (150, 0)])
     layers = LayerSet(PROJ, foot_ways=layer((way, "footway", tags)))
@@ -230,7 +234,9 @@ def test_a_night_run_is_dark_through_check(tmp_path: Path) -> None:
     assert all("dark" not in s.judgement.reasons for s in check_file(day).segments)
     result = check_file(night)
     assert all(s.judgement.reasons == ["dark"] for s in result.segments)
-    assert all(s.sun_elevation_deg is not None and s.sun_elevation_deg < -6 for s in result.segments)
+    assert all(
+        s.sun_elevation_deg is not None and s.sun_elevation_deg < -6 for s in result.segments
+    )
 
 
 # --------------------------------------------------------------------------- ground
@@ -262,7 +268,8 @@ def test_incline_tags() -> None:
 
 @pytest.mark.parametrize(
     ("tags", "private"),
-    [({"leisure": "pitch", "access": "private"}, True), ({"leisure": "pitch", "access": "no"}, True),
+    [({"leisure": "pitch", "access": "private"}, True),
+     ({"leisure": "pitch", "access": "no"}, True),
      ({"leisure": "pitch", "access": "private", "foot": "yes"}, False),
      ({"highway": "footway", "foot": "private"}, True), ({"leisure": "pitch"}, False),
      ({"highway": "service", "access": "private"}, False)],
@@ -323,8 +330,12 @@ def runner_map() -> OsmBuilder:
     b.node(25, 30, {"amenity": "cafe", "name": "Café am Park"})
     b.node(30, 30, {"amenity": "marketplace"})
     b.way(square(-80, 30, 10), {"leisure": "playground"}, closed=True)
-    b.way(square(80, 30, 10), {"highway": "pedestrian", "area": "yes", "name": "Platz"}, closed=True)
-    b.way(square(0, -60, 20), {"leisure": "pitch", "access": "private", "name": "Club"}, closed=True)
+    b.way(
+        square(80, 30, 10), {"highway": "pedestrian", "area": "yes", "name": "Platz"}, closed=True
+    )
+    b.way(
+        square(0, -60, 20), {"leisure": "pitch", "access": "private", "name": "Club"}, closed=True
+    )
     outer = b.way(square(0, -120, 30), {}, closed=True)
     b.multipolygon([(outer, "outer")], {"landuse": "grass", "access": "private"})
     return b

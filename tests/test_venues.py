@@ -50,7 +50,9 @@ def andorra_search() -> VenueSearch:
 # --------------------------------------------------------------------------- independent check
 
 
-def _motor_roads(osm_xml: Path, projection: LocalProjection) -> list[tuple[shapely.Geometry, float]]:
+def _motor_roads(
+    osm_xml: Path, projection: LocalProjection
+) -> list[tuple[shapely.Geometry, float]]:
     """Every motor road of an OSM XML file with its limit (50 m above 50 km/h or for
     trunk/motorway without a maxspeed, else 30 m), read with ElementTree and shapely."""
     import gzip
@@ -59,7 +61,9 @@ def _motor_roads(osm_xml: Path, projection: LocalProjection) -> list[tuple[shape
     if osm_xml.name.endswith(".gz"):
         data = gzip.decompress(data)
     root = ET.fromstring(data)
-    nodes = {n.get("id"): (float(n.get("lat", 0)), float(n.get("lon", 0))) for n in root.iter("node")}
+    nodes = {
+        n.get("id"): (float(n.get("lat", 0)), float(n.get("lon", 0))) for n in root.iter("node")
+    }
     out = []
     for way in root.iter("way"):
         tags = {t.get("k"): t.get("v") for t in way.iter("tag")}
@@ -92,9 +96,11 @@ def _assert_keeps_clear(search: VenueSearch, osm_xml: Path) -> None:
         assert not shapely.intersects(line, geoms).any()
         assert lo - 0.5 <= s.chord_m <= hi + 0.5
         assert 50.0 <= s.chord_m <= 100.0
-        on_way = shapely.distance(line, layers.foot_ways.geoms).min() < 1.0 if len(
-            layers.foot_ways
-        ) else False
+        on_way = (
+            shapely.distance(line, layers.foot_ways.geoms).min() < 1.0
+            if len(layers.foot_ways)
+            else False
+        )
         in_venue = shapely.covers(shapely.buffer(layers.venues.geoms, 0.1), line).any()
         assert on_way or in_venue, s.why
 
@@ -146,8 +152,15 @@ def _simulated_runs(stretch: Stretch, trials: int, seed: int) -> tuple[Track, La
     start = pd.Timestamp("2024-06-21T09:00:00Z")
     times = start + pd.to_timedelta(t, unit="s")
     points = pd.DataFrame(
-        {"time": times, "lat": lat, "lon": lon, "ele": np.nan, "hr": np.nan, "cad": np.nan,
-         "part": np.zeros(len(x), dtype=np.int64)}  # fmt: skip
+        {
+            "time": times,
+            "lat": lat,
+            "lon": lon,
+            "ele": np.nan,
+            "hr": np.nan,
+            "cad": np.nan,
+            "part": np.zeros(len(x), dtype=np.int64),
+        }
     )
     segments = [
         Segment(k + 1, "reverse", a, b, times[a], times[b], f"trial {k + 1}")
@@ -248,10 +261,12 @@ def test_planted_good_stretches_are_found(planted: tuple[VenueSearch, dict, dict
     lines = [_local(search, s) for s in search.stretches]
     for name, geom in good.items():
         target = geom if geom.geom_type == "LineString" else geom.buffer(0.5)
+        on_line = geom.geom_type == "LineString"
         hits = [
-            s.rank for s, line in zip(search.stretches, lines, strict=True)
-            if (line.distance(target) < 1.0 if geom.geom_type == "LineString" else target.covers(line))
-        ]  # fmt: skip
+            s.rank
+            for s, line in zip(search.stretches, lines, strict=True)
+            if (line.distance(target) < 1.0 if on_line else target.covers(line))
+        ]
         assert hits, f"{name} not among {[s.why for s in search.stretches]}"
 
 
@@ -271,9 +286,11 @@ def test_nothing_suitable_says_why(tmp_path: Path) -> None:
     b.way([(100, 15), (250, 15)], {"highway": "path"})
     search = find_venues([b.write(tmp_path / "m.osm")])
     assert search.stretches == []
-    assert search.why_none() == (
-        "every straight stretch (12) is within 30 m of a motor road (50 m beside fast traffic)"
-    ) or "within 30 m of a motor road" in search.why_none()
+    assert (
+        search.why_none()
+        == ("every straight stretch (12) is within 30 m of a motor road (50 m beside fast traffic)")
+        or "within 30 m of a motor road" in search.why_none()
+    )
     out = CliRunner().invoke(cli, ["venues", str(tmp_path / "m.osm")])
     assert out.exit_code == 0 and "nothing suggested: every straight stretch" in out.output
 
@@ -323,10 +340,19 @@ def test_near_ranks_by_walking_distance(park_search: VenueSearch) -> None:
     gate = (52.51563, 13.44318)  # the park's west gate
     near = find_venues([PARK], near=gate, radius_m=400)
     assert near.stretches and all(s.walk_m is not None for s in near.stretches)
-    assert all(s.walk_m <= 900 for s in near.stretches)
+    proj = near.projection
+    gx, gy = proj.to_xy(np.array([gate[0]]), np.array([gate[1]]))
+    for s in near.stretches:
+        crow = min(float(np.hypot(x - gx[0], y - gy[0])) for x, y in s.xy)
+        assert crow - 1.0 <= s.walk_m <= 5 * crow + 100  # never shorter than the crow flies
+        assert crow <= 400.0 + 93.0
     assert "m walk" in near.stretches[0].why
-    far = find_venues([PARK], near=gate, radius_m=50)
-    assert not far.stretches
+    scores = [s.score for s in near.stretches]
+    assert scores == sorted(scores, reverse=True)
+    close = find_venues([PARK], near=gate, radius_m=60)
+    for s in close.stretches:  # --radius limits the search: each stretch passes within it
+        assert shapely.LineString(s.xy).distance(shapely.Point(gx[0], gy[0])) <= 60.0
+    assert len(close.stretches) < len(near.stretches)
 
 
 @pytest.mark.parametrize(

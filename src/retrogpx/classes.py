@@ -57,6 +57,10 @@ def parse_maxspeed(text: str | None) -> float | None:
     return best
 
 
+#: The ``key=value`` lists of :class:`LayerClasses`.
+_TAG_LISTS = (
+    "no_motor_tags", "bike_tags", "crowd_tags", "poi_tags", "obstacle_tags", "private_tags",
+)  # fmt: skip
 _INCLINE = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(%|°)?\s*$")
 
 
@@ -147,8 +151,7 @@ class LayerClasses:
     private_tags: tuple[str, ...] = ("access=private", "access=no", "foot=private", "foot=no")
 
     def __post_init__(self) -> None:
-        for name in ("no_motor_tags", "bike_tags", "crowd_tags", "poi_tags", "obstacle_tags",
-                     "private_tags"):  # fmt: skip
+        for name in _TAG_LISTS:
             _entries(name, getattr(self, name))
 
     def _table(self, name: str) -> dict[str, frozenset[str]]:
@@ -161,8 +164,7 @@ class LayerClasses:
         """Every property the classification looks at."""
         extra = [
             key
-            for name in ("no_motor_tags", "bike_tags", "crowd_tags", "poi_tags",
-                         "obstacle_tags", "private_tags")  # fmt: skip
+            for name in _TAG_LISTS
             for key in self._table(name)
         ]
         return tuple(dict.fromkeys([*BASE_TAG_KEYS, *extra]))

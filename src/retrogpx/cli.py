@@ -609,7 +609,8 @@ def venues_command(
     \b
     Example:
       retrogpx venues sample_tracks/park.osm --plot venues.png
-      retrogpx venues berlin.osm.pbf --near 52.5163,13.3777 --radius 1000 --format gpx -o stretches.gpx
+      retrogpx venues berlin.osm.pbf --near 52.5163,13.3777 --radius 1000 \\
+          --format gpx -o stretches.gpx
     """
     from .plots import check_plot_suffix
     from .venue_report import render

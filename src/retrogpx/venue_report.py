@@ -63,7 +63,9 @@ def to_geojson(search: VenueSearch) -> str:
                 "properties": {k: record[k] for k in GEOJSON_PROPERTIES},
             }
         )
-    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False) + "\n"
+    return (
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False) + "\n"
+    )
 
 
 def to_csv(search: VenueSearch) -> str:
@@ -89,7 +91,9 @@ def to_gpx(search: VenueSearch) -> str:
         for k, (lon, lat) in enumerate(s.lonlat):
             route.points.append(
                 gpxpy.gpx.GPXRoutePoint(
-                    latitude=round(lat, 7), longitude=round(lon, 7), name="start" if k == 0 else "end"
+                    latitude=round(lat, 7),
+                    longitude=round(lon, 7),
+                    name="start" if k == 0 else "end",
                 )
             )
         gpx.routes.append(route)
@@ -127,7 +131,9 @@ def render_venues(search: VenueSearch, *, width: int | None = None) -> str:
                 s.lit or "?",
             ]
             if near:
-                row.append("–" if s.walk_m is None else f"{s.walk_m:.0f}" + ("" if s.walk_by_path else "*"))
+                row.append(
+                    "–" if s.walk_m is None else f"{s.walk_m:.0f}" + ("" if s.walk_by_path else "*")
+                )
             row.append(f"{lat:.5f},{lon:.5f} {_compass(s.bearing_deg)}")
             table.add_row(*row)
         console.print(table)

@@ -41,7 +41,9 @@ def _view(search: VenueSearch) -> tuple[float, float, float, float]:
     return x0 - 20.0, y0 - 20.0, x1 + 20.0, y1 + 20.0
 
 
-def plot_venues(search: VenueSearch, path: str | Path | None = None, *, dpi: int = DEFAULT_DPI) -> Figure:
+def plot_venues(
+    search: VenueSearch, path: str | Path | None = None, *, dpi: int = DEFAULT_DPI
+) -> Figure:
     """The stretches of a venue search on their map. Artists carry gids ``map``,
     ``stretch-N``, ``label-N``, ``arrow-N``, ``near-point``, ``near-radius``, and the
     run plot's ``layer-*``, ``scale-bar``, ``north-arrow``."""

@@ -139,10 +139,10 @@ class VenueSearch:
             lon, lat = self.near_lonlat
             where += f" within {self.radius_m:.0f} m of {lat:.5f}, {lon:.5f}"
         n = len(self.stretches)
+        road = self.thresholds.near_road_m + self.margin_m
         return (
             f"{where}: {n} stretch{'es' if n != 1 else ''} for reverse running "
-            f"({lo:.0f}-{hi:.0f} m straight, at least {self.thresholds.near_road_m + self.margin_m:.0f} m "
-            f"from motor roads)"
+            f"({lo:.0f}-{hi:.0f} m straight, at least {road:.0f} m from motor roads)"
         )
 
 
@@ -215,7 +215,12 @@ def find_venues(
         layers = _load(paths, config, projection, (lon, lat, lon, lat), radius_m + reach, progress)
         nx, ny = projection.to_xy(np.array([lat]), np.array([lon]))
         centre = (float(nx[0]), float(ny[0]))
-        box = (centre[0] - radius_m, centre[1] - radius_m, centre[0] + radius_m, centre[1] + radius_m)
+        box = (
+            centre[0] - radius_m,
+            centre[1] - radius_m,
+            centre[0] + radius_m,
+            centre[1] + radius_m,
+        )
     else:
         layers, box = _load_whole(paths, config, reach, progress)
         centre = None
@@ -233,8 +238,12 @@ def find_venues(
         edge_m=settings.edge_m,
         track_inset_m=settings.track_inset_m,
     )
-    if centre is not None:
-        d = shapely.distance(windows.lines(), shapely.Point(*centre)) if len(windows) else np.zeros(0)
+    if centre is not None and radius_m is not None:
+        d = (
+            shapely.distance(windows.lines(), shapely.Point(*centre))
+            if len(windows)
+            else np.zeros(0)
+        )
         windows = windows.take(d <= radius_m)
     search.candidates = len(windows)
     keep, failed = prefilter(layers, windows, strict)
@@ -374,7 +383,9 @@ def _stretch(
     if walk is not None:
         walk_m, by_path = float(walk[0][k]), bool(walk[1][k])
         why += (
-            f"; {walk_m:.0f} m walk" if by_path else f"; {walk_m:.0f} m away (straight line: no foot path links it)"
+            f"; {walk_m:.0f} m walk"
+            if by_path
+            else f"; {walk_m:.0f} m away (straight line: no foot path links it)"
         )
     return Stretch(
         rank=rank,

@@ -132,7 +132,9 @@ def judge_windows(
         grade = _grade(layers, w, i)
         verdict = judge_segment(line_metrics(float(length[i]), grade), strict, s)
         if verdict.verdict != "ok":
-            failed[next(r for r in verdict.reasons if r not in ("borderline", "no_soft_venue"))] += 1
+            failed[
+                next(r for r in verdict.reasons if r not in ("borderline", "no_soft_venue"))
+            ] += 1
             continue
         if s.private_fraction > 0:  # never on private ground, even a corner of it
             failed["private"] += 1
@@ -213,4 +215,3 @@ def _scored(layers: LayerSet, w: Windows, i: int, s: SegmentSafety, th: Threshol
     score = sum(WEIGHTS[k] * v for k, v in parts.items())
     safety = SegmentSafety(**{**s.__dict__, "lit": lit, "surface": surface})
     return Judged(i, safety, limit, round(score, 1), "; ".join(words), place)
-
