@@ -220,6 +220,11 @@ def test_sessions_cover_every_reason_code_and_recording_kind() -> None:
         "crosses_road",
         "near_hazard",
         "no_soft_venue",
+        "shared_with_bikes",
+        "crowded",
+        "obstacle",
+        "dark",
+        "private",
     }
     assert any(
         all(g["reasons"] == [] for g in s["segments"]) and not s["run_reasons"] for s in sessions

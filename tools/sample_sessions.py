@@ -444,14 +444,14 @@ def plaza(seed: int) -> Session:
             (
                 [(632, 330), (707, 330)],
                 2.4,
-                "straight 75 m on the paved Weiherplatz",
-                ("no_soft_venue",),
+                "straight 75 m on the paved Weiherplatz, a pedestrian plaza",
+                ("no_soft_venue", "crowded"),
             ),
             (
                 [(705, 300), (705, 370)],
                 2.4,
-                "straight 70 m on the paved Weiherplatz",
-                ("no_soft_venue",),
+                "straight 70 m on the paved Weiherplatz, a pedestrian plaza",
+                ("no_soft_venue", "crowded"),
             ),
         ],
     )
@@ -520,6 +520,56 @@ def track_smart(seed: int) -> Session:
         Athlete(sampling="smart"),
         "elapsed_hms",
         ("Reverse",),
+        False,
+    )
+
+
+def dusk(seed: int) -> Session:
+    """A November evening after dusk: the line of sight, the light, bikes, private ground."""
+    rng = plan_rng(seed, "dusk")
+    p = warm_up(start("dusk", "2024-11-12T16:20:00"), 12.0, (145, 331))
+    stretch(p, (145, 331))
+    sections(
+        p,
+        rng,
+        [
+            (
+                [(150, 335), (225, 335)],
+                2.3,
+                "straight 75 m on the lit Uferweg (lit=yes): fine after dusk",
+                (),
+            ),
+            (
+                [(340, 365), (410, 365)],
+                2.3,
+                "straight 70 m across the private Tennisclub (access=private) in the dark",
+                ("private", "dark"),
+            ),
+            (
+                [(574, 65), (574, 135)],
+                2.2,
+                "straight 70 m a metre beside a row of poplars (natural=tree_row), unlit",
+                ("obstacle", "dark"),
+            ),
+            (
+                [(610, 120), (610, 195)],
+                2.4,
+                "straight 75 m on the Parkrandweg cycleway, unlit",
+                ("shared_with_bikes", "dark", "no_soft_venue"),
+            ),
+        ],
+    )
+    go_home(p, via=[(560, 200), (300, 240)])
+    return Session(
+        "dusk",
+        "",
+        "Abendrunde",
+        "a November evening after dusk: a lit footway is fine; private ground, a row of "
+        "trees a metre away and a cycleway are not, and each is dark",
+        p,
+        Athlete(),
+        "iso_z",
+        ("reverse",),
         False,
     )
 
@@ -597,6 +647,7 @@ SESSIONS: dict[str, Callable[[int], Session]] = {
         roadside,
         plaza,
         track_smart,
+        dusk,
     )
 }
 

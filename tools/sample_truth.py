@@ -17,11 +17,12 @@ carries 3 % (2 x 3 % at 2 sigma) of its length.
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sample_motion import Leg, Plan, Recording
-from sample_venue import surroundings, terrain_m
+from sample_venue import surroundings, terrain_m, to_latlon
 
 from retrogpx.metrics import GpsErrorModel
 
@@ -39,8 +40,38 @@ HAZARD_M = 10.0
 #: at most 7 s between points.
 GAP_S = 30
 
+#: "Reading the venue like a runner" (GUIDANCE.md).
+CROWD_M = 20.0
+OBSTACLE_M = 1.5
+BIKES_M = 3.0
+DARK_SUN_DEG = -6.0
+#: Measured from the smoothed path, these distances carry its drift: within 2.5 sigma
+#: (6.25 m) beyond a limit, noise may bring the code.
+DRIFT_MARGIN_M = 2.5 * 2.5
+
 UNSAFE = frozenset({"near_road", "crosses_road", "near_hazard"})
-WARN = frozenset({"too_short", "too_long", "not_straight", "steep", "gps_gap", "no_warmup"})
+WARN = frozenset(
+    {"too_short", "too_long", "not_straight", "steep", "gps_gap", "no_warmup",
+     "shared_with_bikes", "crowded", "obstacle", "dark", "private"}
+)  # fmt: skip
+
+
+def sun_elevation_deg(when: datetime, lat: float, lon: float) -> float:
+    """The sun's elevation (degrees) from the textbook approximation (Cooper's
+    declination, the equation of time, the hour angle): within a degree or so, which
+    the designed times leave room for. Kept apart from retrogpx's own (astral)."""
+    day = when.timetuple().tm_yday
+    hours = when.hour + when.minute / 60 + when.second / 3600
+    decl = math.radians(23.44) * math.sin(2 * math.pi * (284 + day) / 365)
+    b = 2 * math.pi * (day - 81) / 364
+    eot_min = 9.87 * math.sin(2 * b) - 7.53 * math.cos(b) - 1.5 * math.sin(b)
+    solar = hours + lon / 15 + eot_min / 60
+    hour_angle = math.radians(15 * (solar - 12))
+    phi = math.radians(lat)
+    sin_el = math.sin(phi) * math.sin(decl) + math.cos(phi) * math.cos(decl) * math.cos(
+        hour_angle
+    )
+    return math.degrees(math.asin(sin_el))
 
 
 def chord_uncertainty_m(duration_s: float, gps: GpsErrorModel | None = None) -> float:
@@ -63,8 +94,9 @@ def verdict(codes: list[str]) -> str:
     return "warn" if WARN.intersection(codes) else "ok"
 
 
-def segment_truth(leg: Leg) -> dict[str, Any]:
-    """Design facts and designed reason codes of one reverse leg."""
+def segment_truth(leg: Leg, start: datetime | None = None) -> dict[str, Any]:
+    """Design facts and designed reason codes of one reverse leg; ``start`` is the
+    session's start (UTC), for the light."""
     path = leg.path
     d = path[-1] - path[0]
     chord = float(np.hypot(*d))
@@ -105,6 +137,28 @@ def segment_truth(leg: Leg) -> dict[str, Any]:
         reasons.append("near_hazard")
     if around.venue is None:
         reasons.append("no_soft_venue")
+
+    def near(distance: float, limit: float, code: str) -> None:
+        if distance < limit:
+            reasons.append(code)
+        elif distance < limit + DRIFT_MARGIN_M:
+            may.append(code)
+
+    near(around.crowd_m, CROWD_M, "crowded")
+    near(around.obstacle_m, OBSTACLE_M, "obstacle")
+    near(around.bikes_m, BIKES_M, "shared_with_bikes")
+    if around.private_share >= 0.2:
+        reasons.append("private")
+    sun = None
+    if start is not None:
+        mid = path[len(path) // 2]
+        lat, lon = to_latlon(np.array([mid[0]]), np.array([mid[1]]))
+        when = start + timedelta(seconds=(leg.t0 + leg.t1) / 2)
+        sun = sun_elevation_deg(when, float(lat[0]), float(lon[0]))
+        if not around.lit and sun < DARK_SUN_DEG - 1.0:
+            reasons.append("dark")
+        elif not around.lit and abs(sun - DARK_SUN_DEG) <= 1.0:
+            may.append("dark")
     reasons = sorted(set(reasons))
     may = sorted(set(may) - set(reasons))
     if set(leg.expect) != set(reasons):
@@ -126,6 +180,11 @@ def segment_truth(leg: Leg) -> dict[str, Any]:
         "crosses_road": around.crosses_road,
         "nearest_hazard_m": round(around.nearest_hazard_m, 2),
         "venue": around.venue,
+        "crowd_m": round(min(around.crowd_m, 9999.0), 2),
+        "obstacle_m": round(min(around.obstacle_m, 9999.0), 2),
+        "bikes_m": round(min(around.bikes_m, 9999.0), 2),
+        "lit": around.lit,
+        "sun_elevation_deg": None if sun is None else round(sun, 1),
         "chord_uncertainty_m": round(u_chord, 2),
         "reasons": reasons,
         "may_also": may,
@@ -143,7 +202,7 @@ def run_truth(plan: Plan, rec: Recording) -> dict[str, Any]:
     for k, leg in enumerate(legs, start=1):
         i0, i1 = np.searchsorted(rec.t, [leg.t0, leg.t1])
         seg: dict[str, Any] = {"index": k, "start": f"{iso[i0]}Z", "end": f"{iso[i1]}Z"}
-        seg.update(segment_truth(leg))
+        seg.update(segment_truth(leg, plan.start))
         segments.append(seg)
     worst = verdict(run_reasons + [c for s in segments for c in s["reasons"]])
     return {

@@ -279,6 +279,17 @@ def _features() -> list[Feature]:
             {"leisure": "playground"},
             np.array([(500, 360), (540, 360), (540, 390), (500, 390)], float),
         ),
+        # What a backward runner cannot see coming (GUIDANCE.md, "Reading the venue").
+        line(
+            {"highway": "footway", "name": "Uferweg", "lit": "yes", "surface": "asphalt"},
+            (140, 335),
+            (300, 335),
+        ),
+        line({"natural": "tree_row", "name": "Pappelreihe"}, (575, 60), (575, 140)),
+        area(
+            {"leisure": "pitch", "sport": "tennis", "access": "private", "name": "Tennisclub"},
+            np.array([(330, 335), (420, 335), (420, 395), (330, 395)], float),
+        ),
         # Hazards.
         area(
             {"hazard": "pit", "name": "Baugrube", "construction": "yes"},
@@ -342,6 +353,20 @@ class Surroundings:
     crosses_road: bool
     nearest_hazard_m: float
     venue: str | None
+    crowd_m: float  # to a pedestrian area or playground
+    obstacle_m: float  # to a barrier, tree row or water
+    bikes_m: float  # to a cycleway
+    private_share: float  # of the length on access=private ground
+    lit: bool  # along a lit=yes way (within 4 m all the way)
+
+
+def _geom(f: Feature) -> shapely.Geometry:
+    return Polygon(f.xy) if f.closed else LineString(f.xy)
+
+
+def _nearest(line_: shapely.Geometry, test: object) -> float:
+    geoms = [_geom(f) for f in features() if test(f.tags)]  # type: ignore[operator]
+    return float(shapely.distance(line_, geoms).min()) if geoms else float("inf")
 
 
 def surroundings(path_xy: np.ndarray) -> Surroundings:
@@ -367,12 +392,25 @@ def surroundings(path_xy: np.ndarray) -> Surroundings:
         key = (-round(inside, 6), poly.area, cls)
         if inside >= 0.5 and (best is None or key < best):
             best = key
+    private = [Polygon(f.xy) for f in features() if f.closed and f.tags.get("access") == "private"]
+    share = sum(line_.intersection(p).length for p in private) / max(line_.length, 1e-9)
+    lit_ways = [LineString(f.xy) for f in features() if f.tags.get("lit") == "yes"]
     return Surroundings(
         nearest_road_m=float(d_road[k]),
         nearest_road=f"{roads[k].tags['highway']} {roads[k].tags.get('name', '')}".strip(),
         crosses_road=bool(shapely.intersects(line_, road_geoms).any()),
         nearest_hazard_m=float(d_haz.min()),
         venue=None if best is None else best[2],
+        crowd_m=_nearest(
+            line_, lambda t: t.get("highway") == "pedestrian" or t.get("leisure") == "playground"
+        ),
+        obstacle_m=_nearest(
+            line_,
+            lambda t: "barrier" in t or t.get("natural") in ("tree", "tree_row", "water"),
+        ),
+        bikes_m=_nearest(line_, lambda t: t.get("highway") == "cycleway"),
+        private_share=float(share),
+        lit=any(line_.buffer(0.1).within(w.buffer(4.0)) for w in lit_ways),
     )
 
 
