@@ -105,10 +105,19 @@ def render_venues(search: VenueSearch, *, width: int | None = None) -> str:
     ground), then each stretch's words, and notes; or why nothing was found."""
     from .report import _console, _table
 
+    import textwrap
+
     console, buffer = _console(width)
-    console.print(search.header())
+    cols = width or 120
+
+    def say(text: str, first: str = "", rest: str = "") -> None:
+        # Wrapped here with a hanging indent; rich must not wrap it again.
+        wrapped = textwrap.fill(text, cols - 1, initial_indent=first, subsequent_indent=rest)
+        console.print(wrapped, soft_wrap=True)
+
+    say(search.header(), rest="  ")
     if not search.stretches:
-        console.print(f"nothing suggested: {search.why_none()}")
+        say(f"nothing suggested: {search.why_none()}", rest="  ")
     else:
         table = _table()
         near = search.near_lonlat is not None
@@ -138,11 +147,11 @@ def render_venues(search: VenueSearch, *, width: int | None = None) -> str:
             table.add_row(*row)
         console.print(table)
         for s in search.stretches:
-            console.print(f"{s.rank:>2}. {s.why}")
+            say(s.why, f"{s.rank:>2}. ", "    ")
         if near and any(not s.walk_by_path for s in search.stretches):
             console.print("* straight-line distance: no foot path in the map links it")
     for note in search.notes:
-        console.print(f"note: {note}")
+        say(f"note: {note}", rest="  ")
     return buffer.getvalue()
 
 

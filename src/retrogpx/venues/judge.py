@@ -211,7 +211,7 @@ def _scored(layers: LayerSet, w: Windows, i: int, s: SegmentSafety, th: Threshol
     if s.obstacle_m is not None and s.obstacle_m < 10.0:
         words.append(f"{s.obstacle} {s.obstacle_m:.0f} m from the line")
     parts["lit"] = 1.0 if lit == "yes" else 0.0
-    words.append("lit" if lit == "yes" else "not lit" if lit == "no" else "lighting not mapped")
+    words.append("lit" if lit == "yes" else "not lit" if lit == "no" else "light not mapped")
     score = sum(WEIGHTS[k] * v for k, v in parts.items())
     safety = SegmentSafety(**{**s.__dict__, "lit": lit, "surface": surface})
     return Judged(i, safety, limit, round(score, 1), "; ".join(words), place)
