@@ -41,14 +41,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ANDORRA.is_file():
         cases += [
             ("andorra.osm.pbf, whole", _venues(str(ANDORRA))),
-            ("andorra.osm.pbf, --near, 3 km", _venues(str(ANDORRA), "--near", NEAR,
-                                                      "--radius", "3000")),  # fmt: skip
+            (
+                "andorra.osm.pbf, --near, 3 km",
+                _venues(str(ANDORRA), "--near", NEAR, "--radius", "3000"),
+            ),
         ]
     region = sorted(CACHE.glob("andorra-tiled-*.osm.pbf"))
     if region:
         cases.append(
-            (f"{region[-1].name}, --near, 1.5 km",
-             _venues(str(region[-1]), "--near", NEAR, "--radius", "1500"))  # fmt: skip
+            (
+                f"{region[-1].name}, --near, 1.5 km",
+                _venues(str(region[-1]), "--near", NEAR, "--radius", "1500"),
+            )
         )
     rows = []
     for name, cmd in cases:

@@ -8,8 +8,8 @@ Usage (``make bench`` runs the first)::
 
 Each benchmark is a plain script run in its own Python process, in this order:
 ``bench_read.py`` (when present), ``bench_safety.py``, ``bench_layers.py``,
-``bench_plots.py``, ``bench_batch.py``, ``bench_store.py``. Its own output is shown as it
-finishes; the tables it prints
+``bench_venues.py``, ``bench_plots.py``, ``bench_batch.py``, ``bench_store.py``. Its own
+output is shown as it finishes; the tables it prints
 through ``_common.print_table`` are collected (``RETROGPX_BENCH_RESULTS``) and put into
 one table at the end. A benchmark that fails is reported and the others still run;
 the exit code is then 1.
@@ -31,7 +31,10 @@ from typing import Any
 from _common import RESULTS_ENV, format_table, machine
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("bench_read", "bench_safety", "bench_layers", "bench_plots", "bench_batch", "bench_store")
+ORDER = (
+    "bench_read", "bench_safety", "bench_layers", "bench_venues", "bench_plots", "bench_batch",
+    "bench_store",
+)  # fmt: skip
 
 #: Columns of the combined table, and the benchmarks' own column names that fill them.
 #: Any other column of a benchmark goes, named, into "more".

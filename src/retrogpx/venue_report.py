@@ -103,9 +103,9 @@ def to_gpx(search: VenueSearch) -> str:
 def render_venues(search: VenueSearch, *, width: int | None = None) -> str:
     """The header, one table row per stretch (where it is, how far from the road, the
     ground), then each stretch's words, and notes; or why nothing was found."""
-    from .report import _console, _table
-
     import textwrap
+
+    from .report import _console, _table
 
     console, buffer = _console(width)
     cols = width or 120
