@@ -408,3 +408,18 @@ def test_new_reasons_through_the_readers(tmp_path: Path) -> None:
     assert "private" in judge(layers, run(-60.0, -15.0, 15.0))[1].reasons
     fast = judge(layers, run(15.0))[1]
     assert "near_road" in fast.reasons and "70 km/h" in " ".join(fast.notes)
+
+
+def test_water_is_an_area_and_a_fence_ring_a_line(tmp_path: Path) -> None:
+    """A line across the middle of a pond is in it; a line inside a fenced field is not
+    at the fence."""
+    b = OsmBuilder()
+    b.way(square(0, 0, 60), {"natural": "water", "name": "See"}, closed=True)
+    b.way(square(300, 0, 60), {"barrier": "fence"}, closed=True)
+    layers = load_layers([b.write(tmp_path / "m.osm")], PROJ, track_bbox(500), cache=False)
+    kinds = sorted(g.geom_type for g in layers.obstacles.geoms)
+    assert kinds == ["LineString", "Polygon"]
+    across_pond = LineString([(X0 - 30, Y0), (X0 + 30, Y0)])
+    assert judge(layers, across_pond)[1].reasons == ["obstacle", "no_soft_venue"]
+    in_field = LineString([(X0 + 270, Y0), (X0 + 330, Y0)])
+    assert judge(layers, in_field)[1].reasons == ["no_soft_venue"]

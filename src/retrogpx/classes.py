@@ -25,8 +25,9 @@ BASE_TAG_KEYS = (
 )  # fmt: skip
 #: Kinds a point (an OSM node) can be; ways and areas can be any kind.
 POINT_KINDS = ("hazard", "obstacle", "poi", "crowd")
-#: Kinds whose closed ways are areas (unless ``area=no``).
-AREA_KINDS = ("venue", "hazard", "crowd", "private")
+#: Kinds whose closed ways are areas (unless ``area=no``; an obstacle only when it is
+#: not a barrier or a tree row: a fence round a field is a line, a pond an area).
+AREA_KINDS = ("venue", "hazard", "crowd", "private", "obstacle")
 #: ``foot=`` values that open private ground to people on foot.
 FOOT_ALLOWED = ("yes", "designated", "permissive")
 #: What ``maxspeed`` words mean, km/h (``walk``: a living street's walking pace;

@@ -111,8 +111,11 @@ class Rows:
 
 def _as_area(kind: str, tags: Mapping[str, str]) -> bool:
     """Whether a closed way of this kind may be an area: yes unless ``area=no``; a
-    street (a pedestrian street, a private footway) only with ``area=yes``."""
+    street (a pedestrian street, a private footway), a barrier or a tree row only with
+    ``area=yes``."""
     if kind in ("crowd", "private") and tags.get("highway"):
+        return tags.get("area") == "yes"
+    if kind == "obstacle" and ("barrier" in tags or tags.get("natural") == "tree_row"):
         return tags.get("area") == "yes"
     return tags.get("area") != "no"
 

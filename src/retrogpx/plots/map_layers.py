@@ -43,6 +43,11 @@ _VENUE_STYLE: dict[str, tuple[str, str]] = {
 _OTHER_VENUE = ("#dcefd5", "")
 _BUFFER_FILL = "#f6c9b3"
 _HAZARD_FILL = "#CC79A7"
+#: What a backward runner cannot see coming: crowded places (Okabe-Ito sky blue),
+#: private ground (grey, hatched), obstacles (dark brown marks and lines).
+_CROWD_FILL = "#56B4E9"
+_PRIVATE_FILL = "#bdbdbd"
+_OBSTACLE_COLOUR = "#6b4226"
 
 
 def _layer_arrays(layers: LayerSet) -> dict[str, np.ndarray]:
@@ -54,6 +59,9 @@ def _layer_arrays(layers: LayerSet) -> dict[str, np.ndarray]:
         "venues": layers.venues.geoms,
         "venue_class": layers.venues.classes.astype(str),
         "hazards": layers.hazards.geoms,
+        "crowds": layers.crowds.geoms,
+        "private": layers.private.geoms,
+        "obstacles": layers.obstacles.geoms,
     }
 
 
@@ -130,6 +138,53 @@ def draw_layers(
         handles.append(Line2D([], [], label="foot way", **foot_style))
     if _hazards(ax, clip(arrays["hazards"]), origin):
         handles.append(Patch(fc=_HAZARD_FILL, ec=INK, hatch="xx", label="hazard"))
+    handles += _runner_layers(ax, arrays, clip, origin)
+    return handles
+
+
+def _runner_layers(ax: Axes, arrays: dict[str, np.ndarray], clip: Any, origin: Any) -> list[Any]:
+    """Crowded places, private ground and obstacles (trees, fences, benches, water)."""
+    import shapely
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles: list[Any] = []
+    crowds = clip(arrays["crowds"])
+    drawn = _fill(ax, crowds, origin, _CROWD_FILL, 1.8, "layer-crowd", alpha=0.45)
+    drawn |= _lines(ax, crowds[np.isin(shapely.get_type_id(crowds), (1, 5))] if len(crowds)
+                    else crowds, origin, _CROWD_FILL, 2.0, 2.6, "layer-crowd-line")  # fmt: skip
+    if drawn:
+        handles.append(Patch(fc=_CROWD_FILL, alpha=0.45, ec="none", label="crowded place"))
+    private = clip(arrays["private"])
+    if _fill(ax, private, origin, _PRIVATE_FILL, 1.9, "layer-private", alpha=0.7, hatch="//",
+             ec="#7f7f7f", lw=0.0):  # fmt: skip
+        handles.append(Patch(fc=_PRIVATE_FILL, ec="#7f7f7f", hatch="//", label="private"))
+    obstacles = clip(arrays["obstacles"])
+    if len(obstacles):
+        kind = shapely.get_type_id(obstacles)
+        drawn = _fill(ax, obstacles[np.isin(kind, (3, 6))], origin, _OBSTACLE_COLOUR, 2.0,
+                      "layer-obstacle-area", alpha=0.25)  # fmt: skip
+        drawn |= _lines(ax, obstacles[np.isin(kind, (1, 2, 5))], origin, _OBSTACLE_COLOUR, 1.6,
+                        3.8, "layer-obstacle-line")  # fmt: skip
+        points = shapely.get_parts(obstacles[np.isin(kind, (0, 4))])
+        if len(points):
+            xy = shapely.get_coordinates(points) - np.asarray(origin)
+            (marks,) = ax.plot(xy[:, 0], xy[:, 1], ls="none", marker="o", ms=3.5,
+                               mfc=_OBSTACLE_COLOUR, mec="none", zorder=3.9)  # fmt: skip
+            marks.set_gid("layer-obstacle-point")
+            drawn = True
+        if drawn:
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=_OBSTACLE_COLOUR,
+                    lw=1.6,
+                    marker="o",
+                    ms=3.5,
+                    label="obstacle (tree, fence, bench, water)",
+                )
+            )
     return handles
 
 
