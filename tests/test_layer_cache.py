@@ -354,10 +354,10 @@ def test_layers_command_says_whether_a_file_is_indexed(tmp_path: Path) -> None:
     assert shown.output.splitlines()[-1].startswith("index: not built yet")
     built = runner.invoke(cli, ["layers", "index", park, *folder])
     assert built.exit_code == 0, built.output
-    assert built.output.startswith(f"{park}: indexed: 24 features used")
-    assert "24 features used, " in built.output and str(tmp_path) in built.output
+    assert built.output.startswith(f"{park}: indexed: 28 features used")
+    assert "28 features used, " in built.output and str(tmp_path) in built.output
     again = runner.invoke(cli, ["layers", "index", park, *folder])
-    assert again.output.startswith(f"{park}: already indexed, 24 features used")
+    assert again.output.startswith(f"{park}: already indexed, 28 features used")
     shown = runner.invoke(cli, ["layers", "show", park, *folder])
     assert shown.output.splitlines()[-1] == f"index: {again.output.split(', ', 1)[1].strip()}"
     off = runner.invoke(cli, ["layers", park, "--no-cache"])
@@ -452,7 +452,7 @@ def test_progress_is_told_only_when_a_cache_is_built(tmp_path: Path) -> None:
 
     check_file(SAMPLES / "roadside.gpx", config=config, progress=progress)
     assert told[0] == ("indexing park.osm: reading", 0, None)
-    assert told[-1] == ("indexing park.osm: indexing", 24, None)
+    assert told[-1] == ("indexing park.osm: indexing", 28, None)
     told.clear()
     check_file(SAMPLES / "roadside.gpx", config=config, progress=progress)
     assert told == []

@@ -10,6 +10,7 @@ the advice. Only stretches judged ``ok`` are kept.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -192,13 +193,22 @@ def _scored(layers: LayerSet, w: Windows, i: int, s: SegmentSafety, th: Threshol
     parts["venue"] = VENUE_SCORE.get(s.venue, 1.0)
     if s.venue == "other":
         words.append("not on a soft venue")
-    crowd = min(d for d in (s.crowd_m, s.bikes_m, *s.poi_m[:1], 200.0) if d is not None)
+    busy = [
+        (d, what)
+        for d, what in (
+            (s.crowd_m, s.crowd),
+            (s.bikes_m, f"the bike way {s.bikes}"),
+            (s.poi_m[0] if s.poi_m else None, "a shop or café"),
+        )
+        if d is not None
+    ]
+    crowd, what = min(busy, default=(math.inf, ""))
     quiet_at = FULL_QUIET_LIMITS * th.near_crowd_m
     parts["quiet"] = min(1.0, crowd / quiet_at)
     words.append(
         f"quiet (nothing crowded within {quiet_at:.0f} m)"
         if crowd >= quiet_at
-        else f"people {crowd:.0f} m away"
+        else f"{what} {crowd:.0f} m away"
     )
     spare = float(w.spare_m[i])
     parts["headroom"] = min(1.0, spare / FULL_HEADROOM_M)
