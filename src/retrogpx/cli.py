@@ -89,6 +89,11 @@ reverse_laps_option = click.option(
     help="TCX/FIT without a lap file: the watch laps run backwards (2,4,6 | 3-9 | even | odd "
     "| manual = lap-button laps of 20-300 m).",
 )
+output_option = _path_option(
+    "--output", "-o", help="Write the output to this file instead of the terminal."
+)
+
+
 fail_on_option = click.option(
     "--fail-on",
     type=click.Choice(["warn", "unsafe"]),
@@ -191,7 +196,7 @@ def cli() -> None:
 @config_option
 @layer_options
 @_format_option(["table", "json", "csv", "geojson"], "Output format.")
-@_path_option("--output", "-o", help="Write the output to this file instead of the terminal.")
+@output_option
 @fail_on_option
 @click.option("--laps-tz", help="Time zone of lap-file times written without one [UTC].")
 @reverse_laps_option
@@ -567,15 +572,10 @@ def _build_progress(
 @click.option("--near", help="Search around this point, LAT,LON in degrees (read only that part).")
 @click.option("--radius", "radius_m", type=float, help="How far from --near, m [1500].")
 @click.option("--limit", type=click.IntRange(min=1), help="How many stretches at most [10].")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "geojson", "gpx", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format (gpx: one route per stretch, for a watch).",
+@_format_option(
+    ["table", "geojson", "gpx", "csv"], "Output format (gpx: one route per stretch, for a watch)."
 )
-@_path_option("--output", "-o", help="Write the output to this file instead of the terminal.")
+@output_option
 @_path_option("--plot", "plot_path", help="Also draw the map of the stretches (.png, .svg, .pdf).")
 @_path_option("--report", "report_path", help="Also write a self-contained HTML page.")
 @config_option

@@ -56,6 +56,19 @@ figcaption { font-size: .9rem; color: #444; }
 """
 
 
+def _page(title: str, body: list[str]) -> str:
+    """The whole page around ``body``: no network, no scripts (see the module doc)."""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(title)}</title>\n<style>{_css()}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+
+
 def _css() -> str:
     verdict_css = "\n".join(f"td.v-{v} {{ background: {VERDICT_COLOURS[v]}; }}" for v in VERDICTS)
     return _CSS % {"verdict_css": verdict_css}
@@ -297,15 +310,7 @@ def html_report(
         body += ["<h2>Notes</h2>", f'<div id="notes">{_notes(results)}</div>']
     if figures:
         body += ["<h2>Plots</h2>", figures]
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{_css()}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body>\n</html>\n"
-    )
+    return _page(title, body)
 
 
 def write_html_report(
@@ -403,12 +408,4 @@ def venue_report_html(search: VenueSearch) -> str:
     ]
     if notes:
         body += ["<h2>Notes</h2>", f'<ul id="notes">{notes}</ul>']
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{_css()}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body>\n</html>\n"
-    )
+    return _page(title, body)
