@@ -383,3 +383,24 @@ def test_a_region_is_never_read_whole(tmp_path: Path) -> None:
     b.way([(-40_000, 0), (40_000, 0)], {"highway": "footway"})
     res = CliRunner().invoke(cli, ["venues", str(b.write(tmp_path / "wide.osm"))])
     assert res.exit_code == 2 and "give --near LAT,LON" in res.output
+
+
+def test_the_simulated_check_can_fail(tmp_path: Path) -> None:
+    """The trials are not a formality: a line 33 m from a residential road (over the
+    30 m limit, but inside the GPS margin venues keeps) is judged unsafe in many of
+    its noisy runs; the margin's 36 m is enough."""
+    from test_layers import PROJ
+
+    b, _, _ = planted_map()
+    path = b.write(tmp_path / "planted.osm")
+
+    def at(y: float) -> Stretch:
+        x = np.array([X0 - 600.0, X0 - 510.0])
+        lat, lon = PROJ.to_latlon(x, np.array([Y0 + y, Y0 + y]))
+        ends = ((float(x[0]), Y0 + y), (float(x[1]), Y0 + y))
+        lonlat = ((float(lon[0]), float(lat[0])), (float(lon[1]), float(lat[1])))
+        return Stretch(1, 0.0, 90.0, y, None, 30.0, "other", "", "", None, None, "", ends,
+                       lonlat, 90.0)  # fmt: skip
+
+    assert _ok_share(at(33.0), [path], TRIALS, seed=7) < 0.95
+    assert _ok_share(at(40.0), [path], TRIALS, seed=7) >= 0.95
