@@ -404,3 +404,34 @@ def test_the_simulated_check_can_fail(tmp_path: Path) -> None:
 
     assert _ok_share(at(33.0), [path], TRIALS, seed=7) < 0.95
     assert _ok_share(at(40.0), [path], TRIALS, seed=7) >= 0.95
+
+
+def test_walking_follows_the_paths_not_the_crow() -> None:
+    """An L of foot ways: from one end to the far end is 200 m by path, 141 m as the
+    crow flies; a point beside the network joins it at its nearest line."""
+    from shapely.geometry import LineString as L
+    from test_layers import PROJ
+
+    from retrogpx.layers import FeatureLayer, LayerSet
+    from retrogpx.venues.walking import FootNetwork
+
+    ways = FeatureLayer(
+        [L([(0, 0), (50, 0), (100, 0)]), L([(100, 0), (100, 100)]), L([(500, 500), (600, 500)])],
+        ["footway", "path", "footway"],
+        ["", "", ""],
+    )
+    net = FootNetwork.of(LayerSet(PROJ, foot_ways=ways), ())
+    d = net.distances_from(0.0, -10.0, np.array([100.0, 100.0, 60.0]), np.array([100.0, 50.0, 5.0]))
+    assert d == pytest.approx([210.0, 160.0, 75.0])
+    # A target by a way the start cannot reach joins the network where the start can.
+    far = net.distances_from(0.0, -10.0, np.array([550.0]), np.array([500.0]))
+    assert far == pytest.approx([210.0 + float(np.hypot(450.0, 400.0))])
+    assert np.isinf(FootNetwork.of(LayerSet(PROJ), ()).distances_from(0, 0, np.ones(1), np.ones(1)))
+
+
+def test_min_chord_and_max_length_narrow_the_stretches() -> None:
+    res = CliRunner().invoke(
+        cli, ["venues", str(PARK), "--min-chord", "70", "--max-length", "90", "--format", "csv"]
+    )
+    rows = res.output.splitlines()[1:]
+    assert rows and all(77.0 <= float(r.split(",")[2]) <= 83.0 for r in rows)
