@@ -227,7 +227,8 @@ def _segment_safety(
         for kind in ("obstacle", "bikes", "crowd")
     }
     poi_m = _distances_within(layers.pois, paths, search_radius_m, POI_KEPT)
-    samples = _length_samples(paths, venue_step_m)
+    xy, seg, weight = _length_samples(paths, venue_step_m)
+    samples = (shapely.points(xy[:, 0], xy[:, 1]), seg, weight)  # made once for three uses
     private_idx, private_frac = _share_on(layers.private, samples, n, ON_WAY_M)
     way_idx, way_frac = _share_on(layers.foot_ways, samples, n, ON_WAY_M)
     lawn_idx, lawn_frac = _share_on(layers.venues, samples, n, 0.0)
@@ -317,16 +318,16 @@ def _share_on(
     n: int,
     within_m: float,
 ) -> tuple[np.ndarray, np.ndarray]:
+    # ``samples``: points along the segments (shapely), the segment of each, weights.
     """Per segment: the feature of ``layer`` that most of its length lies on (within
     ``within_m``; of features holding about as much, the smallest) and that share.
 
     -1 and 0 where none is near."""
     idx = np.full(n, -1, dtype=np.int64)
     share = np.zeros(n)
-    sample_xy, sample_seg, weight = samples
+    points, sample_seg, weight = samples
     if not n or not len(layer) or not len(sample_seg):
         return idx, share
-    points = shapely.points(sample_xy[:, 0], sample_xy[:, 1])
     if within_m > 0:
         sample, feature = layer.tree.query(points, predicate="dwithin", distance=within_m)
     else:

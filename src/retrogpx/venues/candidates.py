@@ -32,8 +32,8 @@ ACROSS_CLASSES = ("grass", "meadow", "grassland", "pitch", "park", "recreation_g
 SOURCES = ("foot way", "track straight", "across venue")
 #: Most windows on one straight piece, and most parallel lines across an area in each
 #: direction: a mountain meadow of square kilometres costs no more than a park.
-WINDOWS_PER_PIECE = 8
-LINES_PER_AREA = 24
+WINDOWS_PER_PIECE = 5
+LINES_PER_AREA = 12
 
 
 @dataclass(frozen=True)

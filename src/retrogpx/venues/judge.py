@@ -39,7 +39,7 @@ WEIGHTS = {"road": 30, "ground": 20, "venue": 15, "quiet": 15, "headroom": 10, "
 VENUE_SCORE = {"other": 0.0, "park": 0.6, "recreation_ground": 0.6, "grass": 0.9, "meadow": 0.9,
                "grassland": 0.9, "pitch": 0.9}  # fmt: skip
 #: Step (metres) of the samples that measure which venue and way a line lies on.
-JUDGE_STEP_M = 4.0
+JUDGE_STEP_M = 8.0
 #: Road distance beyond the limit, in limits, that earns the full road score (a stretch
 #: 120 m from a 30 m-limit road scores full).
 FULL_ROAD_LIMITS = 3.0
