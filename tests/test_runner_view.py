@@ -423,3 +423,30 @@ def test_water_is_an_area_and_a_fence_ring_a_line(tmp_path: Path) -> None:
     assert judge(layers, across_pond)[1].reasons == ["obstacle", "no_soft_venue"]
     in_field = LineString([(X0 + 270, Y0), (X0 + 330, Y0)])
     assert judge(layers, in_field)[1].reasons == ["no_soft_venue"]
+
+
+def test_gdal_points_and_tags(tmp_path: Path) -> None:
+    """A GeoPackage of points (a tree, a café) and a lit cycleway: the same kinds and tags
+    as the OSM readers give."""
+    pyogrio_raw = pytest.importorskip("pyogrio.raw")
+    from test_layers import lonlat
+
+    path = tmp_path / "m.gpkg"
+    points = shapely.points([lonlat(5, 5), lonlat(20, 30)])
+    pyogrio_raw.write(
+        path, shapely.to_wkb(points),
+        field_data=[np.array(["tree", None], dtype=object), np.array([None, "cafe"], dtype=object)],
+        fields=["natural", "amenity"], crs="EPSG:4326", driver="GPKG", geometry_type="Point",
+    )  # fmt: skip
+    way = shapely.linestrings([[lonlat(-50, -10), lonlat(50, -10)]])
+    pyogrio_raw.write(
+        path, shapely.to_wkb(way),
+        field_data=[np.array(["cycleway"], dtype=object), np.array(["yes"], dtype=object)],
+        fields=["highway", "lit"], crs="EPSG:4326", driver="GPKG", layer="ways",
+        geometry_type="LineString", append=False,
+    )  # fmt: skip
+    layers = load_layers([path], PROJ, track_bbox(), cache=False)
+    assert list(layers.obstacles.classes) == ["tree"]
+    assert list(layers.pois.classes) == ["cafe"]
+    assert list(layers.bike_ways.classes) == ["cycleway"]
+    assert layers.bike_ways.tags[0] == {"highway": "cycleway", "lit": "yes"}
