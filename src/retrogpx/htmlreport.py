@@ -164,6 +164,9 @@ def _place(record: Mapping[str, Any]) -> str:
         parts.append(f"road {record['nearest_road_m']:.0f} m" + (f" ({what})" if what else ""))
     if record.get("crosses_road"):
         parts.append("crosses a road")
+    ground = [f"{k} {record[k]}" for k in ("surface", "lit") if record.get(k)]
+    if ground:
+        parts.append(", ".join(ground))
     return "; ".join(parts) or "–"
 
 

@@ -178,7 +178,7 @@ def _judge_light(
         way = "the map does not say the way is lit"
     else:
         way = f"the way is tagged lit={s.lit}"
-    c.add("dark", f"run in the dark (sun {sun_deg:.0f}° below the horizon) and {way}")
+    c.add("dark", f"run in the dark (the sun {-sun_deg:.0f}° below the horizon) and {way}")
 
 
 def road_verdicts(s: SegmentSafety, th: Thresholds) -> list[tuple[float, str, float]]:
@@ -232,7 +232,7 @@ def _judge_safety(c: _Collector, s: SegmentSafety, th: Thresholds) -> None:
             else f"runs into {s.obstacle}",
         )
     if s.private_fraction >= PRIVATE_SHARE:
-        c.add("private", f"{s.private_fraction:.0%} of it on private ground ({s.private})")
+        c.add("private", f"on private ground: {s.private}, {s.private_fraction:.0%} of it")
     if s.venue == "other":
         c.add("no_soft_venue", "not on grass, in a park or on an athletics track")
 
