@@ -79,7 +79,10 @@ def test_every_check_field_is_a_column(tmp_path: Path) -> None:
     assert list(SEGMENT_FIELDS) == flat
     with SeasonStore(tmp_path / "s.sqlite") as store:
         columns = [r[1] for r in store.query("PRAGMA table_info(segments)")]
-        assert columns == ["run_id", *SEGMENT_FIELDS, "geometry"]
+        # Columns added by a later migration come after the geometry (ALTER TABLE).
+        assert columns == ["run_id", *SEGMENT_FIELDS[: SEGMENT_FIELDS.index("lit")],
+                           *SEGMENT_FIELDS[SEGMENT_FIELDS.index("verdict") :], "geometry",
+                           "lit", "surface", "sun_elevation_deg"]  # fmt: skip
         run_columns = {r[1] for r in store.query("PRAGMA table_info(runs)")}
         assert {"content_hash", "path", "file", "athlete", "start", "status", "error",
                 "verdict", "reasons", "worst_reasons", "notes", "lap_source", "warmup_min",
@@ -161,6 +164,8 @@ def _segment(draw: st.DrawFn, file: str, athlete: str, index: int) -> dict[str, 
             seg[name] = index if name == "index" else draw(st.integers(3, 10_000))
         elif name in ("label", "source", "venue", "verdict"):
             seg[name] = draw(_text)
+        elif name in ("lit", "surface"):
+            seg[name] = draw(st.none() | _text)
         elif name in ("start", "end"):
             seg[name] = draw(_time)
         elif name == "crosses_road":
@@ -239,7 +244,9 @@ def test_an_older_store_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     v1_store(path)
     with SeasonStore(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
+        segment_columns = {r[1] for r in store.query("PRAGMA table_info(segments)")}
+        assert {"lit", "surface", "sun_elevation_deg"} <= segment_columns
         assert store.query("SELECT file, athlete, activity_id FROM runs") == [
             ("r.gpx", "anna", None)
         ]

@@ -62,7 +62,8 @@ SEGMENT_FIELDS = (
     "chord_m", "straightness", "max_deviation_m", "rms_deviation_m", "heading_change_deg",
     "mean_speed_mps", "grade_pct", "max_gap_s", "chord_uncertainty_m", "distance_uncertainty_m",
     "raw_distance_m", "nearest_road_m", "nearest_road_highway", "nearest_road_name",
-    "crosses_road", "nearest_hazard_m", "venue", "verdict", "reasons", "notes",
+    "crosses_road", "nearest_hazard_m", "venue", "lit", "surface", "sun_elevation_deg",
+    "verdict", "reasons", "notes",
 )  # fmt: skip
 #: The keys of a batch's run summary (``FileOutcome.run``), in order.
 RUN_FIELDS = (
@@ -147,6 +148,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN utc_offset_s INTEGER;
     CREATE VIEW season_segments AS
         SELECT r.file, r.athlete, s.* FROM segments AS s JOIN runs AS r USING (run_id);
+    """,
+    # 3: the light and ground of each segment (issue 16); older rows have none.
+    """
+    ALTER TABLE segments ADD COLUMN lit TEXT;
+    ALTER TABLE segments ADD COLUMN surface TEXT;
+    ALTER TABLE segments ADD COLUMN sun_elevation_deg REAL;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -764,8 +771,11 @@ def _segment_values(seg: dict[str, Any]) -> list[Any]:
 
 
 _ROAD = SEGMENT_FIELDS.index("nearest_road_highway")
-_TAIL = SEGMENT_FIELDS[_ROAD + 2 :]  # crosses_road, nearest_hazard_m, venue, verdict, ...
-assert _TAIL == ("crosses_road", "nearest_hazard_m", "venue", "verdict", "reasons", "notes")
+_TAIL = SEGMENT_FIELDS[_ROAD + 2 :]  # crosses_road, nearest_hazard_m, venue, lit, ...
+assert _TAIL == (
+    "crosses_road", "nearest_hazard_m", "venue", "lit", "surface", "sun_elevation_deg",
+    "verdict", "reasons", "notes",
+)  # fmt: skip
 
 
 def _segment_dict(file: str, athlete: str, row: Sequence[Any]) -> dict[str, Any]:
@@ -773,11 +783,16 @@ def _segment_dict(file: str, athlete: str, row: Sequence[Any]) -> dict[str, Any]
     ``retrogpx.check/1`` fields, then ``coordinates`` when the row has its geometry)."""
     out: dict[str, Any] = {"file": file, "athlete": athlete}
     out.update(zip(SEGMENT_FIELDS[:_ROAD], row[:_ROAD], strict=True))
-    highway, name, crosses, hazard, venue, verdict, reasons, notes = row[_ROAD : _ROAD + 8]
+    highway, name, crosses, hazard, venue, lit, surface, sun, verdict, reasons, notes = row[
+        _ROAD : _ROAD + 11
+    ]
     out["nearest_road"] = {"highway": highway, "name": name} if highway else None
     out["crosses_road"] = None if crosses is None else bool(crosses)
     out["nearest_hazard_m"] = hazard
     out["venue"] = venue
+    out["lit"] = lit
+    out["surface"] = surface
+    out["sun_elevation_deg"] = sun
     out["verdict"] = verdict
     out["reasons"] = _split(reasons)
     out["notes"] = json.loads(notes) if notes and notes != "[]" else []
