@@ -435,3 +435,19 @@ def test_min_chord_and_max_length_narrow_the_stretches() -> None:
     )
     rows = res.output.splitlines()[1:]
     assert rows and all(77.0 <= float(r.split(",")[2]) <= 83.0 for r in rows)
+
+
+def test_a_hazard_layer_keeps_stretches_away(park_search: VenueSearch, tmp_path: Path) -> None:
+    """A runner's own hazard layer (a pit on the best stretch) counts, as in check."""
+    best = park_search.stretches[0]
+    (lon0, lat0), (lon1, lat1) = best.lonlat
+    pit = {"type": "Feature", "properties": {"hazard": "pit"},
+           "geometry": {"type": "Point", "coordinates": [(lon0 + lon1) / 2, (lat0 + lat1) / 2]}}
+    path = tmp_path / "pits.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [pit]}))
+    res = CliRunner().invoke(cli, ["venues", str(PARK), "--hazards", str(path), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    search = find_venues([PARK], hazards=[path])
+    pit_xy = shapely.Point(np.mean([p for p in best.xy], axis=0))
+    assert all(shapely.LineString(s.xy).distance(pit_xy) >= 16.0 for s in search.stretches)
+    assert search.failed["near_hazard"] > park_search.failed["near_hazard"]

@@ -578,6 +578,12 @@ def _build_progress(
 @output_option
 @_path_option("--plot", "plot_path", help="Also draw the map of the stretches (.png, .svg, .pdf).")
 @_path_option("--report", "report_path", help="Also write a self-contained HTML page.")
+@_path_option(
+    "--hazards",
+    "hazard_paths",
+    multiple=True,
+    help="Layer whose every feature is a hazard; repeatable [the config's].",
+)
 @config_option
 @cache_options
 @click.option(
@@ -595,6 +601,7 @@ def venues_command(
     output: Path | None,
     plot_path: Path | None,
     report_path: Path | None,
+    hazard_paths: tuple[Path, ...],
     config_path: Path | None,
     cache_dir: Path | None,
     no_cache: bool,
@@ -622,7 +629,13 @@ def venues_command(
     point = parse_near(near) if near is not None else None
     with _build_progress(sys.stderr.isatty()) as progress:
         search = find_venues(
-            list(maps), config, near=point, radius_m=radius_m, limit=limit, progress=progress
+            list(maps),
+            config,
+            near=point,
+            radius_m=radius_m,
+            limit=limit,
+            hazards=list(hazard_paths) or None,
+            progress=progress,
         )
     if plot_path:
         from .plots import save_venue_plot

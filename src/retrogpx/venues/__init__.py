@@ -177,6 +177,7 @@ def find_venues(
     near: tuple[float, float] | None = None,
     radius_m: float | None = None,
     limit: int | None = None,
+    hazards: Sequence[str | Path] | None = None,
     progress: Progress | None = None,
 ) -> VenueSearch:
     """Suggest straight stretches for reverse running in the ``maps``.
@@ -188,6 +189,8 @@ def find_venues(
             the maps, through their index) and rank by walking distance too.
         radius_m: how far from ``near`` (default ``[venues] radius_m``).
         limit: how many stretches at most (default ``[venues] limit``).
+        hazards: files whose every feature is a hazard (default ``[layers] hazards``),
+            as for ``check --hazards``.
         progress: told how building a map's index goes, if one is built.
 
     Raises:
@@ -208,11 +211,13 @@ def find_venues(
     strict = config.rules.widened(margin)
     reach = max(100.0, strict.largest_distance_m)
     paths = [Path(p) for p in maps]
+    hazard_paths = [Path(p) for p in (config.layers.hazards if hazards is None else hazards)]
     if near is not None:
         radius_m = settings.radius_m if radius_m is None else radius_m
         lat, lon = near
         projection = LocalProjection.for_points(np.array([lat]), np.array([lon]))
-        layers = _load(paths, config, projection, (lon, lat, lon, lat), radius_m + reach, progress)
+        box_deg = (lon, lat, lon, lat)
+        layers = _load(paths, hazard_paths, config, projection, box_deg, radius_m + reach, progress)
         nx, ny = projection.to_xy(np.array([lat]), np.array([lon]))
         centre = (float(nx[0]), float(ny[0]))
         box = (
@@ -222,7 +227,7 @@ def find_venues(
             centre[1] + radius_m,
         )
     else:
-        layers, box = _load_whole(paths, config, reach, progress)
+        layers, box = _load_whole(paths, hazard_paths, config, reach, progress)
         centre = None
     search = VenueSearch(
         [], [str(p) for p in paths], layers, config.rules, margin, box,
@@ -258,6 +263,7 @@ def find_venues(
 
 def _load(
     paths: list[Path],
+    hazards: list[Path],
     config: Config,
     projection: LocalProjection,
     bbox: tuple[float, float, float, float],
@@ -269,6 +275,7 @@ def _load(
         paths,
         projection,
         bbox,
+        hazards=hazards,
         classes=config.classes,
         margin_m=margin_m,
         max_file_bytes=int(config.limits.max_file_mb * mib),
@@ -279,11 +286,11 @@ def _load(
 
 
 def _load_whole(
-    paths: list[Path], config: Config, reach: float, progress: Progress | None
+    paths: list[Path], hazards: list[Path], config: Config, reach: float, progress: Progress | None
 ) -> tuple[LayerSet, tuple[float, float, float, float]]:
     """The whole maps, unless they are wider than ``[venues] max_area_km`` (then the
     user must say where: a region is never read whole)."""
-    probe = _load(paths, config, LocalProjection(32631), (0.0, 0.0, 0.0, 0.0), 0.0, progress)
+    probe = _load(paths, [], config, LocalProjection(32631), (0.0, 0.0, 0.0, 0.0), 0.0, progress)
     boxes = [c.data for c in probe.coverage.values() if c.data is not None]
     if not boxes:
         raise RetrogpxError(
@@ -305,7 +312,7 @@ def _load_whole(
             "--radius M to search part of it",
         )
     projection = LocalProjection.for_points(np.array([lat_mid]), np.array([(x0 + x1) / 2.0]))
-    layers = _load(paths, config, projection, (x0, y0, x1, y1), reach, progress)
+    layers = _load(paths, hazards, config, projection, (x0, y0, x1, y1), reach, progress)
     xs, ys = projection.to_xy(np.array([y0, y1, y0, y1]), np.array([x0, x0, x1, x1]))
     return layers, (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
 
