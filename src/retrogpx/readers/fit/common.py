@@ -127,7 +127,8 @@ class RecordColumns:
     ``time_ns``: UTC nanoseconds since the Unix epoch (:data:`NAT` where there is no
     date); ``lat``/``lon`` in semicircles, ``ele`` metres, ``hr``, ``cad`` (cadence plus
     its fractional part): float64 with NaN where absent; ``file``: the index of the
-    chained FIT file the record is in.
+    chained FIT file the record is in. ``blind`` counts more records, not held in the
+    arrays, whose messages carry no position at all (only their number is used).
     """
 
     time_ns: np.ndarray
@@ -137,9 +138,10 @@ class RecordColumns:
     hr: np.ndarray
     cad: np.ndarray
     file: np.ndarray
+    blind: int = 0
 
     def __len__(self) -> int:
-        return len(self.lat)
+        return len(self.lat) + self.blind
 
 
 def record_values(values: dict[str, Any]) -> tuple[float, float, float, float, float]:
@@ -319,7 +321,7 @@ def finish_fit(rec: RecordColumns, summ: Summaries, path: str | Path) -> Track:
             path=path,
             hint="retrogpx needs a GPS track",
         )
-    if n_blind := int((~positioned).sum()):
+    if n_blind := int((~positioned).sum()) + rec.blind:
         notes.append(f"left out {counted(n_blind, 'record')} without a GPS position")
     part = _parts(summ, rec.time_ns, rec.file)
     outside = _outside_declared(summ, rec.time_ns, rec.file) & positioned
