@@ -157,6 +157,7 @@ class Profile:
     fields: dict[int, dict[int, Any]]  # global -> field number -> fitdecode Field
     rules: dict[int, dict[int, _Rules]]
     hr: int
+    timestamp: Any  # the field fitdecode adds for a compressed-timestamp header
 
 
 @cache
@@ -195,6 +196,7 @@ def profile() -> Profile:
         fields={num: dict(types[num].fields) for num in kinds},
         rules=rules,
         hr=by_name["hr"].mesg_num,
+        timestamp=fitdecode.profile.FIELD_TYPE_TIMESTAMP,
     )
 
 

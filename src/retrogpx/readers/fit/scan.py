@@ -27,6 +27,7 @@ Whatever else fitdecode would read its own way (see :mod:`.layout`) makes
 from __future__ import annotations
 
 from array import array
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,7 +156,7 @@ class _Scan:
         self.file_starts: list[int] = []
         self.blind = 0  # records whose layout has no position
         self.summ = Summaries()
-        self._layouts: dict[bytes, Layout] = {}
+        self._layouts: dict[Hashable, Layout] = {}
 
     # --- the walk -------------------------------------------------------------------------
 
@@ -205,18 +206,29 @@ class _Scan:
     def _definition(
         self, p: int, header: int, dev_types: dict[Any, dict[Any, tuple[int, Any]]]
     ) -> tuple[Layout, int] | None:
-        """The layout of the definition message at ``p`` (the same object for the same
-        definition without developer fields) and where it ends; None at the data's end."""
-        data = self.data
-        key = b""
-        if not header & 0x20 and p + 6 <= self.n:
-            end = p + 6 + 3 * data[p + 5]
+        """The layout of the definition message at ``p`` and where it ends; None at the
+        data's end. The same definition gives the same layout object (with developer
+        fields: while they are declared the same)."""
+        data, n = self.data, self.n
+        key: Hashable = None
+        end = p + 6 + 3 * data[p + 5] if p + 6 <= n else n + 1
+        if end <= n and not header & 0x20:
             key = data[p + 1 : end]
+        elif end < n:
+            dev_end = end + 1 + 3 * data[end]
+            if dev_end <= n:
+                declared = tuple(
+                    dev_types.get(data[i + 2], {}).get(data[i]) for i in range(end + 1, dev_end, 3)
+                )
+                if None not in declared:  # else read_definition declares them
+                    key = (data[p + 1 : dev_end], declared)
+                    end = dev_end
+        if key is not None:
             cached = self._layouts.get(key)
-            if cached is not None and end <= self.n:
+            if cached is not None:
                 return cached, end
         got = read_definition(data, p, dev_types)
-        if got is not None and key:
+        if got is not None and key is not None:
             self._layouts[key] = got[0]
         return got
 
@@ -317,9 +329,7 @@ class _Scan:
         while k < fit:
             stop = min(fit, k + step)
             heads = self.buf[p + k * size : p + (stop - 1) * size + 1 : size]
-            if mask != 0xFF:
-                heads = heads & mask
-            differ = np.flatnonzero(heads != head)
+            differ = np.flatnonzero((heads & mask if mask != 0xFF else heads) != head)
             if len(differ):
                 return k + int(differ[0])
             k = stop
@@ -332,9 +342,7 @@ class _Scan:
             (count,), dtype=slot.dtype, buffer=self.data, offset=p + slot.offset, strides=(size,)
         )
 
-    def _last_valid(
-        self, slot: Slot, p: int, count: int, size: int, acc: int | None
-    ) -> int | None:
+    def _last_valid(self, slot: Slot, p: int, count: int, size: int, acc: int | None) -> int | None:
         """The compressed-timestamp accumulator after messages carrying a timestamp:
         their last valid one (fitdecode follows every valid ``timestamp`` field)."""
         if count == 1:
@@ -352,12 +360,12 @@ class _Scan:
         header's offset on from there."""
         values = self._strided(slot, p, count, size)
         valid = np.flatnonzero(values != slot.invalid)
-        if acc is None and (not len(valid) or valid[0] != 0):
-            raise _Decline  # counting on from a spoilt accumulator
-        if len(valid):
+        if len(valid) and (acc is not None or valid[0] == 0):
             last = int(valid[-1])
             acc = int(_accumulate(offsets[last : last + 1], int(values[last]))[-1])
             offsets = offsets[last + 1 :]
+        elif acc is None:
+            raise _Decline  # counting on from a spoilt accumulator
         return int(_accumulate(offsets, acc)[-1]) if len(offsets) else acc
 
     def _developer(
@@ -422,73 +430,23 @@ class _Scan:
             return rows, positions
         positions = group.positions()
         # Every byte offset as the start of a message, without copying; then the rows.
-        every = np.ndarray(
-            (self.n - layout.size + 1,), dtype=dtype, buffer=self.data, strides=(1,)
-        )
+        every = np.ndarray((self.n - layout.size + 1,), dtype=dtype, buffer=self.data, strides=(1,))
         return every[positions], positions
 
     def _records(self) -> RecordColumns:
         fields = profile().fields[profile_num("record")]
         by_name = {f.name: f for f in fields.values()}
-        parts: list[dict[str, np.ndarray]] = []
-        for group in self.groups.values():
-            if group.layout.kind != "record":
-                continue
-            rows, positions = self._rows(group)
-            slots = group.layout.slots
-            n = len(positions)
-
-            def column(name: str, rows: np.ndarray = rows, slots: dict[str, Slot] = slots) -> np.ndarray:
-                if name not in slots:
-                    return np.full(n, np.nan)
-                raw = rows[name]
-                fdef = by_name[name]
-                out = raw.astype(np.float64)
-                if fdef.scale:
-                    out /= fdef.scale
-                if fdef.offset:
-                    out -= fdef.offset
-                out[raw == slots[name].invalid] = np.nan
-                return out
-
-            ele = column("enhanced_altitude")
-            if "altitude" in slots:
-                raw = rows["altitude"].astype(np.int64)
-                valid = raw != slots["altitude"].invalid
-                alt = by_name["altitude"]
-                if "enhanced_altitude" in slots:  # the message's own, else its altitude
-                    own = column("altitude")
-                    ele = np.where(np.isnan(ele), own, ele)
-                else:  # enhanced_altitude expanded from altitude's bits
-                    comp = alt.components[0]
-                    bits = (raw >> comp.bit_offset) & ((1 << comp.bits) - 1)
-                    expanded = bits.astype(np.float64) / comp.scale - comp.offset
-                    ele = np.where(valid, expanded, np.nan)
-            frac = column("fractional_cadence")
-            cad = column("cadence") + np.where(np.isnan(frac), 0.0, frac)
-            time_ns = np.full(n, NAT, dtype=np.int64)
-            if "timestamp" in slots:
-                raw = rows["timestamp"].astype(np.int64)
-                dated = (raw != slots["timestamp"].invalid) & (raw >= FIT_DATETIME_MIN)
-            else:
-                stamps = group.stamp_column()
-                raw = np.full(n, -1, dtype=np.int64) if stamps is None else stamps
-                dated = raw >= FIT_DATETIME_MIN
-            time_ns[dated] = (raw[dated] + FIT_EPOCH_S) * 1_000_000_000
-            parts.append(
-                {
-                    "pos": positions,
-                    "time_ns": time_ns,
-                    "lat": column("position_lat"),
-                    "lon": column("position_long"),
-                    "ele": ele,
-                    "hr": column("heart_rate"),
-                    "cad": cad,
-                }
-            )
+        parts = [
+            _record_columns(*self._rows(group), group, by_name)
+            for group in self.groups.values()
+            if group.layout.kind == "record"
+        ]
         names = ("pos", "time_ns", "lat", "lon", "ele", "hr", "cad")
         if not parts:
-            cols = {k: np.empty(0, dtype=np.int64 if k in ("pos", "time_ns") else np.float64) for k in names}
+            cols = {
+                k: np.empty(0, dtype=np.int64 if k in ("pos", "time_ns") else np.float64)
+                for k in names
+            }
         elif len(parts) == 1:
             cols = parts[0]
         else:
@@ -525,13 +483,66 @@ class _Scan:
             for i, pos in enumerate(positions.tolist()):
                 values = {name: _value(by_name[name], col[i]) for name, col in columns.items()}
                 if stamps is not None and "timestamp" not in values:
-                    values["timestamp"] = _value(by_name["timestamp"], int(stamps[i]))
+                    values["timestamp"] = _value(prof.timestamp, int(stamps[i]))
                 messages.append((pos, kind, values))
         messages.sort(key=lambda m: m[0])
         starts = self.file_starts
         for pos, kind, values in messages:
             file = int(np.searchsorted(starts, pos, side="right")) - 1
             self.summ.add(kind, values, file)
+
+
+def _float_column(rows: np.ndarray, slots: dict[str, Slot], fdef: Any, name: str) -> np.ndarray:
+    """A record field as fitdecode's value, float64 (NaN when absent or invalid)."""
+    if name not in slots:
+        return np.full(len(rows), np.nan)
+    raw = rows[name]
+    out = raw.astype(np.float64)
+    if fdef.scale:
+        out /= fdef.scale
+    if fdef.offset:
+        out -= fdef.offset
+    out[raw == slots[name].invalid] = np.nan
+    return out
+
+
+def _record_columns(
+    rows: np.ndarray, positions: np.ndarray, group: _Group, by_name: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """The record columns of one layout's messages (see :class:`.common.RecordColumns`)."""
+    slots = group.layout.slots
+
+    def column(name: str) -> np.ndarray:
+        return _float_column(rows, slots, by_name[name], name)
+
+    ele = column("enhanced_altitude")
+    if "altitude" in slots and "enhanced_altitude" in slots:  # its own, else altitude
+        ele = np.where(np.isnan(ele), column("altitude"), ele)
+    elif "altitude" in slots:  # enhanced_altitude expanded from altitude's bits
+        raw = rows["altitude"].astype(np.int64)
+        comp = next(c for c in by_name["altitude"].components if c.name == "enhanced_altitude")
+        bits = (raw >> comp.bit_offset) & ((1 << comp.bits) - 1)
+        expanded = bits.astype(np.float64) / comp.scale - comp.offset
+        ele = np.where(raw != slots["altitude"].invalid, expanded, np.nan)
+    frac = column("fractional_cadence")
+    time_ns = np.full(len(rows), NAT, dtype=np.int64)
+    if "timestamp" in slots:
+        raw = rows["timestamp"].astype(np.int64)
+        dated = (raw != slots["timestamp"].invalid) & (raw >= FIT_DATETIME_MIN)
+    else:
+        stamps = group.stamp_column()
+        raw = np.full(len(rows), -1, dtype=np.int64) if stamps is None else stamps
+        dated = raw >= FIT_DATETIME_MIN
+    time_ns[dated] = (raw[dated] + FIT_EPOCH_S) * 1_000_000_000
+    return {
+        "pos": positions,
+        "time_ns": time_ns,
+        "lat": column("position_lat"),
+        "lon": column("position_long"),
+        "ele": ele,
+        "hr": column("heart_rate"),
+        "cad": column("cadence") + np.where(np.isnan(frac), 0.0, frac),
+    }
 
 
 def profile_num(kind: str) -> int:
