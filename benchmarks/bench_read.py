@@ -61,6 +61,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from _common import ROOT, machine_line, print_table
@@ -95,19 +96,11 @@ TPX = "http://www.garmin.com/xmlschemas/TrackPointExtension/v1"
 # --- the file -----------------------------------------------------------------------------
 
 
-def write_session(folder: Path, seconds: int, seed: int = SEED) -> tuple[Path, Path, int]:
-    """Write a ``seconds``-long 1 Hz session and its lap file; return both paths and
-    the number of points."""
+def record_session(seconds: int, seed: int = SEED) -> tuple[str, Any, Any]:
+    """The ``seconds``-long 1 Hz session: its name, plan and recording (see the module
+    doc; ``bench_fit.py`` writes the same recording as FIT)."""
     if str(TOOLS) not in sys.path:
         sys.path.insert(0, str(TOOLS))
-    from sample_formats import (
-        LapRow,
-        WatchLapSpan,
-        gpx_bytes,
-        laps_csv,
-        tcx_bytes,
-        watch_distance_m,
-    )
     from sample_motion import Athlete, render
     from sample_season import meadow_lines
     from sample_sessions import sections, start, stretch, warm_up
@@ -126,6 +119,22 @@ def write_session(folder: Path, seconds: int, seed: int = SEED) -> tuple[Path, P
         plan.along("jog", loop_path(), min(left_s - 120, 1500) * 2.7, 2.7)
     plan.stand(seconds - 1 - plan.clock_s)
     rec = render(plan, Athlete(hr_rest=52.0, hr_max=184.0, sampling="1s"), rng)
+    return name, plan, rec
+
+
+def write_session(folder: Path, seconds: int, seed: int = SEED) -> tuple[Path, Path, int]:
+    """Write a ``seconds``-long 1 Hz session and its lap file; return both paths and
+    the number of points."""
+    name, plan, rec = record_session(seconds, seed)
+    from sample_formats import (
+        LapRow,
+        WatchLapSpan,
+        gpx_bytes,
+        laps_csv,
+        tcx_bytes,
+        watch_distance_m,
+    )
+
     rows = []
     for leg in plan.legs:
         if leg.kind == "reverse" or leg.label == "warmup":

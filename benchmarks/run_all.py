@@ -7,7 +7,7 @@ Usage (``make bench`` runs the first)::
     python benchmarks/run_all.py --only bench_batch --only bench_read
 
 Each benchmark is a plain script run in its own Python process, in this order:
-``bench_read.py`` (when present), ``bench_safety.py``, ``bench_layers.py``,
+``bench_read.py`` (when present), ``bench_fit.py``, ``bench_safety.py``, ``bench_layers.py``,
 ``bench_venues.py``, ``bench_plots.py``, ``bench_batch.py``, ``bench_store.py``. Its own
 output is shown as it finishes; the tables it prints
 through ``_common.print_table`` are collected (``RETROGPX_BENCH_RESULTS``) and put into
@@ -32,8 +32,8 @@ from _common import RESULTS_ENV, format_table, machine
 
 HERE = Path(__file__).resolve().parent
 ORDER = (
-    "bench_read", "bench_safety", "bench_layers", "bench_venues", "bench_plots", "bench_batch",
-    "bench_store",
+    "bench_read", "bench_fit", "bench_safety", "bench_layers", "bench_venues", "bench_plots",
+    "bench_batch", "bench_store",
 )  # fmt: skip
 
 #: Columns of the combined table, and the benchmarks' own column names that fill them.

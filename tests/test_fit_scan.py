@@ -17,7 +17,17 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import SAMPLES, corpus_files
-from fit_files import EVENT, FILE_ID, T0, FitWriter, MessageType, fit_files, semicircles
+from fit_files import (
+    EVENT,
+    FILE_ID,
+    T0,
+    FitWriter,
+    MessageType,
+    developer_data_id,
+    field_description,
+    fit_files,
+    semicircles,
+)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -195,18 +205,122 @@ def test_crc16_is_fitdecodes() -> None:
     assert crc16(b"\x01" * 5000, 7, 4000) == fitdecode.utils.compute_crc(b"\x01" * 3993)
 
 
-def test_what_the_scan_path_declines_the_reference_reads() -> None:
-    """An hr message, a timestamp written as a float, a developer field named like a
-    record field: declined, and read_fit_bytes gives the reference's Track."""
-    hr = run_file()
-    hr.write(4, MessageType(132, ((253, "uint32"), (6, "uint8"))), {253: T0, 6: 100})
-    float_time = run_file()
-    float_record = MessageType(20, ((253, "float32"), (0, "sint32"), (1, "sint32")))
-    float_time.write(4, float_record, {253: T0 + 40.0, 0: 1, 1: 1})
-    for data in (hr.to_bytes(), float_time.to_bytes()):
-        assert scan_fit(data) is None
-        scan, reference = outcome(read_fit_bytes, data), outcome(read_fit_reference, data)
+# --- odd layouts: taken on exactly, or declined --------------------------------------------
+
+
+def _odd(case: str) -> bytes:
+    """A plain run with one odd thing (see ODD)."""
+    w = run_file(40)
+    t = T0 + 40 + np.arange(20)
+    lat = semicircles(np.full(20, 52.51))
+    lon = semicircles(np.full(20, 13.4))
+    own_time = MessageType(20, ((253, "uint32"), (0, "sint32"), (1, "sint32")))
+    plain = MessageType(20, ((0, "sint32"), (1, "sint32")))
+    if case == "compressed headers on records with a timestamp field":
+        w.write(3, own_time, {253: t, 0: lat, 1: lon}, count=20, timestamps=t)
+    elif case in ("developer field 253, then a compressed header", "developer field 253"):
+        w.write(4, *developer_data_id(0))
+        w.write(4, *field_description(0, 253, "uint32", "when"))
+        dev = MessageType(20, plain.fields, developer=((253, 4, 0),))
+        w.write(5, dev, {0: lat, 1: lon, ("dev", 253): np.zeros(20, "V4")}, count=20)
+        if case.endswith("compressed header"):
+            w.write(3, plain, {0: lat, 1: lon}, count=20, timestamps=t)
+    elif case == "developer field of 3 bytes of uint16 values":
+        w.write(4, *developer_data_id(0))
+        w.write(4, *field_description(0, 0, "uint16", "odd"))
+        dev = MessageType(20, own_time.fields, developer=((0, 3, 0),))
+        w.write(5, dev, {253: t, 0: lat, 1: lon, ("dev", 0): np.zeros(20, "V3")}, count=20)
+    elif case == "field_description of an undeclared developer index":
+        w.write(4, *field_description(5, 0, "uint8", "x"))
+        w.write(5, own_time, {253: t, 0: lat, 1: lon}, count=20)
+    elif case == "developer field nobody described":
+        w.write(4, *developer_data_id(0))
+        dev = MessageType(20, own_time.fields, developer=((9, 2, 0),))
+        w.write(5, dev, {253: t, 0: lat, 1: lon, ("dev", 9): np.zeros(20, "V2")}, count=20)
+    elif case == "developer field named heart_rate":
+        w.write(4, *developer_data_id(0))
+        w.write(4, *field_description(0, 1, "uint8", "heart_rate"))
+        dev = MessageType(20, own_time.fields, developer=((1, 1, 0),))
+        w.write(5, dev, {253: t, 0: lat, 1: lon, ("dev", 1): np.zeros(20, "V1")}, count=20)
+    elif case.startswith("activity local time"):
+        local = 0x10000000 if case.endswith("'min'") else t[-1] + 7200
+        activity = MessageType(34, ((253, "uint32"), (5, "uint32")))
+        w.write(4, activity, {253: t[-1], 5: local})
+    elif case == "heart rate as 3 bytes":
+        w.write(
+            4,
+            MessageType(20, (*own_time.fields, (3, "byte", 3))),
+            {253: t, 0: lat, 1: lon, 3: 1},
+            count=20,
+        )
+    elif case == "timestamp as sint32":
+        w.write(
+            4,
+            MessageType(20, ((253, "sint32"), (0, "sint32"), (1, "sint32"))),
+            {253: t, 0: lat, 1: lon},
+            count=20,
+        )
+    elif case == "altitude as sint16, negative":
+        alt = MessageType(20, (*own_time.fields, (2, "sint16")))
+        w.write(4, alt, {253: t, 0: lat, 1: lon, 2: np.arange(-10, 10)}, count=20)
+    elif case == "altitude as uint32, over 16 bits":
+        alt = MessageType(20, (*own_time.fields, (2, "uint32")))
+        w.write(4, alt, {253: t, 0: lat, 1: lon, 2: 70_000 + np.arange(20)}, count=20)
+    elif case == "device-relative timestamps":
+        w.write(4, own_time, {253: np.arange(20) + 1000, 0: lat, 1: lon}, count=20)
+    elif case in ("timestamp as bytes in a private message", "... then a compressed header"):
+        private = MessageType(0xFF20, ((253, "byte", 4), (0, "uint8")))
+        w.write(4, private, {253: np.arange(4), 0: 1})
+        if case.endswith("compressed header"):
+            w.write(3, plain, {0: lat, 1: lon}, count=20, timestamps=t)
+    elif case == "unknown lap trigger, big-endian lap":
+        lap = MessageType(
+            19, ((253, "uint32"), (2, "uint32"), (7, "uint32"), (24, "enum")), big_endian=True
+        )
+        w.write(4, lap, {253: T0 + 39, 2: T0, 7: 39_000, 24: 77})
+    elif case == "hr message":
+        w.write(4, MessageType(132, ((253, "uint32"), (6, "uint8"))), {253: T0, 6: 100})
+    elif case == "timestamp as float32":
+        float_record = MessageType(20, ((253, "float32"), (0, "sint32"), (1, "sint32")))
+        w.write(4, float_record, {253: T0 + 40.0, 0: 1, 1: 1})
+    else:
+        raise ValueError(case)
+    return w.to_bytes()
+
+
+#: Odd layouts, and whether the scan path takes them on.
+ODD = {
+    "compressed headers on records with a timestamp field": True,
+    "developer field 253": True,
+    "developer field 253, then a compressed header": False,
+    "developer field of 3 bytes of uint16 values": True,
+    "field_description of an undeclared developer index": True,
+    "developer field nobody described": True,
+    "developer field named heart_rate": False,
+    "activity local time": True,
+    "activity local time 0x10000000, which fitdecode renders as 'min'": False,
+    "heart rate as 3 bytes": False,
+    "timestamp as sint32": False,
+    "altitude as sint16, negative": True,
+    "altitude as uint32, over 16 bits": True,
+    "device-relative timestamps": True,
+    "timestamp as bytes in a private message": True,
+    "... then a compressed header": False,
+    "unknown lap trigger, big-endian lap": True,
+    "hr message": False,
+    "timestamp as float32": False,
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD))
+def test_odd_layouts_are_read_the_same_or_declined(case: str) -> None:
+    data = _odd(case)
+    scan, reference = both(data)
+    assert (scan is not None) == ODD[case]
+    if scan is not None:
         assert_same(scan, reference)
+    else:  # read_fit_bytes reads it through the reference
+        assert_same(outcome(read_fit_bytes, data), reference)
 
 
 # --- mutated files ------------------------------------------------------------------------
