@@ -10,7 +10,10 @@ when a file needs it, whose modules say which path they are:
   from them) and ``scan_times``;
 - ``tcx/``: ``scan`` then ``reference`` (a defusedxml tree), sharing ``common`` (the
   reference's conversions, the laps, the finishing step);
-- ``fit/``: ``reference`` (fitdecode, the optional ``fit`` extra).
+- ``fit/``: ``scan`` (messages framed by their headers, record fields read with numpy;
+  ``layout`` reads definition messages, ``crc`` checks the CRCs) then ``reference``
+  (fitdecode, the optional ``fit`` extra, whose FIT profile both paths use), sharing
+  ``common`` (what is taken from the stream, the finishing step).
 
 The XML they share is in ``_xml/``: the defusedxml parse, the hardened lxml parse, the
 byte scanner and the values read from bytes. The fast path of a format takes on what

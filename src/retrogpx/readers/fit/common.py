@@ -19,7 +19,7 @@ not dates).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -41,6 +41,11 @@ FIT_EPOCH_S = 631_065_600
 #: A ``date_time`` below this counts seconds since the device powered on, not a date.
 FIT_DATETIME_MIN = 0x10000000
 NAT = np.iinfo(np.int64).min
+#: Times from here on are taken as no time: nanosecond times end in April 2262 (a
+#: uint32 FIT time ends in 2126; only compressed timestamps counted on for years of
+#: messages get further).
+LATEST = datetime(2262, 1, 1, tzinfo=UTC)
+LATEST_S = int(LATEST.timestamp())
 
 #: The fields of each message both paths take, by message name.
 TAKEN: dict[str, tuple[str, ...]] = {
@@ -116,8 +121,9 @@ def number(value: Any) -> float:
 
 
 def fit_time(value: Any) -> datetime | None:
-    """A decoded FIT time, or None (absent, or a device-relative time, not a date)."""
-    return value if isinstance(value, datetime) else None
+    """A decoded FIT time, or None (absent, a device-relative time, not a date, or from
+    :data:`LATEST` on)."""
+    return value if isinstance(value, datetime) and value < LATEST else None
 
 
 @dataclass

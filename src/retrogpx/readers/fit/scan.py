@@ -39,6 +39,7 @@ from ...track import Track
 from .common import (
     FIT_DATETIME_MIN,
     FIT_EPOCH_S,
+    LATEST_S,
     NAT,
     TAKEN,
     RecordColumns,
@@ -69,6 +70,8 @@ from .layout import (
 OVERRUN = other_stop("AssertionError", "")
 _HEADER_MIN = 12
 _HEADER_WITH_CRC = 14
+#: Messages handled at once where a run's values are not kept (bounded memory).
+_CHUNK = 1 << 16
 
 
 class _Decline(Exception):
@@ -120,6 +123,19 @@ def _accumulate(offsets: np.ndarray, acc: int) -> np.ndarray:
     before[0] = acc & 31
     before[1:] = offsets[:-1]
     return (acc & ~31) + 32 * np.cumsum(offsets < before) + offsets
+
+
+def _last_valid_index(values: np.ndarray, invalid: int) -> int | None:
+    """The index of the last value that is not ``invalid``, or None; looked for from
+    the end a chunk at a time (usually the last one is valid)."""
+    end = len(values)
+    while end > 0:
+        start = max(0, end - _CHUNK)
+        hits = np.flatnonzero(values[start:end] != invalid)
+        if len(hits):
+            return start + int(hits[-1])
+        end = start
+    return None
 
 
 def _parse_string(raw: bytes) -> str | None:
@@ -287,30 +303,32 @@ class _Scan:
             for slot in layout.checks:
                 if (self._strided(slot, p, count, size) == LOCAL_MIN).any():
                     raise _Decline
+            taken = kind in TAKEN and (kind != "record" or layout.positioned)
             stamps = None
             if compressed:
                 if layout.spoils_ts:
                     raise _Decline
-                offsets = self.buf[p : p + count * size : size].astype(np.int64) & 31
-                if layout.ts is None:
-                    if acc is None:
-                        raise _Decline
+                if layout.ts is not None:  # its own timestamp is its time; both count on
+                    acc = self._with_own_time(layout.ts, p, count, size, acc)
+                elif acc is None:
+                    raise _Decline
+                elif taken:
+                    offsets = self.buf[p : p + count * size : size].astype(np.int64) & 31
                     stamps = _accumulate(offsets, acc)
                     acc = int(stamps[-1])
-                else:  # the message's own timestamp is its time; both move the count on
-                    acc = self._with_own_time(layout.ts, p, count, size, offsets, acc)
+                else:
+                    acc = self._count_on(p, count, size, acc)
             elif layout.ts is not None:
                 acc = self._last_valid(layout.ts, p, count, size, acc)
             if layout.spoils_ts:
                 acc = None
-            if kind in TAKEN:
-                if kind == "record" and not layout.positioned:
-                    self.blind += count
-                else:
-                    group = self.groups.get(layout)
-                    if group is None:
-                        group = self.groups[layout] = _Group(layout)
-                    group.add(p, count, stamps)
+            if taken:
+                group = self.groups.get(layout)
+                if group is None:
+                    group = self.groups[layout] = _Group(layout)
+                group.add(p, count, stamps)
+            elif kind == "record":  # no position in the layout: only counted
+                self.blind += count
             p += count * size
         return None
 
@@ -349,24 +367,31 @@ class _Scan:
             value = slot.read(self.data, p)
             return acc if value is None else value
         values = self._strided(slot, p, count, size)
-        valid = np.flatnonzero(values != slot.invalid)
-        return int(values[valid[-1]]) if len(valid) else acc
+        last = _last_valid_index(values, slot.invalid)
+        return acc if last is None else int(values[last])
 
-    def _with_own_time(
-        self, slot: Slot, p: int, count: int, size: int, offsets: np.ndarray, acc: int | None
-    ) -> int:
+    def _count_on(self, p: int, count: int, size: int, acc: int) -> int:
+        """The accumulator after ``count`` compressed-timestamp headers from ``p`` on
+        (their timestamps not kept, so a chunk at a time)."""
+        heads = self.buf[p : p + count * size : size]
+        for start in range(0, count, _CHUNK):
+            offsets = heads[start : start + _CHUNK].astype(np.int64) & 31
+            acc = int(_accumulate(offsets, acc)[-1])
+        return acc
+
+    def _with_own_time(self, slot: Slot, p: int, count: int, size: int, acc: int | None) -> int:
         """The accumulator after compressed-timestamp messages that also carry a
         timestamp field: fitdecode sets it from the field (when valid), then counts the
         header's offset on from there."""
         values = self._strided(slot, p, count, size)
-        valid = np.flatnonzero(values != slot.invalid)
-        if len(valid) and (acc is not None or valid[0] == 0):
-            last = int(valid[-1])
-            acc = int(_accumulate(offsets[last : last + 1], int(values[last]))[-1])
-            offsets = offsets[last + 1 :]
+        last = _last_valid_index(values, slot.invalid)
+        if last is not None and (acc is not None or values[0] != slot.invalid):
+            offset = self.data[p + last * size] & 31
+            acc = int(_accumulate(np.array([offset], dtype=np.int64), int(values[last]))[-1])
+            p, count = p + (last + 1) * size, count - last - 1
         elif acc is None:
             raise _Decline  # counting on from a spoilt accumulator
-        return int(_accumulate(offsets, acc)[-1]) if len(offsets) else acc
+        return self._count_on(p, count, size, acc) if count else acc
 
     def _developer(
         self, layout: Layout, p: int, dev_types: dict[Any, dict[Any, tuple[int, Any]]]
@@ -533,6 +558,7 @@ def _record_columns(
         stamps = group.stamp_column()
         raw = np.full(len(rows), -1, dtype=np.int64) if stamps is None else stamps
         dated = raw >= FIT_DATETIME_MIN
+    dated &= raw < LATEST_S - FIT_EPOCH_S
     time_ns[dated] = (raw[dated] + FIT_EPOCH_S) * 1_000_000_000
     return {
         "pos": positions,
