@@ -13,11 +13,13 @@ import itertools
 import json
 import os
 import platform
+import resource
+import statistics
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,6 +126,25 @@ class Measured:
     peak_tree_pss_mib: float | None
     stdout: str
     stderr: str
+
+
+def time_calls(call: Callable[[], object], repeat: int) -> dict[str, float]:
+    """Run ``call`` ``repeat`` times in this process: the median and fastest seconds,
+    the peak resident size and its growth over the runs (MiB)."""
+    before_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    seconds = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = call()
+        seconds.append(time.perf_counter() - start)
+        del result
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return {
+        "median_s": statistics.median(seconds),
+        "min_s": min(seconds),
+        "peak_mib": peak_mib,
+        "case_mib": peak_mib - before_mib,
+    }
 
 
 def run_measured(

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -50,7 +49,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from _common import ROOT, machine_line, print_table
+from _common import ROOT, machine_line, print_table, time_calls
 from bench_read import record_session
 
 FULL_S = 36_000  # 10 hours at 1 Hz
@@ -114,15 +113,7 @@ def _case(name: str, path: Path) -> Callable[[], object]:
 def run_case(name: str, path: Path, repeat: int) -> dict[str, float]:
     """Time case ``name`` in this process: median and fastest seconds, peak resident
     size (MiB)."""
-    call = _case(name, path)
-    seconds = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = call()
-        seconds.append(time.perf_counter() - start)
-        del result
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {"median_s": statistics.median(seconds), "min_s": min(seconds), "peak_mib": peak_mib}
+    return time_calls(_case(name, path), repeat)
 
 
 def measure(name: str, path: Path, repeat: int) -> dict[str, float]:

@@ -51,8 +51,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import ROOT, machine_line, print_table
+from _common import ROOT, machine_line, print_table, time_calls
 
 TOOLS = ROOT / "tools"
 PARK = ROOT / "sample_tracks" / "park.osm"
@@ -218,21 +216,7 @@ def _case(name: str, gpx: Path, laps: Path) -> Callable[[], object]:
 def run_case(name: str, gpx: Path, laps: Path, repeat: int) -> dict[str, float]:
     """Time case ``name`` in this process: median and fastest seconds, peak and growth
     of the resident size (MiB)."""
-    call = _case(name, gpx, laps)
-    before_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    seconds = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = call()
-        seconds.append(time.perf_counter() - start)
-        del result
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {
-        "median_s": statistics.median(seconds),
-        "min_s": min(seconds),
-        "peak_mib": peak_mib,
-        "case_mib": peak_mib - before_mib,
-    }
+    return time_calls(_case(name, gpx, laps), repeat)
 
 
 def measure(name: str, gpx: Path, laps: Path, repeat: int) -> dict[str, float]:
