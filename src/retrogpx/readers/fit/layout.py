@@ -265,7 +265,7 @@ def read_definition(
             problem = _native_problem(prof, global_num, num, base, count, name is not None)
         if num == TIMESTAMP and size and (base not in INTS or count != 1):
             spoils_ts = True
-        if problem is None and size and base in INTS:
+        if problem is None and count == 1 and base in INTS:
             slot = Slot(offset, size, base, little)
             if name is not None:
                 slots.setdefault(name, slot)

@@ -27,6 +27,7 @@ Whatever else fitdecode would read its own way (see :mod:`.layout`) makes
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -106,11 +107,11 @@ class _Group:
         return starts[run] + (np.arange(self.total) - first[run]) * self.layout.size
 
     def stamp_column(self) -> np.ndarray | None:
-        """The compressed timestamp of every message (-1 where its header had none),
-        or None when no message had one."""
+        """The compressed timestamp of every message (:data:`~.common.NAT` where its
+        header had none), or None when no message had one."""
         if not self.stamps:
             return None
-        out = np.full(self.total, -1, dtype=np.int64)
+        out = np.full(self.total, NAT, dtype=np.int64)
         for first, values in self.stamps:
             out[first : first + len(values)] = values
         return out
@@ -507,14 +508,12 @@ class _Scan:
                 columns[name] = [None if v == slot.invalid else v for v in raw]
             for i, pos in enumerate(positions.tolist()):
                 values = {name: _value(by_name[name], col[i]) for name, col in columns.items()}
-                if stamps is not None and "timestamp" not in values:
+                if stamps is not None and stamps[i] != NAT and "timestamp" not in values:
                     values["timestamp"] = _value(prof.timestamp, int(stamps[i]))
                 messages.append((pos, kind, values))
         messages.sort(key=lambda m: m[0])
-        starts = self.file_starts
         for pos, kind, values in messages:
-            file = int(np.searchsorted(starts, pos, side="right")) - 1
-            self.summ.add(kind, values, file)
+            self.summ.add(kind, values, bisect_right(self.file_starts, pos) - 1)
 
 
 def _float_column(rows: np.ndarray, slots: dict[str, Slot], fdef: Any, name: str) -> np.ndarray:
@@ -556,7 +555,7 @@ def _record_columns(
         dated = (raw != slots["timestamp"].invalid) & (raw >= FIT_DATETIME_MIN)
     else:
         stamps = group.stamp_column()
-        raw = np.full(len(rows), -1, dtype=np.int64) if stamps is None else stamps
+        raw = np.full(len(rows), NAT, dtype=np.int64) if stamps is None else stamps
         dated = raw >= FIT_DATETIME_MIN
     dated &= raw < LATEST_S - FIT_EPOCH_S
     time_ns[dated] = (raw[dated] + FIT_EPOCH_S) * 1_000_000_000
