@@ -6,8 +6,8 @@ a FIT layout may vary: the record fields and their order, base types and byte or
 invalid values, one or two local message types taking turns, compressed-timestamp
 headers, developer fields (declared by ``developer_data_id`` and ``field_description``
 messages), other messages between the records (device_info, a manufacturer-specific
-message), a pause, laps, one or two sessions, a ``sport`` message and a second FIT file
-chained after the first.
+message), a pause, laps, one or two sessions, a ``sport`` message, an ``activity``
+message with the local time and a second FIT file chained after the first.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ DEVICE_INFO = MessageType(23, ((253, "uint32"), (0, "uint8"), (2, "uint16")))
 #: A manufacturer-specific message the profile does not know, with a timestamp.
 PRIVATE = MessageType(0xFF10, ((253, "uint32"), (0, "uint16"), (1, "byte", 3)))
 SPORT = MessageType(12, ((0, "enum"),))
+ACTIVITY = MessageType(34, ((253, "uint32"), (5, "uint32")))
 #: Record fields a layout may carry: number -> (name, base types it may be written as).
 RECORD_FIELDS: dict[int, tuple[str, tuple[str, ...]]] = {
     2: ("altitude", ("uint16",)),
@@ -206,6 +207,9 @@ def fit_files(draw: st.DrawFn, *, chained: bool = True) -> bytes:
         )
     if draw(st.booleans()):
         w.write(locals_[1], SPORT, {0: draw(st.sampled_from([1, 2, 17]))})
+    if draw(st.booleans()):  # the local time, UTC-12 to UTC+14 and beyond
+        offset_s = draw(st.sampled_from([-43_200, 0, 3_600, 19_800, 50_400, 60_000]))
+        w.write(locals_[2], ACTIVITY, {253: t[-1], 5: t[-1] + offset_s})
     data = w.to_bytes()
     if chained and draw(st.booleans()):
         data += draw(fit_files(chained=False))

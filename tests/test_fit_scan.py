@@ -63,7 +63,7 @@ def outcome(read: Any, data: bytes) -> Any:
     if track is None:
         return None
     assert isinstance(track, Track)
-    return (track.points, track.notes, track.laps, track.activity, track.name)
+    return (track.points, track.notes, track.laps, track.activity, track.name, track.utc_offset_s)
 
 
 def assert_same(scan: Any, reference: Any) -> None:
@@ -323,6 +323,30 @@ def test_odd_layouts_are_read_the_same_or_declined(case: str) -> None:
         assert_same(scan, reference)
     else:  # read_fit_bytes reads it through the reference
         assert_same(outcome(read_fit_bytes, data), reference)
+
+
+@pytest.mark.parametrize(
+    ("local_s", "offset_s"), [(7_200, 7_200.0), (-34_200, -34_200.0), (50_401, None), (None, None)]
+)
+def test_the_local_time_offset_from_the_activity_message(
+    local_s: int | None, offset_s: float | None
+) -> None:
+    """activity.local_timestamp minus its timestamp, within UTC-14..+14 h (else None)."""
+    w = run_file(30)
+    if local_s is not None:
+        activity = MessageType(34, ((253, "uint32"), (5, "uint32")))
+        w.write(4, activity, {253: T0 + 29, 5: T0 + 29 + local_s})
+    got, reference = both(w.to_bytes())
+    assert got is not None
+    assert_same(got, reference)
+    assert got[-1] == offset_s
+
+
+def test_the_sample_watch_file_says_its_local_time() -> None:
+    """The sample session was recorded at UTC+2 (tools/sample_formats.py)."""
+    data = read_bytes(SAMPLES / "watch" / "track_intervals.fit")
+    assert read_fit_bytes(data, "run.fit").utc_offset_s == 7200.0
+    assert read_fit_reference(data, "run.fit").utc_offset_s == 7200.0
 
 
 def test_times_past_2261_are_no_times_on_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -59,6 +59,8 @@ class Track:
         activity: the activity type (``running``, ``9`` ...) as the file gives it.
         notes: human-readable notes on what was cleaned or is odd in the file.
         laps: laps the watch stored (TCX/FIT); empty for GPX.
+        utc_offset_s: the device's local time minus UTC (seconds) when the file says
+            (a FIT file's ``activity`` message), else None.
         projected: the points already projected into a local frame when the track was
             cleaned (so that it is projected once), or None.
     """
@@ -69,6 +71,7 @@ class Track:
     activity: str | None = None
     notes: list[str] = field(default_factory=list)
     laps: list[WatchLap] = field(default_factory=list)
+    utc_offset_s: float | None = None
     projected: ProjectedPoints | None = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:

@@ -89,6 +89,7 @@ class _OsmXml(Protocol):
     def _relation(self, elem: Any) -> None: ...
     def _node_tags(self, tags: dict[str, str], lon_deg: float, lat_deg: float) -> None: ...
 
+
 #: Bytes read at a time: what ElementTree's ``iterparse`` (the reference reader) reads,
 #: so that both meet a size cap of the stream after the same data.
 CHUNK_BYTES = 16 * 1024

@@ -3,10 +3,11 @@ decoding stopped, and the finishing step that turns it into a Track.
 
 Both paths fill the same two things: :class:`RecordColumns` (one numpy array per value
 of the ``record`` messages, in file order) and :class:`Summaries` (the ``lap``,
-``session``, timer ``event`` and ``sport`` messages as field values by name, plus the
-file facts: chained files, failed CRCs, why decoding stopped). :mod:`.reference` fills
-them from fitdecode's frames, :mod:`.scan` from the bytes with numpy; :func:`finish_fit`
-makes the Track, so the two paths give the same points, notes, laps and errors.
+``session``, timer ``event``, ``sport`` and ``activity`` messages as field values by
+name, plus the file facts: chained files, failed CRCs, why decoding stopped).
+:mod:`.reference` fills them from fitdecode's frames, :mod:`.scan` from the bytes with
+numpy; :func:`finish_fit` makes the Track, so the two paths give the same points,
+notes, laps and errors.
 
 Values follow fitdecode's decoding: a field's invalid value (``0xFFFFFFFF`` for a
 uint32, ``0x7FFFFFFF`` for a sint32, 0 for the ``z`` types ...) is None (NaN in the
@@ -63,7 +64,10 @@ TAKEN: dict[str, tuple[str, ...]] = {
     ),
     "event": ("timestamp", "event", "event_type"),
     "sport": ("sport",),
+    "activity": ("timestamp", "local_timestamp"),
 }  # fmt: skip
+#: The largest local time offset from UTC (UTC+14, Kiribati; the smallest is UTC-12).
+MAX_UTC_OFFSET_S = 14 * 3600
 
 _TRIGGERS: dict[str, LapTrigger] = {
     "manual": "manual",
@@ -199,13 +203,14 @@ class Summaries:
     declared: dict[int, list[datetime]] = field(default_factory=dict)  # per chained file
     timer_events: list[tuple[datetime | None, str]] = field(default_factory=list)
     sports: list[str] = field(default_factory=list)  # from `sport` messages
+    utc_offset_s: float | None = None  # from the first `activity` message giving it
     files: int = 0  # FIT files in the (chained) stream
     bad_crcs: int = 0
     stopped: str | None = None  # why decoding stopped early
 
     def add(self, name: str, values: dict[str, Any], file: int) -> None:
-        """Keep what we use from one ``lap``, ``session``, ``event`` or ``sport``
-        message of chained file ``file``."""
+        """Keep what we use from one ``lap``, ``session``, ``event``, ``sport`` or
+        ``activity`` message of chained file ``file``."""
         if name in ("lap", "session"):
             (self.laps if name == "lap" else self.sessions).append(values)
             self.declared.setdefault(file, []).extend(_span(values))
@@ -214,6 +219,13 @@ class Summaries:
             self.timer_events.append((when, str(values.get("event_type"))))
         elif name == "sport" and isinstance(values.get("sport"), str):
             self.sports.append(values["sport"])
+        elif name == "activity" and self.utc_offset_s is None:
+            # local_timestamp: the device's local time written as if it were UTC.
+            utc, local = fit_time(values.get("timestamp")), values.get("local_timestamp")
+            if utc is not None and isinstance(local, datetime):
+                offset_s = (local - utc).total_seconds()
+                if abs(offset_s) <= MAX_UTC_OFFSET_S:
+                    self.utc_offset_s = offset_s
 
 
 # --- the Track ----------------------------------------------------------------------------
@@ -351,4 +363,5 @@ def finish_fit(rec: RecordColumns, summ: Summaries, path: str | Path) -> Track:
         points, path, name=None, activity=_fit_activity(summ, notes), notes=notes, laps=laps
     )
     track.notes.extend(lap_coverage_notes(track))
+    track.utc_offset_s = summ.utc_offset_s
     return track

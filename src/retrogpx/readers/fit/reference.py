@@ -5,9 +5,11 @@ What is read: ``record`` messages (semicircle positions converted to degrees;
 ``enhanced_altitude`` preferred to ``altitude``; heart rate; cadence plus its
 fractional part; UTC timestamps), ``lap`` messages as :class:`~retrogpx.track.WatchLap`
 (``lap_trigger`` says what ended the lap, see :mod:`retrogpx.watchlaps`), ``session``
-messages (the sport, and the time span each session declares), and timer ``event``
-messages. Speed fields are not kept: a :class:`~retrogpx.track.Track` has no column for
-them, and speeds are derived from the positions.
+messages (the sport, and the time span each session declares), timer ``event``
+messages, and the ``activity`` message's local time (its offset from UTC becomes
+:attr:`~retrogpx.track.Track.utc_offset_s`). Speed fields are not kept: a
+:class:`~retrogpx.track.Track` has no column for them, and speeds are derived from the
+positions.
 
 Recording parts: a new part starts when the timer restarts after a stop (a pause, as
 Garmin's TCX starts a new ``<Track>``), at each new session (multisport) and at each FIT

@@ -14,8 +14,8 @@ Then, per layout, the messages' fields are one numpy structured array over the b
 (a zero-copy strided view for a single run, a gather by message offset otherwise), and
 the columns are computed as fitdecode computes each value: invalid values, scale and
 offset from fitdecode's profile, ``enhanced_altitude`` expanded from ``altitude``.
-``lap``, ``session``, timer ``event`` and ``sport`` messages (a few per file) are
-turned into the same field values as the reference path gives. CRCs are checked as
+``lap``, ``session``, timer ``event``, ``sport`` and ``activity`` messages (a few per
+file) are turned into the same field values as the reference path gives. CRCs are checked as
 fitdecode does (:mod:`.crc`), and a file that ends early, names an undefined local
 message type, overruns the size its header declares or holds a field of size zero
 stops where fitdecode stops, with its words.
@@ -148,7 +148,8 @@ def _parse_string(raw: bytes) -> str | None:
 
 def _value(fdef: Any, raw: int | None) -> Any:
     """fitdecode's value of a profile field from its raw integer (None when invalid):
-    enum name, scale and offset, and a ``date_time`` as an aware datetime."""
+    enum name, scale and offset, and a ``date_time`` (from 0x10000000 on) or a
+    ``local_date_time`` as an aware datetime (a local one written as if UTC)."""
     if raw is None:
         return None
     value: Any = fdef.render(raw)
@@ -157,7 +158,8 @@ def _value(fdef: Any, raw: int | None) -> Any:
             value = float(value) / fdef.scale
         if fdef.offset:
             value = value - fdef.offset
-    if fdef.type.name == "date_time" and value >= FIT_DATETIME_MIN:
+    kind = fdef.type.name
+    if (kind == "date_time" and value >= FIT_DATETIME_MIN) or kind == "local_date_time":
         value = datetime.fromtimestamp(FIT_EPOCH_S + value, UTC)
     return value
 
@@ -491,7 +493,8 @@ class _Scan:
         )
 
     def _summaries(self) -> None:
-        """Add the lap, session, event and sport messages to the summaries, in file order."""
+        """Add the lap, session, event, sport and activity messages to the summaries, in
+        file order."""
         prof = profile()
         messages: list[tuple[int, str, dict[str, Any]]] = []
         for group in self.groups.values():
