@@ -3,11 +3,12 @@
 
 :func:`fit_files` is a hypothesis strategy: a run north at about 3 m/s with everything
 a FIT layout may vary: the record fields and their order, base types and byte order,
-invalid values, one or two local message types taking turns, compressed-timestamp
-headers, developer fields (declared by ``developer_data_id`` and ``field_description``
-messages), other messages between the records (device_info, a manufacturer-specific
-message), a pause, laps, one or two sessions, a ``sport`` message, an ``activity``
-message with the local time and a second FIT file chained after the first.
+invalid values, one or two local message types taking turns, records each followed by
+another message (``hrv`` ...), compressed-timestamp headers, developer fields (declared
+by ``developer_data_id`` and ``field_description`` messages), other messages between
+the records (device_info, a manufacturer-specific message), a pause, laps, one or two
+sessions, a ``sport`` message, an ``activity`` message with the local time and a second
+FIT file chained after the first.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ DEVICE_INFO = MessageType(23, ((253, "uint32"), (0, "uint8"), (2, "uint16")))
 #: A manufacturer-specific message the profile does not know, with a timestamp.
 PRIVATE = MessageType(0xFF10, ((253, "uint32"), (0, "uint16"), (1, "byte", 3)))
 SPORT = MessageType(12, ((0, "enum"),))
+#: Heart beat intervals, which Garmin watches write between records.
+HRV = MessageType(78, ((0, "uint16", 3),))
 ACTIVITY = MessageType(34, ((253, "uint32"), (5, "uint32")))
 #: Record fields a layout may carry: number -> (name, base types it may be written as).
 RECORD_FIELDS: dict[int, tuple[str, tuple[str, ...]]] = {
@@ -149,6 +152,7 @@ def fit_files(draw: st.DrawFn, *, chained: bool = True) -> bytes:
     locals_ = draw(st.lists(st.integers(0, top - 1), min_size=3, max_size=3, unique=True))
     invalid = draw(st.sampled_from([0.0, 0.05, 0.5]))
     between = draw(st.sampled_from([0, 7, 50]))  # other messages every so many records
+    interleave = draw(st.sampled_from([None, HRV, PRIVATE]))  # ... or after every record
 
     w = FitWriter()
     w.write(locals_[0], FILE_ID, {0: 4, 1: 1, 4: T0})
@@ -171,7 +175,16 @@ def fit_files(draw: st.DrawFn, *, chained: bool = True) -> bytes:
             values[("dev", number)] = _dev_bytes(rng, base, last - first)
         local = locals_[2] if k == 0 else locals_[0]
         stamps = t[sl] if compressed else None
-        w.write(local, layouts[k], values, count=last - first, timestamps=stamps)
+        if interleave is None:
+            w.write(local, layouts[k], values, count=last - first, timestamps=stamps)
+        else:  # each record followed by another message: records and hrv in turn
+            for i in range(last - first):
+                one = {key: np.asarray(v)[i : i + 1] for key, v in values.items()}
+                w.write(
+                    local, layouts[k], one, timestamps=None if stamps is None else stamps[i : i + 1]
+                )
+                beats = [500, 510, 0xFFFF] if interleave is HRV else 7
+                w.write(locals_[1], interleave, {253: t[first + i], 0: beats, 1: [1, 2, 3]})
         if last == pause:  # stop, then start again after a minute of not moving
             w.write(locals_[1], EVENT, {253: t[last - 1], 0: 0, 1: 4})
             t[last:] += 60

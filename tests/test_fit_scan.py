@@ -22,6 +22,7 @@ from fit_files import (
     EVENT,
     FILE_ID,
     FIT_EPOCH_S,
+    HRV,
     T0,
     FitWriter,
     MessageType,
@@ -38,7 +39,7 @@ from retrogpx.readers._source import read_bytes
 from retrogpx.readers.fit import read_fit_bytes
 from retrogpx.readers.fit.crc import crc16
 from retrogpx.readers.fit.reference import read_fit_reference
-from retrogpx.readers.fit.scan import read_fit_scan, scan_fit
+from retrogpx.readers.fit.scan import _Scan, read_fit_scan, scan_fit
 from retrogpx.track import Track
 
 fitdecode = pytest.importorskip("fitdecode")
@@ -145,6 +146,26 @@ def test_generated_files_vary_as_claimed() -> None:
 
     look()
     assert all(seen.values()), seen
+
+
+def test_records_taking_turns_with_hrv_messages_are_read_as_a_cycle() -> None:
+    """A watch logging heart beat intervals writes an ``hrv`` message after every
+    record: the scan path finds the cycle at once (a run of each, not a loop turn per
+    message) and reads the file as fitdecode does."""
+    w = run_file(5)
+    t = T0 + 5 + np.arange(1000)
+    lat = semicircles(52.5 + 3.0 * np.arange(1000) / 111_195.0)
+    for i in range(1000):
+        w.write(2, RECORD, {253: t[i], 0: lat[i], 1: semicircles(13.4), 3: 130})
+        w.write(5, HRV, {0: [480, 0xFFFF, 0xFFFF]})
+    data = w.to_bytes()
+    scan = _Scan(data)
+    scan.walk()
+    (group,) = [g for g in scan.groups.values() if g.layout.kind == "record"]
+    assert group.total == 1005 and len(group.starts) < 20  # 1,000 without the cycle
+    got, reference = both(data)
+    assert got is not None
+    assert_same(got, reference)
 
 
 # --- damaged and odd files: the reference's words -----------------------------------------
@@ -426,7 +447,7 @@ HOSTILE = (
     "claims 4 GB",
     "5 M empty records",
     "5 M empty records with compressed timestamps",
-    "1 M empty records of two types in turn",
+    "1 M empty records of two types in no order",
     "20,000 definitions of 255 fields",
 )
 
@@ -445,8 +466,9 @@ def hostile(case: str) -> bytes:
     elif case == "5 M empty records with compressed timestamps":
         heads = (0x80 | (np.arange(5_000_000) & 31)).astype(np.uint8)
         body = empty_record.definition(0) + heads.tobytes()
-    elif case == "1 M empty records of two types in turn":  # no run of one type
-        body = empty_record.definition(0) + empty_record.definition(1) + b"\x00\x01" * 500_000
+    elif case == "1 M empty records of two types in no order":  # no run, no cycle to find
+        kinds = np.random.default_rng(0).integers(0, 2, 1_000_000, dtype=np.uint8)
+        body = empty_record.definition(0) + empty_record.definition(1) + kinds.tobytes()
     else:  # nothing but definitions of 64 kB messages
         big = MessageType(0xFF00, tuple((i, "uint32", 63) for i in range(255)))
         body = b"".join(big.definition(i) for i in range(16)) * 1250

@@ -133,10 +133,23 @@ class Layout:
     zero_at: int | None
     spoils_ts: bool = False
     checks: tuple[Slot, ...] = ()
-    positioned: bool = field(init=False)
+    #: Its values are kept: a message the scan path takes, but a record only when its
+    #: layout has a position (the others are counted).
+    kept: bool = field(init=False)
+    #: Nothing to look at message by message: no problem, no field of size zero, no
+    #: developer data message, no value to check, no spoilt timestamp.
+    plain: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.positioned = "position_lat" in self.slots and "position_long" in self.slots
+        positioned = "position_lat" in self.slots and "position_long" in self.slots
+        self.kept = self.kind in TAKEN and (self.kind != "record" or positioned)
+        self.plain = (
+            self.problem is None
+            and self.zero_at is None
+            and self.kind not in DEVELOPER_MESSAGES
+            and not self.checks
+            and not self.spoils_ts
+        )
 
 
 @dataclass(frozen=True)

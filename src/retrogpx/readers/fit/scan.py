@@ -42,7 +42,6 @@ from .common import (
     FIT_EPOCH_S,
     LATEST_S,
     NAT,
-    TAKEN,
     RecordColumns,
     Summaries,
     bad_header,
@@ -73,6 +72,10 @@ _HEADER_MIN = 12
 _HEADER_WITH_CRC = 14
 #: Messages handled at once where a run's values are not kept (bounded memory).
 _CHUNK = 1 << 16
+#: The longest cycle of messages looked for, and how many messages to pass after
+#: looking for one in vain.
+_CYCLE_MAX = 4
+_CYCLE_WAIT = 16
 
 
 class _Decline(Exception):
@@ -87,24 +90,28 @@ class _Group:
     layout: Layout
     starts: array = field(default_factory=lambda: array("q"))
     counts: array = field(default_factory=lambda: array("q"))
+    strides: array = field(default_factory=lambda: array("q"))  # bytes from one to the next
     #: (index of a run's first message in the group, its compressed timestamps)
     stamps: list[tuple[int, np.ndarray]] = field(default_factory=list)
     total: int = 0
 
-    def add(self, start: int, count: int, stamps: np.ndarray | None) -> None:
+    def add(self, start: int, count: int, stride: int, stamps: np.ndarray | None = None) -> None:
         if stamps is not None:
             self.stamps.append((self.total, stamps))
         self.starts.append(start)
         self.counts.append(count)
+        self.strides.append(stride)
         self.total += count
 
     def positions(self) -> np.ndarray:
-        """The offset of every message, in file order."""
+        """The offset of every message, in the order of the runs (file order unless
+        runs of a cycle interleave)."""
         starts = np.frombuffer(self.starts, dtype=np.int64)
         counts = np.frombuffer(self.counts, dtype=np.int64)
+        strides = np.frombuffer(self.strides, dtype=np.int64)
         run = np.repeat(np.arange(len(starts)), counts)
         first = np.cumsum(counts) - counts
-        return starts[run] + (np.arange(self.total) - first[run]) * self.layout.size
+        return starts[run] + (np.arange(self.total) - first[run]) * strides[run]
 
     def stamp_column(self) -> np.ndarray | None:
         """The compressed timestamp of every message (:data:`~.common.NAT` where its
@@ -259,6 +266,7 @@ class _Scan:
         defs: list[Layout | None] = [None] * 16
         dev_types: dict[Any, dict[Any, tuple[int, Any]]] = {}
         acc: int | None = 0  # fitdecode's compressed-timestamp accumulator; None: spoilt
+        cycle_wait = 0  # messages to pass before looking for a cycle again
         while p < body_end:
             if p >= n:
                 return ends_early(n)
@@ -302,11 +310,22 @@ class _Scan:
                 and end + size <= limit
                 and data[end] & mask == header & mask
             ):
-                count = self._run_length(p, size, header & mask, mask, limit)
+                count = self._repeats(p, size, ((0, header & mask),), mask, limit)
+            elif layout.plain and not compressed:
+                if cycle_wait:
+                    cycle_wait -= 1
+                else:
+                    cycle = self._cycle(p, defs, limit)
+                    if cycle is None:
+                        cycle_wait = _CYCLE_WAIT
+                    else:
+                        acc = self._take_cycle(p, *cycle, acc)
+                        p += cycle[0] * cycle[2]
+                        continue
             for slot in layout.checks:
                 if (self._strided(slot, p, count, size) == LOCAL_MIN).any():
                     raise _Decline
-            taken = kind in TAKEN and (kind != "record" or layout.positioned)
+            taken = layout.kept
             stamps = None
             if compressed:
                 if layout.spoils_ts:
@@ -325,37 +344,98 @@ class _Scan:
                 acc = self._last_valid(layout.ts, p, count, size, acc)
             if layout.spoils_ts:
                 acc = None
-            if taken:
-                group = self.groups.get(layout)
-                if group is None:
-                    group = self.groups[layout] = _Group(layout)
-                group.add(p, count, stamps)
-            elif kind == "record":  # no position in the layout: only counted
-                self.blind += count
+            self._keep(layout, p, count, size, stamps)
             p += count * size
         return None
 
-    def _run_length(self, p: int, size: int, head: int, mask: int, limit: int) -> int:
-        """How many messages of ``size`` bytes from ``p`` on have a header byte equal to
-        ``head`` under ``mask`` and end within ``limit`` (at least 2: the caller saw
-        the second)."""
-        fit = (limit - p) // size
+    def _repeats(
+        self, p: int, period: int, phases: tuple[tuple[int, int], ...], mask: int, limit: int
+    ) -> int:
+        """How many times the messages from ``p`` on repeat every ``period`` bytes, each
+        phase's header byte (at its offset in the period) the same under ``mask``, all
+        ending within ``limit``; at least 2 (the caller saw the second time)."""
+        fit = (limit - p) // period
         data = self.data
         k = 2
         while k < fit and k < 8:  # short runs: no numpy call
-            if data[p + k * size] & mask != head:
+            if any(data[p + k * period + off] & mask != head for off, head in phases):
                 return k
             k += 1
         step = 64
         while k < fit:
             stop = min(fit, k + step)
-            heads = self.buf[p + k * size : p + (stop - 1) * size + 1 : size]
-            differ = np.flatnonzero((heads & mask if mask != 0xFF else heads) != head)
-            if len(differ):
-                return k + int(differ[0])
+            for off, head in phases:
+                at = p + off
+                heads = self.buf[at + k * period : at + (stop - 1) * period + 1 : period]
+                differ = np.flatnonzero((heads & mask if mask != 0xFF else heads) != head)
+                if len(differ):
+                    stop = k + int(differ[0])
+            if stop < min(fit, k + step):
+                return stop
             k = stop
             step *= 4
         return k
+
+    def _cycle(
+        self, p: int, defs: list[Layout | None], limit: int
+    ) -> tuple[int, tuple[tuple[int, int, Layout], ...], int] | None:
+        """A cycle of 2 to :data:`_CYCLE_MAX` data messages of plain layouts from ``p``
+        on, each with its usual header (records taking turns with ``hrv`` messages ...),
+        seen at least twice: (how many times it repeats, its phases as (offset, header,
+        layout), its length in bytes); None when there is none."""
+        data = self.data
+        phases: list[tuple[int, int, Layout]] = []
+        q = p
+        while len(phases) < _CYCLE_MAX and q < limit:
+            header = data[q]
+            layout = None if header & 0xC0 else defs[header & 0x0F]
+            if layout is None or not layout.plain:
+                return None
+            phases.append((q - p, header, layout))
+            q += layout.size
+            period = q - p
+            repeated = (
+                len(phases) >= 2
+                and p + 2 * period <= limit
+                and all(data[p + period + off] == head for off, head, _ in phases)
+            )
+            if repeated:
+                heads = tuple((off, head) for off, head, _ in phases)
+                return self._repeats(p, period, heads, 0xFF, limit), tuple(phases), period
+        return None
+
+    def _take_cycle(
+        self,
+        p: int,
+        count: int,
+        phases: tuple[tuple[int, int, Layout], ...],
+        period: int,
+        acc: int | None,
+    ) -> int | None:
+        """Keep the messages of ``count`` repeats of a cycle; the accumulator after them
+        (the last valid timestamp among them, by position)."""
+        last_at = -1
+        for off, _, layout in phases:
+            self._keep(layout, p + off, count, period, None)
+            if layout.ts is not None:
+                values = self._strided(layout.ts, p + off, count, period)
+                last = _last_valid_index(values, layout.ts.invalid)
+                if last is not None and p + off + last * period > last_at:
+                    last_at, acc = p + off + last * period, int(values[last])
+        return acc
+
+    def _keep(
+        self, layout: Layout, p: int, count: int, stride: int, stamps: np.ndarray | None
+    ) -> None:
+        """Keep a run of messages whose values the scan path takes (records without a
+        position in their layout are only counted)."""
+        if layout.kept:
+            group = self.groups.get(layout)
+            if group is None:
+                group = self.groups[layout] = _Group(layout)
+            group.add(p, count, stride, stamps)
+        elif layout.kind == "record":
+            self.blind += count
 
     def _strided(self, slot: Slot, p: int, count: int, size: int) -> np.ndarray:
         """An integer field of ``count`` consecutive messages: a view of the bytes."""
@@ -450,10 +530,10 @@ class _Scan:
             }
         )
         if len(group.starts) == 1:
-            start, count = group.starts[0], group.counts[0]
-            positions = start + layout.size * np.arange(count, dtype=np.int64)
+            start, count, stride = group.starts[0], group.counts[0], group.strides[0]
+            positions = start + stride * np.arange(count, dtype=np.int64)
             rows = np.ndarray(
-                (count,), dtype=dtype, buffer=self.data, offset=start, strides=(layout.size,)
+                (count,), dtype=dtype, buffer=self.data, offset=start, strides=(stride,)
             )
             return rows, positions
         positions = group.positions()
@@ -475,9 +555,9 @@ class _Scan:
                 k: np.empty(0, dtype=np.int64 if k in ("pos", "time_ns") else np.float64)
                 for k in names
             }
-        elif len(parts) == 1:
+        elif len(parts) == 1 and bool(np.all(np.diff(parts[0]["pos"]) > 0)):
             cols = parts[0]
-        else:
+        else:  # several layouts, or runs of a cycle: in file order
             order = np.argsort(np.concatenate([p["pos"] for p in parts]), kind="stable")
             cols = {k: np.concatenate([p[k] for p in parts])[order] for k in names}
         starts = np.asarray(self.file_starts, dtype=np.int64)
