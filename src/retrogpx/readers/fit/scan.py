@@ -7,9 +7,10 @@ definition), and a data message is passed over by its layout's size. Where data
 messages of one layout follow one another, as records mostly do, the whole run is found
 at once (numpy compares every header byte at that stride), so the loop turns once per
 run, not once per record; where two to four messages take turns (a record, then an
-``hrv`` message, ...), the cycle's repeats are found at once the same way. Nothing is decoded in the loop but the developer data
-messages (which change how later definitions are framed) and the timestamps that
-compressed-timestamp headers count from.
+``hrv`` message, ...), the cycle's repeats are found at once the same way. Nothing is
+decoded in the loop but the developer data messages (which change how later
+definitions are framed) and the timestamps that compressed-timestamp headers count
+from.
 
 Then, per layout, the messages' fields are one numpy structured array over the bytes
 (a zero-copy strided view for a single run, a gather by message offset otherwise), and
