@@ -1,4 +1,9 @@
-"""Point cleaning shared by every reader (retrogpx.clean)."""
+"""Point cleaning shared by every reader (retrogpx.clean).
+
+The cases are written as pandas tables (easy to edit row by row) and cleaned through
+:func:`clean_points` below, which hands the library its point columns and gives back a
+table: every check compares whole tables, as strictly as before the columns.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retrogpx.clean import clean_points, finish_track
+from retrogpx import clean
+from retrogpx.clean import finish_track
 from retrogpx.errors import TrackError
-from retrogpx.track import POINT_COLUMNS, Track, WatchLap, make_points
+from retrogpx.track import POINT_COLUMNS, PointColumns, Track, WatchLap, make_points
 
 START = pd.Timestamp("2024-05-01T07:00:00Z")
 LAT0, LON0 = 48.137, 11.575  # Munich
@@ -34,7 +40,13 @@ def walk(
         np.full(n, LON0),
         ele=np.full(n, 500.0) if ele is None else ele,
         part=part,
-    )
+    ).to_frame()
+
+
+def clean_points(raw: pd.DataFrame, **options: float) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`retrogpx.clean.clean_points` on a table's columns, back as a table."""
+    out, notes = clean.clean_points(PointColumns.from_frame(raw), **options)
+    return out.to_frame(), notes
 
 
 def shift_north(points: pd.DataFrame, rows: list[int], metres: float) -> pd.DataFrame:
@@ -53,12 +65,16 @@ def test_clean_track_is_returned_unchanged_without_notes() -> None:
 def test_output_is_fresh_with_range_index_and_dtypes() -> None:
     raw = walk(10)
     raw.index = pd.Index(range(100, 110))
-    before = raw.copy()
     out, _ = clean_points(raw)
     assert isinstance(out.index, pd.RangeIndex) and out.index[0] == 0
     assert {c: str(t) for c, t in out.dtypes.items()} == POINT_COLUMNS
-    out.loc[0, "lat"] = 0.0
-    pd.testing.assert_frame_equal(raw, before)  # the input is never modified
+    # The columns cleaned are new arrays: the input is never modified through them.
+    columns = PointColumns.from_frame(walk(10))
+    before = columns.take(slice(None))
+    cleaned, _ = clean.clean_points(columns)
+    for name in POINT_COLUMNS:
+        getattr(cleaned, name)[0] = getattr(cleaned, name)[1]
+    assert columns == before and cleaned != before
 
 
 def test_empty_input_gives_empty_output() -> None:
@@ -84,7 +100,7 @@ def test_bad_positions_and_null_island_are_dropped() -> None:
 def test_point_on_equator_or_meridian_only_is_kept() -> None:
     raw = make_points(
         pd.to_datetime([pd.NaT, pd.NaT], utc=True), np.array([0.0, 0.0]), np.array([10.0, 10.00001])
-    )
+    ).to_frame()
     out, notes = clean_points(raw)
     assert len(out) == 2 and notes == []
 
@@ -242,7 +258,12 @@ def test_finish_track_builds_a_track() -> None:
     raw = shift_north(walk(20), [10], 400.0)
     lap = WatchLap(number=1, start=START, elapsed_s=19.0, distance_m=47.5, trigger="manual")
     track = finish_track(
-        raw, "run.gpx", name="Morning", activity="running", notes=["n1"], laps=[lap]
+        PointColumns.from_frame(raw),
+        "run.gpx",
+        name="Morning",
+        activity="running",
+        notes=["n1"],
+        laps=[lap],
     )
     assert isinstance(track, Track)
     assert len(track) == 19 and track.source == "run.gpx"
@@ -255,7 +276,7 @@ def test_finish_track_refuses_when_nothing_is_left() -> None:
     raw = walk(5)
     raw[["lat", "lon"]] = 0.0
     with pytest.raises(TrackError) as err:
-        finish_track(raw, "run.gpx", name=None, activity=None, notes=[])
+        finish_track(PointColumns.from_frame(raw), "run.gpx", name=None, activity=None, notes=[])
     message = str(err.value)
     assert message.startswith("run.gpx: no recorded points left after cleaning")
     assert "dropped 5 points at 0,0" in message
@@ -286,7 +307,7 @@ def raw_points(draw: st.DrawFn) -> pd.DataFrame:
     missing = draw(st.lists(st.booleans(), min_size=n, max_size=n))
     times[np.array(missing, dtype=bool)] = pd.NaT
     part = np.sort(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
-    return make_points(times, lat, lon, part=np.asarray(part, dtype=np.int64))
+    return make_points(times, lat, lon, part=np.asarray(part, dtype=np.int64)).to_frame()
 
 
 @settings(max_examples=300, deadline=None)

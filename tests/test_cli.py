@@ -161,6 +161,43 @@ def test_help_does_not_import_heavy_libraries() -> None:
     assert proc.returncode == 0 and proc.stdout.strip() == ""
 
 
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_tracks"
+
+
+def test_check_imports_no_pandas(tmp_path: Path) -> None:
+    """The single-run path (read, clean, laps, metrics, the map layers and their index,
+    safety, rules, every output format) imports no pandas, nor anything else only a
+    season or a plot needs: a real process checks GPX, TCX and FIT samples with a map
+    layer, and then says which of those libraries it has imported."""
+    park = str(SAMPLES / "park.osm")
+    watch = SAMPLES / "watch" / "track_intervals"
+    runs = [
+        ["check", str(SAMPLES / "roadside.gpx"), "--layers", park],
+        *(
+            ["check", str(SAMPLES / "clean_meadow.gpx"), "--layers", park, "--format", fmt,
+             "-o", str(tmp_path / f"out.{fmt}")]
+            for fmt in ("json", "csv", "geojson")
+        ),
+        ["check", f"{watch}.tcx", "--layers", park, "--reverse-laps", "manual"],
+        ["check", f"{watch}.fit", "--layers", park, "--laps", f"{watch}.laps.csv"],
+    ]  # fmt: skip
+    code = f"""
+import sys
+from retrogpx.cli import cli
+for args in {runs!r}:
+    cli.main(args, standalone_mode=False)
+heavy = ("pandas", "pyarrow", "matplotlib", "dask", "distributed", "gpxpy")
+print("imported:", ",".join(sorted(m for m in heavy if m in sys.modules)))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "verdict UNSAFE" in proc.stdout and "track_intervals.tcx" in proc.stdout
+    assert "track_intervals.fit" in proc.stdout
+    assert lines[-1] == "imported: ", lines[-1]
+    assert json.loads((tmp_path / "out.json").read_text())["safety_checked"] is True
+
+
 FENIX = "dtcooper__python-fitparse/activity-small-fenix2-run.fit"
 
 

@@ -19,7 +19,7 @@ import pytest
 from retrogpx.errors import TrackError
 from retrogpx.readers import SUPPORTED_SUFFIXES, read_track
 from retrogpx.readers.gpx import read_gpx_bytes
-from retrogpx.track import POINT_COLUMNS, Track
+from retrogpx.track import POINT_COLUMNS, Track, empty_points
 
 GPX11 = "http://www.topografix.com/GPX/1/1"
 GPX10 = "http://www.topografix.com/GPX/1/0"
@@ -286,7 +286,7 @@ def test_dispatch_to_tcx_and_fit(
     fmt: str, content: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[tuple[bytes, object]] = []
-    sentinel = Track(points=pd.DataFrame(), source="x")
+    sentinel = Track(columns=empty_points(), source="x")
     module = types.ModuleType(f"retrogpx.readers.{fmt}")
 
     def reader(data: bytes, path: object) -> Track:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from retrogpx.errors import LapError
 from retrogpx.laps import lap_file_for, parse_bound, plan_segments, read_lap_rows
@@ -174,3 +178,111 @@ def test_unknown_timezone_is_a_clear_error(tmp_path: Path) -> None:
     p = write(tmp_path, "start,end\n1,2\n")
     with pytest.raises(LapError, match="unknown time zone 'Mars/Olympus'"):
         read_lap_rows(p, timezone="Mars/Olympus")
+
+
+# --- lap-file times: the plain path and pandas ---------------------------------------
+
+#: Zones with daylight saving both ways, odd offsets, and none.
+ZONES = ["UTC", "Europe/Berlin", "America/St_Johns", "Australia/Lord_Howe", "Pacific/Kiritimati",
+         "America/Santiago", "Asia/Kathmandu", "Africa/Casablanca"]  # fmt: skip
+
+
+def _two(lo: int, hi: int) -> st.SearchStrategy[str]:
+    return st.integers(lo, hi).map(lambda v: f"{v:02d}")
+
+
+#: The fields of a lap-file time, as written and oddly (each odd one now and then).
+TIME_FIELDS = {
+    "year": (st.integers(1679, 2261).map(str), st.sampled_from(["1677", "1678", "2262", "0001",
+                                                                 "9999", "0000"])),
+    "month": (_two(1, 12), st.sampled_from(["00", "13", "3", "10"])),
+    "day": (_two(1, 28), st.one_of(_two(29, 31), st.sampled_from(["00", "32", "1"]))),
+    "hour": (_two(0, 23), st.sampled_from(["24", "2", "02", "03"])),
+    "minute": (_two(0, 59), st.sampled_from(["60", "0", "30"])),
+    "second": (st.one_of(st.just(""), _two(0, 59).map(":{}".format)),
+               st.sampled_from([":60", ":5", ":"])),
+    "sep": (st.sampled_from(["T", " "]), st.sampled_from(["t", "_", "  "])),
+    "frac": (st.one_of(st.just(""), st.from_regex(r"\A\.[0-9]{1,9}\Z")),
+             st.sampled_from([".", ".1234567890", ".5x", ",5"])),
+    "zone": (st.sampled_from(["", "Z", "+02:00", "-05:30", "+0545", "-00:00", "+14:00", "+23:59"]),
+             st.sampled_from(["z", "+02", "+02:", "+24:00", "+02:60", " Z", "+02:00:00", "UTC"])),
+}  # fmt: skip
+
+
+@st.composite
+def lap_time_texts(draw: st.DrawFn) -> str:
+    part = {
+        k: draw(odd if draw(st.integers(0, 9)) == 0 else usual)
+        for k, (usual, odd) in TIME_FIELDS.items()
+    }
+    return "{year}-{month}-{day}{sep}{hour}:{minute}{second}{frac}{zone}".format(**part)
+
+
+def _as_pandas_reads(text: str, zone: str) -> int | str:
+    """What the pandas path gives for a lap-file time: nanoseconds, or its error."""
+    from zoneinfo import ZoneInfo
+
+    from retrogpx.laps import _time_ns_pandas
+
+    try:
+        return _time_ns_pandas(text.replace(" ", "T", 1), text, ZoneInfo(zone))
+    except ValueError as exc:
+        return str(exc)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(lap_time_texts(), st.sampled_from(ZONES))
+def test_plain_lap_times_are_read_as_pandas_reads_them(text: str, zone: str) -> None:
+    """Lap-file times in the plain shape are read without pandas; whatever that path
+    reads, pandas reads the same (and it declines the rest, errors included)."""
+    from zoneinfo import ZoneInfo
+
+    from retrogpx.laps import _plain_time_ns
+
+    plain = _plain_time_ns(text.replace(" ", "T", 1), ZoneInfo(zone))
+    if plain is not None:
+        assert plain == _as_pandas_reads(text, zone)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [
+        ("2025-03-30T02:30:00", "Europe/Berlin"),  # skipped by the change to summer time
+        ("2025-10-26T02:30:00", "Europe/Berlin"),  # twice: the change back
+        ("2025-05-01T07:10:00.123456789Z", "UTC"),
+        ("2025-05-01 09:10", "Europe/Berlin"),
+        ("2261-12-31T23:59:59Z", "UTC"),
+        ("2262-04-11T23:47:16.854775807Z", "UTC"),  # the last nanosecond time
+        ("1677-09-21T00:12:43.145224193Z", "UTC"),  # the first
+    ],
+)
+def test_plain_lap_times_at_the_edges(text: str, zone: str) -> None:
+    """A local time that a daylight-saving change skips or repeats is left to pandas
+    (whose error the user sees, as before); the ends of the nanosecond range, and
+    nanoseconds, are read exactly as pandas reads them."""
+    from zoneinfo import ZoneInfo
+
+    from retrogpx.laps import _plain_time_ns
+
+    plain = _plain_time_ns(text.replace(" ", "T", 1), ZoneInfo(zone))
+    reference = _as_pandas_reads(text, zone)
+    if "02:30" in text and zone == "Europe/Berlin":
+        assert plain is None and "outside the years 1678-2261" in str(reference)
+    else:
+        assert plain == reference
+
+
+def test_lap_times_are_read_without_pandas() -> None:
+    """The usual lap file (ISO times with and without a zone, offsets, distances) is
+    read and placed on a track without importing pandas."""
+    code = """
+import sys
+from zoneinfo import ZoneInfo
+from retrogpx.laps import parse_bound
+for text in ["2025-05-01T07:10:00Z", "2025-05-01T09:10:00+02:00", "2025-05-01 09:10:00",
+             "+00:12:30", "1.2km"]:
+    parse_bound(text, ZoneInfo("Europe/Berlin"))
+assert "pandas" not in sys.modules, "pandas was imported"
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

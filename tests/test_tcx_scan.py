@@ -9,6 +9,8 @@ value exactly as the reference's pandas conversions do, or decline.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +27,9 @@ from retrogpx.readers._source import read_bytes
 from retrogpx.readers.tcx import read_tcx_bytes
 from retrogpx.readers.tcx import reference as tcx_reference
 from retrogpx.readers.tcx import scan as tcx_scan
-from retrogpx.readers.tcx.common import numeric, parse_times
+from retrogpx.readers.tcx.common import iso_times_ns, numeric, parse_times
 from retrogpx.readers.tcx.reference import read_tcx_reference
-from retrogpx.readers.tcx.scan import _plain_numbers, _times_ns, read_tcx_scan
+from retrogpx.readers.tcx.scan import _plain_numbers, read_tcx_scan
 from retrogpx.track import Track
 
 TCX_NS = "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"
@@ -476,6 +478,33 @@ def test_usual_values_are_read_without_the_reference_conversions(
         assert_same(scanned, read_tcx_reference(data, "run.tcx"))
 
 
+def test_full_precision_values_are_read_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Coordinates and altitudes as Garmin writes them (16-17 significant digits) are
+    read with numpy, as the reference reads them, without pandas."""
+
+    def forbidden(*args: object) -> None:
+        raise AssertionError("a usual value was left to the reference's conversions")
+
+    def full(m: re.Match[str]) -> str:
+        return f"{m[1]}{float(m[2]) + 1e-9 * (1 + len(m[0]) % 7):.17g}<"
+
+    data = re.sub(r"(<(?:LatitudeDegrees|AltitudeMeters)>)([-0-9.]+)<", full, regular().decode())
+    assert "<LatitudeDegrees>52.500000000999997<" in data
+    monkeypatch.setattr(tcx_scan, "numeric", forbidden)
+    scanned = read_tcx_scan(data.encode(), "run.tcx")
+    assert isinstance(scanned, Track)
+    assert_same(scanned, read_tcx_reference(data.encode(), "run.tcx"))
+    code = (
+        "import sys; from retrogpx.readers.tcx.scan import read_tcx_scan; "
+        "assert read_tcx_scan(sys.stdin.buffer.read(), 'run.tcx') is not None; "
+        "print('pandas' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=data.encode(), capture_output=True, check=True
+    )
+    assert done.stdout.strip() == b"False"
+
+
 def test_multisport_session_is_taken_on() -> None:
     one = regular().decode()
     activity = one[one.index("<Activity ") : one.index("</Activities>")]
@@ -584,6 +613,55 @@ def test_number_reader_declines_what_pandas_may_read_otherwise(text: str) -> Non
     assert _plain_numbers(*_bytes(["52.5", text])) is None
 
 
+#: Cells of a column as exporters write them and oddly: long decimals, integers of any
+#: size, minus zeros, signs, exponents, blanks and garbage.
+_CELL = st.one_of(
+    st.from_regex(r"\A-?[0-9]{1,25}(\.[0-9]{0,25})?\Z"),
+    st.from_regex(r"\A-?\.[0-9]{1,25}\Z"),
+    st.from_regex(r"\A[+-]?[0-9]{1,4}(\.[0-9]{0,20})?([eE][+-]?[0-9]{1,3})?\Z"),
+    st.sampled_from(["-0", "-00", "-0.0", "0", "", " ", " 5 ", "+5", "nan", "inf", "x", "1_0"]),
+    st.none(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_CELL, min_size=1, max_size=8))
+def test_reference_numbers_are_pandas_numbers(texts: list[str | None]) -> None:
+    """The reference's conversion reads a column of plain decimals with ``float``, and
+    any other column with pandas: the same numbers as pandas, bit for bit (what lets
+    the scan path read long decimals without pandas)."""
+    column = np.array(texts, dtype=object)
+    pandas = pd.to_numeric(pd.Series(column, dtype=object).str.strip(), errors="coerce")
+    assert _same_floats(numeric(column), pandas.to_numpy(dtype="float64"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_CELL.filter(lambda t: bool(t and t.strip())), min_size=1, max_size=8))
+def test_long_number_reader_reads_as_the_reference_or_declines(texts: list[str]) -> None:
+    trimmed = [t.strip() for t in texts]
+    values = tcx_scan._long_numbers(*_bytes(trimmed))
+    if values is not None:
+        assert _same_floats(values, _pandas_numbers(trimmed))
+    if all(re.fullmatch(r"-?[0-9]{1,25}\.[0-9]{1,14}", t) for t in trimmed) and not any(
+        float(t) == 0 for t in trimmed
+    ):
+        assert values is not None  # what Garmin writes is taken on
+
+
+def test_long_numbers_read_as_pandas_reads_them() -> None:
+    """20,000 full-precision numbers (up to 20 significant digits, as Garmin and
+    ``repr`` write doubles), read at once by the scan path, by the reference's
+    conversion and by pandas: the same, bit for bit."""
+    rng = np.random.default_rng(17)
+    values = rng.uniform(-180, 180, 20_000) * 10.0 ** rng.integers(-3, 5, 20_000)
+    texts = [f"{v:.{d}g}" for v, d in zip(values, rng.integers(15, 21, 20_000), strict=True)]
+    texts = [t for t in texts if "e" not in t]
+    pandas = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").to_numpy("float64")
+    scanned = tcx_scan._long_numbers(*_bytes(texts))
+    assert scanned is not None
+    assert _same_floats(scanned, pandas) and _same_floats(numeric(np.array(texts)), pandas)
+
+
 def _pandas_time(text: str) -> tuple[int, bool] | None:
     """The reference's reading of one (stripped) time: UTC ns and whether it has no
     zone; None when it is unreadable."""
@@ -630,7 +708,7 @@ def time_text(draw: st.DrawFn) -> str:
 @settings(max_examples=500, deadline=None)
 @given(time_text())
 def test_time_reader_reads_as_pandas_or_declines(text: str) -> None:
-    parsed = _times_ns(*_bytes([text]))
+    parsed = iso_times_ns(*_bytes([text]))
     if parsed is not None:
         assert _pandas_time(text) == (int(parsed[0][0]), bool(parsed[1][0]))
 
@@ -645,7 +723,7 @@ def test_time_reader_reads_many_usual_times_as_pandas() -> None:
     fractions = ["", ".5", ".000", ".123456", ".1234567", ".000000001", ".999999999"]
     zones = ["", "Z", "+02:00", "-05:30", "+23:59", "-00:00", "-11:45"]
     texts = [b + fractions[k % 7] + zones[k * 3 % 7] for k, b in enumerate(base)]
-    parsed = _times_ns(*_bytes(texts))
+    parsed = iso_times_ns(*_bytes(texts))
     assert parsed is not None
     reference = parse_times(pd.Series(texts, dtype=object))
     assert np.array_equal(parsed[0], reference.array.asi8)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .config import Config
 from .errors import LapError, UnmarkedRunError
@@ -29,7 +29,7 @@ from .laps import (
 from .metrics import SegmentMetrics, judged_path, segment_metrics, smooth_path
 from .readers import read_track
 from .rules import Judgement, Verdict, judge_run, judge_segment, worst
-from .track import Track
+from .track import Track, seconds_between
 
 if TYPE_CHECKING:
     from .layer_readers.cache import Progress
@@ -100,36 +100,36 @@ class RunResult:
 def track_dict(track: Track, distance_m: float) -> dict[str, Any]:
     """The ``track`` part of ``retrogpx.check/1``: file, name, start, end, points,
     distance_m (on the smoothed path), duration_s."""
-    start, end = track.start, track.end
-    duration = (end - start).total_seconds() if start is not None and end is not None else None
+    start_ns, end_ns = track.start_ns, track.end_ns
+    timed = start_ns is not None and end_ns is not None
     return {
         "file": track.source,
         "name": track.name,
-        "start": _iso(start),
-        "end": _iso(end),
+        "start": _iso(track.start),
+        "end": _iso(track.end),
         "points": len(track),
         "distance_m": _r(distance_m, 1),
-        "duration_s": _r(duration, 1),
+        "duration_s": _r(seconds_between(start_ns, end_ns) if timed else None, 1),
     }
 
 
 def track_facts(track: Track, config: Config) -> dict[str, Any]:
     """:func:`track_dict` of a track that is not analysed (a run with no reverse laps
     marked): the same facts, its distance measured as :func:`analyse` measures it."""
-    pts = track.points
+    pts = track.columns
     known = track.projected
     if known is not None and len(known.x_m) == len(pts):
         x, y = known.x_m, known.y_m
     else:
-        lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
-        x, y = LocalProjection.for_points(lat, lon).to_xy(lat, lon)
+        x, y = LocalProjection.for_points(pts.lat, pts.lon).to_xy(pts.lat, pts.lon)
     return track_dict(track, track_distance_m(track, x, y, config.metrics.smoothing_s))
 
 
-def _iso(ts: pd.Timestamp | None) -> str | None:
-    if ts is None or pd.isna(ts):
+def _iso(when: datetime | None) -> str | None:
+    """ISO 8601 in UTC with ``Z``; microseconds only when the time has them."""
+    if when is None:
         return None
-    return ts.tz_convert("UTC").isoformat().replace("+00:00", "Z")
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _r(value: float | None, digits: int) -> float | None:
@@ -197,7 +197,7 @@ def track_distance_m(
     if seconds is None:
         seconds = track.seconds() if track.has_time else None
     t = np.arange(len(track), dtype=float) if seconds is None else seconds
-    part = track.points["part"].to_numpy()
+    part = track.columns.part
     total = 0.0
     for p in np.unique(part):  # a handful of recording parts, not points
         sel = part == p
@@ -214,16 +214,15 @@ def analyse(
     lap_source: str | None = None,
 ) -> RunResult:
     """Measure and judge every reverse segment of ``plan`` on ``track``."""
-    pts = track.points
-    lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
-    proj = LocalProjection.for_points(lat, lon)
+    pts = track.columns
+    proj = LocalProjection.for_points(pts.lat, pts.lon)
     known = track.projected
     if known is not None and known.epsg == proj.epsg and len(known.x_m) == len(pts):
         x, y = known.x_m, known.y_m  # projected once, when the track was cleaned
     else:
-        x, y = proj.to_xy(lat, lon)
+        x, y = proj.to_xy(pts.lat, pts.lon)
     t = track.seconds() if track.has_time else None
-    ele, part = pts["ele"].to_numpy(), pts["part"].to_numpy()
+    ele, part = pts.ele, pts.part
     measured: list[tuple[Segment, SegmentMetrics, np.ndarray, np.ndarray]] = []
     notes = [*track.notes, *plan.notes]
     for seg in plan.segments:
@@ -257,8 +256,10 @@ def analyse(
         for (seg, m, mx, my), s, sun_deg in zip(measured, safeties, sun, strict=True)
     ]
     warmup = None
-    if plan.segments and track.start is not None and plan.segments[0].start is not None:
-        warmup = (plan.segments[0].start - track.start).total_seconds() / 60.0
+    start_ns = track.start_ns
+    if plan.segments and start_ns is not None and plan.segments[0].start is not None:
+        first_ns = track.columns.time_ns[plan.segments[0].first]
+        warmup = seconds_between(start_ns, first_ns) / 60.0
     elif plan.segments:
         notes.append("the track has no times: warm-up not checked")
     if not plan.segments:
@@ -314,8 +315,7 @@ def load_layer_set(
         return None
     from .layers import load_layers
 
-    pts = track.points
-    lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
+    lat, lon = track.columns.lat, track.columns.lon
     bbox = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
     config = config or Config()
     mib = 1024 * 1024

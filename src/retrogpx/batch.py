@@ -250,8 +250,7 @@ def _layers_for(options: BatchOptions, track: Track) -> LayerSet | None:
     from .geo import LocalProjection
     from .layers import load_layers
 
-    pts = track.points
-    epsg = LocalProjection.for_points(pts["lat"].to_numpy(), pts["lon"].to_numpy()).epsg
+    epsg = LocalProjection.for_points(track.columns.lat, track.columns.lon).epsg
     key = (options.layers, options.hazards, epsg)
     if key not in _LAYER_CACHE:
         mib = 1024 * 1024
@@ -373,8 +372,7 @@ def check_one(source: str | RunSource, options: BatchOptions) -> FileOutcome:
         len(result.segments), doc["notes"], lap_source,
     )  # fmt: skip
     records = []
-    pts = track.points
-    lonlat = np.column_stack([pts["lon"].to_numpy(), pts["lat"].to_numpy()])
+    lonlat = np.column_stack([track.columns.lon, track.columns.lat])
     for seg in result.segments:
         row = {"file": path, "athlete": athlete, **segment_dict(seg)}
         if options.geometry:

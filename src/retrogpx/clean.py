@@ -1,7 +1,8 @@
 """Cleaning what watches get wrong, the same way for every file format.
 
-Every reader builds a raw points table and hands it to :func:`finish_track`, which runs
-:func:`clean_points` and builds the :class:`~retrogpx.track.Track`. Each cleaning step
+Every reader builds raw point columns (:func:`~retrogpx.track.make_points`) and hands
+them to :func:`finish_track`, which runs :func:`clean_points` and builds the
+:class:`~retrogpx.track.Track`. Each cleaning step
 that changes something leaves one short human note, so the user can see what was done
 to their file. All steps work on whole arrays (no per-point Python loops).
 
@@ -33,19 +34,20 @@ The steps, in order:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import TrackError
 from .geo import LocalProjection
-from .track import POINT_COLUMNS, ProjectedPoints, Track, WatchLap
+from .track import NAT_NS, PointColumns, ProjectedPoints, Track, WatchLap, ns_of, utc_datetime
 
 #: Start of GPS time; a point time before it cannot come from a GPS receiver.
-GPS_EPOCH = pd.Timestamp("1980-01-06T00:00:00Z")
+GPS_EPOCH = datetime(1980, 1, 6, tzinfo=UTC)
+GPS_EPOCH_NS = ns_of(GPS_EPOCH)
 #: A position this close to 0,0 (degrees, about 1 m) is "null island", not a fix: no run
 #: happens in the Gulf of Guinea.
 NULL_ISLAND_DEG = 1e-5
@@ -56,7 +58,7 @@ MAX_SPIKE_POINTS = 3
 LONG_GAP_S = 3600.0
 #: Removal passes at most (each pass can reveal a spike hidden by a neighbouring one).
 _MAX_SPIKE_PASSES = 10
-_NAT = np.iinfo(np.int64).min
+_NAT = NAT_NS
 
 
 def activity_label(sports: list[str], parts: int, plural: str, notes: list[str]) -> str | None:
@@ -161,46 +163,39 @@ def _remove_spikes(
 
 
 def clean_points(
-    points: pd.DataFrame,
+    points: PointColumns,
     *,
     max_speed_mps: float = 12.0,
     spike_min_m: float = 50.0,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Clean a raw points table: :func:`_clean` without the projected points."""
+) -> tuple[PointColumns, list[str]]:
+    """Clean raw points: :func:`_clean` without the projected points."""
     cleaned, notes, _ = _clean(points, max_speed_mps=max_speed_mps, spike_min_m=spike_min_m)
     return cleaned, notes
 
 
 def _clean(
-    points: pd.DataFrame,
+    points: PointColumns,
     *,
     max_speed_mps: float = 12.0,
     spike_min_m: float = 50.0,
-) -> tuple[pd.DataFrame, list[str], ProjectedPoints]:
-    """Clean a raw points table (columns :data:`~retrogpx.track.POINT_COLUMNS`).
+) -> tuple[PointColumns, list[str], ProjectedPoints]:
+    """Clean raw points (see :func:`~retrogpx.track.make_points`).
 
     Args:
-        points: raw points in file order; ``time`` may be NaT.
+        points: raw points in file order; ``time`` may be NaT. Never modified.
         max_speed_mps: a step faster than this is not running (12 m/s is faster than
             any sprinter); used for spike detection.
         spike_min_m: steps shorter than this are never spikes, whatever their speed
             (GPS jitter over a short time step can look fast).
 
     Returns:
-        The cleaned points (a fresh DataFrame with a RangeIndex and the standard dtypes;
-        the ``part`` numbers of the surviving points are unchanged), the notes
-        describing what was changed, in the order it was done, and the cleaned points
-        projected into the local frame of their median point.
+        The cleaned points (new arrays; the ``part`` numbers of the surviving points are
+        unchanged), the notes describing what was changed, in the order it was done,
+        and the cleaned points projected into the local frame of their median point.
     """
-    df = points.loc[:, list(POINT_COLUMNS)]
-    if [str(d) for d in df.dtypes] != list(POINT_COLUMNS.values()):
-        # Naive times are taken as UTC, as in make_points.
-        df = df.assign(time=pd.to_datetime(points["time"], utc=True)).astype(POINT_COLUMNS)
     notes: list[str] = []
-    lat = df["lat"].to_numpy(dtype="float64")
-    lon = df["lon"].to_numpy(dtype="float64")
-    t_ns = pd.DatetimeIndex(df["time"]).asi8.copy()
-    part = df["part"].to_numpy(dtype="int64")
+    lat, lon, part = points.lat, points.lon, points.part
+    t_ns = points.time_ns
 
     # 1. positions
     valid = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
@@ -213,7 +208,7 @@ def _clean(
 
     # 2. impossible times
     t = t_ns[idx]
-    early = (t != _NAT) & (t < GPS_EPOCH.value)
+    early = (t != _NAT) & (t < GPS_EPOCH_NS)
     if (n_early := int(early.sum())) > 0:
         notes.append(
             f"ignored {counted(n_early, 'time')} before the GPS epoch (1980-01-06), "
@@ -296,16 +291,15 @@ def _clean(
             "measure (misread positions)"
         )
 
-    out = df.iloc[idx].reset_index(drop=True)
-    out["time"] = pd.DatetimeIndex(t.view("datetime64[ns]")).tz_localize("UTC")
+    out = replace(points.take(idx), time=t.view("datetime64[ns]"))
 
     # 7. non-finite values
     for col, what in (("ele", "elevation"), ("hr", "heart rate"), ("cad", "cadence")):
-        values = out[col].to_numpy(dtype="float64")
+        values = getattr(out, col)
         infinite = np.isinf(values)
         if (n_inf := int(infinite.sum())) > 0:
             notes.append(f"treated {counted(n_inf, 'infinite ' + what)} as missing")
-            out[col] = np.where(infinite, np.nan, values)
+            out = replace(out, **{col: np.where(infinite, np.nan, values)})
 
     # 8. long pauses
     if timed and (note := _long_gap_note(t)):
@@ -355,7 +349,7 @@ def _long_gap_note(t_ns: np.ndarray) -> str | None:
     if not len(long):
         return None
     i = int(long[np.argmax(gaps_s[long])])
-    since, until = (pd.Timestamp(int(v), tz="UTC") for v in t_ns[i : i + 2])
+    since, until = (utc_datetime(v) for v in t_ns[i : i + 2])
     more = (
         f"; {counted(len(long) - 1, 'other pause')} over {LONG_GAP_S / 3600:g} h"
         if len(long) > 1
@@ -368,7 +362,7 @@ def _long_gap_note(t_ns: np.ndarray) -> str | None:
 
 
 def finish_track(
-    points: pd.DataFrame,
+    points: PointColumns,
     path: str | Path,
     *,
     name: str | None,
@@ -379,7 +373,7 @@ def finish_track(
     """Clean a reader's raw points and build the :class:`Track` (shared by all readers).
 
     Args:
-        points: raw points in file order (see :func:`retrogpx.track.make_points`).
+        points: raw point columns in file order (see :func:`retrogpx.track.make_points`).
         path: the file they were read from.
         name: the track's name, if the file gives one.
         activity: the activity type, if the file gives one.
@@ -390,7 +384,7 @@ def finish_track(
         TrackError: no usable point is left after cleaning.
     """
     cleaned, clean_notes, projected = _clean(points)
-    if cleaned.empty:
+    if not len(cleaned):
         detail = "; ".join(clean_notes) if clean_notes else "the file holds no track points"
         raise TrackError(
             f"no recorded points left after cleaning: {detail}",
@@ -398,7 +392,7 @@ def finish_track(
             hint="export the recorded activity again from the watch or app",
         )
     return Track(
-        points=cleaned,
+        columns=cleaned,
         source=str(path),
         name=name,
         activity=activity,

@@ -16,12 +16,12 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from .analysis import RunResult, segment_dict
 from .plots import VERDICT_COLOURS, VERDICTS, reason_words, season_flags, verdict_counts
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .config import Thresholds
     from .layers import LayerSet
     from .metrics import MetricSettings
@@ -234,13 +234,14 @@ def _weekly_table(weekly: pd.DataFrame) -> str:
     for rec in weekly.to_dict("records"):
         flags = season_flags(rec.get("flags"))
         speed = rec.get("mean_reverse_speed_mps")
+        speed = None if speed is None or speed != speed else speed  # NaN: no reverse run
         rows.append(
             ('<tr class="flagged">' if flags else "<tr>")
             + f"<td>{_e(rec.get('athlete', ''))}</td><td>{_e(rec.get('week', ''))}</td>"
             f'<td class="num">{_e(rec.get("runs", ""))}</td>'
             f'<td class="num">{_e(rec.get("segments", ""))}</td>'
             f'<td class="num">{_num(rec.get("reverse_distance_m"), 0, " m")}</td>'
-            f'<td class="num">{_num(None if pd.isna(speed) else speed, 2, " m/s")}</td>'
+            f'<td class="num">{_num(speed, 2, " m/s")}</td>'
             + "".join(f'<td class="num">{_e(rec.get(v, ""))}</td>' for v in VERDICTS)
             + f"<td>{_e(reason_words(flags)) or '–'}</td></tr>"
         )

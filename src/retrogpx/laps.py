@@ -23,17 +23,25 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-import pandas as pd
 
 from .errors import LapError
 from .geo import LocalProjection, cumulative_distance
-from .track import Track, WatchLap
+from .track import (
+    TIME_MAX_NS,
+    TIME_MIN_NS,
+    Track,
+    WatchLap,
+    ns_of,
+    seconds_between,
+    utc_datetime,
+)
 
 REVERSE_LABELS = frozenset({"reverse", "backward", "backwards", "retro", "r"})
 KNOWN_COLUMNS = ("start", "end", "label", "lap")
@@ -47,6 +55,14 @@ _ELAPSED_UNIT = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*(s|sec|min|h)$", re.IGNORECAS
 _DISTANCE = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|km|mi)$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
 _UNIT_METRES = {"m": 1.0, "km": 1000.0, "mi": 1609.344}
+#: The plain ISO 8601 times :func:`_plain_time_ns` reads itself: date, ``T``, hours and
+#: minutes, optional seconds and up to 9 decimals, optional ``Z`` or ``±hh:mm``/``±hhmm``.
+_PLAIN_TIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2})"
+    r"(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?"
+    r"(?:(Z)|([+-])([0-9]{2}):?([0-9]{2}))?"
+)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -54,7 +70,7 @@ class LapBound:
     """One parsed ``start`` or ``end`` value."""
 
     kind: BoundKind
-    time: pd.Timestamp | None = None  # kind == "time" (UTC)
+    time: datetime | None = None  # kind == "time": timezone-aware, UTC
     value: float = 0.0  # seconds (elapsed) or metres (distance)
     text: str = ""
 
@@ -78,15 +94,15 @@ class LapRow:
 class Segment:
     """A reverse section of a track: a slice of its points.
 
-    ``first``/``last`` are point indices into ``Track.points`` (both inclusive).
+    ``first``/``last`` are point indices into ``Track.columns`` (both inclusive).
     """
 
     index: int  # 1-based among the run's reverse segments
     label: str
     first: int
     last: int
-    start: pd.Timestamp | None
-    end: pd.Timestamp | None
+    start: datetime | None  # time of the first point (UTC, aware); None on an untimed track
+    end: datetime | None  # time of the last point
     source: str  # "lap file line 3", "watch lap 4"
 
     @property
@@ -137,23 +153,67 @@ def parse_bound(text: str, tz: ZoneInfo) -> LapBound:
             raise ValueError(f"'{shown}' is not a valid elapsed time")
         return LapBound("elapsed", value=hours * 3600 + minutes * 60 + seconds, text=shown)
     if "T" in s or re.match(r"^\d{4}-\d{2}-\d{2}", s):
-        try:
-            ts = pd.Timestamp(s.replace(" ", "T", 1))
-        except (ValueError, TypeError):
-            raise ValueError(f"'{shown}' is not an ISO 8601 time") from None
-        if ts is pd.NaT:
-            raise ValueError(f"'{shown}' is not an ISO 8601 time")
-        try:  # tracks hold nanosecond times: the years 1678 to 2261
-            ts = (ts.tz_localize(tz) if ts.tzinfo is None else ts).tz_convert("UTC").as_unit("ns")
-        # pandas' OutOfBoundsDatetime is a ValueError; localizing a naive time past the
-        # year 9999 raises NotImplementedError.
-        except (ValueError, OverflowError, NotImplementedError):
-            raise ValueError(f"'{shown}' lies outside the years 1678-2261") from None
-        return LapBound("time", time=ts, text=shown)
+        iso = s.replace(" ", "T", 1)
+        ns = _plain_time_ns(iso, tz)
+        if ns is None:  # any other shape, and every error: as pandas reads it
+            ns = _time_ns_pandas(iso, shown, tz)
+        return LapBound("time", time=utc_datetime(ns), text=shown)
     raise ValueError(
         f"cannot read '{shown}': use an ISO 8601 time, an elapsed offset such as +00:12:30, "
         "or a distance such as 1200m or 1.2km"
     )
+
+
+def _plain_time_ns(text: str, tz: ZoneInfo) -> int | None:
+    """A plain ISO 8601 time (:data:`_PLAIN_TIME`) as UTC nanoseconds, read as
+    :func:`_time_ns_pandas` reads it; None for anything else: another shape, a date or
+    time that does not exist, a time outside the years 1678-2261, a local time that a
+    daylight-saving change skips or repeats. Those are left to pandas, which also gives
+    every error, so that a lap file is read the same with or without this path."""
+    m = _PLAIN_TIME.fullmatch(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute = (int(v) for v in m.group(1, 2, 3, 4, 5))
+    second, fraction = int(m[6] or 0), m[7] or ""
+    try:
+        wall = datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    if m[8] or m[9]:  # Z, or a fixed offset
+        hours, minutes = int(m[10] or 0), int(m[11] or 0)
+        if hours > 23 or minutes > 59:
+            return None
+        sign = -1 if m[9] == "-" else 1
+        offset = timedelta(hours=hours, minutes=minutes) * sign
+    else:  # local time in the lap time zone: only when it names one instant
+        local = wall.replace(tzinfo=tz, fold=0).utcoffset()
+        if local is None or local != wall.replace(tzinfo=tz, fold=1).utcoffset():
+            return None
+        offset = local
+    micros = (wall - _NAIVE_EPOCH - offset) // timedelta(microseconds=1)
+    ns = micros * 1000 + int(fraction.ljust(9, "0"))
+    return ns if TIME_MIN_NS <= ns <= TIME_MAX_NS else None
+
+
+def _time_ns_pandas(text: str, shown: str, tz: ZoneInfo) -> int:
+    """An ISO 8601 time as UTC nanoseconds, read by pandas (a time without a zone in
+    ``tz``); raises ValueError with a short reason."""
+    import pandas as pd
+
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise ValueError(f"'{shown}' is not an ISO 8601 time") from None
+    if ts is pd.NaT:
+        raise ValueError(f"'{shown}' is not an ISO 8601 time")
+    try:  # tracks hold nanosecond times: the years 1678 to 2261
+        ts = (ts.tz_localize(tz) if ts.tzinfo is None else ts).tz_convert("UTC").as_unit("ns")
+    # pandas' OutOfBoundsDatetime is a ValueError (and so is a local time that a
+    # daylight-saving change skips or repeats); localizing a naive time past the year
+    # 9999 raises NotImplementedError.
+    except (ValueError, OverflowError, NotImplementedError):
+        raise ValueError(f"'{shown}' lies outside the years 1678-2261") from None
+    return int(ts.value)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -179,9 +239,9 @@ def watch_lap_rows(
     }
     rows = []
     for lap in chosen:
-        end = lap.start + pd.Timedelta(seconds=lap.elapsed_s)
+        end = lap.start + timedelta(seconds=lap.elapsed_s)
         if lap.number in next_start:
-            end = max(end, next_start[lap.number] - pd.Timedelta(milliseconds=1))
+            end = max(end, next_start[lap.number] - timedelta(milliseconds=1))
         rows.append(
             LapRow(
                 f"watch lap {lap.number}",
@@ -327,14 +387,14 @@ def _numbered_lap(
 
 
 def _bound_seconds(
-    bound: LapBound, start: pd.Timestamp | None, dist: np.ndarray, t_s: np.ndarray
+    bound: LapBound, start_ns: int | None, dist: np.ndarray, t_s: np.ndarray
 ) -> float:
     """A bound as seconds since the first point, or as metres when there are no times."""
     if bound.kind == "elapsed":
         return bound.value
     if bound.kind == "time":
-        assert start is not None and bound.time is not None
-        return float((bound.time - start).total_seconds())
+        assert start_ns is not None and bound.time is not None
+        return seconds_between(start_ns, ns_of(bound.time))
     # distance -> time of the point where the track reaches it (interpolated)
     return float(np.interp(bound.value, dist, t_s))
 
@@ -352,19 +412,18 @@ def plan_segments(
     lap on a track without times. Warning (a note; the lap is clipped and analysed): a
     lap that runs past either end of the track.
     """
-    pts = track.points
+    pts = track.columns
     n = len(pts)
     timed = track.has_time
     dist = np.zeros(0)
     # Distance along the track is only needed for distance bounds (or an untimed track).
     if not timed or any("distance" in (r.start.kind, r.end.kind) for r in rows):
-        lat, lon = pts["lat"].to_numpy(), pts["lon"].to_numpy()
-        x, y = LocalProjection.for_points(lat, lon).to_xy(lat, lon)
-        dist = cumulative_distance(x, y, pts["part"].to_numpy())
+        x, y = LocalProjection.for_points(pts.lat, pts.lon).to_xy(pts.lat, pts.lon)
+        dist = cumulative_distance(x, y, pts.part)
     # Without times, everything is placed by distance along the track.
     axis = track.seconds() if timed else dist
     unit = "s" if timed else "m"
-    t0 = track.start  # once: each call scans the times
+    t0 = track.start_ns  # once: each call scans the times
     notes: list[str] = []
     placed: list[tuple[LapRow, int, int]] = []
     for row in rows:
@@ -425,7 +484,7 @@ def plan_segments(
                 where=r2.origin,
                 hint="make each lap end before the next starts",
             )
-    times = pts["time"]
+    times = pts.time_ns
     segments: list[Segment] = []
     context: list[Segment] = []
     for row, first, last in order:
@@ -436,8 +495,8 @@ def plan_segments(
                 label=row.label.strip() or "reverse",
                 first=first,
                 last=last,
-                start=times.iloc[first] if timed else None,
-                end=times.iloc[last] if timed else None,
+                start=utc_datetime(times[first]) if timed else None,
+                end=utc_datetime(times[last]) if timed else None,
                 source=f"lap file {row.origin}" if row.origin.startswith("line") else row.origin,
             )
         )

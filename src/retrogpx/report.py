@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -19,9 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-import pandas as pd
-
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .analysis import RunResult
     from .outcome import FileOutcome
     from .season import SeasonData
@@ -77,8 +78,7 @@ def to_geojson(results: Iterable[RunResult]) -> str:
 
     features = []
     for result in results:
-        lat = result.track.points["lat"].to_numpy()
-        lon = result.track.points["lon"].to_numpy()
+        lat, lon = result.track.columns.lat, result.track.columns.lon
         for seg in result.segments:
             sl = slice(seg.segment.first, seg.segment.last + 1)
             props = {"file": result.track.source, **segment_dict(seg)}
@@ -478,9 +478,9 @@ def render_laps(track: Track, *, width: int | None = None) -> str:
             str(lap["number"]),
             f"{lap['start']:%Y-%m-%d %H:%M:%S}",
             f"{minutes}:{seconds:02d}",
-            _fmt(None if pd.isna(lap["distance_m"]) else lap["distance_m"]),
+            _fmt(None if math.isnan(lap["distance_m"]) else lap["distance_m"]),
             str(lap["trigger"]),
-            _fmt(None if pd.isna(lap["mean_speed_mps"]) else lap["mean_speed_mps"], 2),
+            _fmt(None if math.isnan(lap["mean_speed_mps"]) else lap["mean_speed_mps"], 2),
         )
     console.print(table)
     return buffer.getvalue()

@@ -21,14 +21,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .clean import counted
 from .errors import LapError
 from .geo import LocalProjection, cumulative_distance
-from .track import Track, WatchLap
+from .track import PointColumns, Track, WatchLap
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Shortest and longest lap (metres) that ``manual`` takes as a reverse section.
 MANUAL_MIN_M = 20.0
@@ -185,14 +189,17 @@ def _format_ranges(ranges: Sequence[tuple[int, int]]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
 
 
-def lap_end(lap: WatchLap) -> pd.Timestamp:
+def lap_end(lap: WatchLap) -> datetime:
     """When the lap ended by its own elapsed time (UTC)."""
-    return lap.start + pd.Timedelta(seconds=lap.elapsed_s)
+    return lap.start + timedelta(seconds=lap.elapsed_s)
 
 
 def lap_table(laps: Sequence[WatchLap]) -> pd.DataFrame:
     """The laps as a table: number, start (UTC), elapsed_s, distance_m, trigger,
-    mean_speed_mps (NaN where distance or elapsed time is missing or zero)."""
+    mean_speed_mps (NaN where distance or elapsed time is missing or zero); a pandas
+    DataFrame (imports pandas)."""
+    import pandas as pd
+
     elapsed = np.array([lap.elapsed_s for lap in laps], dtype="float64")
     distance = np.array(
         [np.nan if lap.distance_m is None else lap.distance_m for lap in laps], dtype="float64"
@@ -211,11 +218,19 @@ def lap_table(laps: Sequence[WatchLap]) -> pd.DataFrame:
     )
 
 
-def _iso(ts: pd.Timestamp) -> str:
+def _iso(when: datetime) -> str:
     """``2025-05-01T07:12:30Z``, with milliseconds only when the time has them."""
-    ts = ts.tz_convert("UTC").round("ms")
-    text = ts.isoformat(timespec="milliseconds" if ts.microsecond else "seconds")
+    when = _round_ms(when.astimezone(UTC))
+    text = when.isoformat(timespec="milliseconds" if when.microsecond else "seconds")
     return text.replace("+00:00", "Z")
+
+
+def _round_ms(when: datetime) -> datetime:
+    """``when`` to the nearest millisecond, halves to even (as pandas rounds)."""
+    micros = when.microsecond
+    millis, rest = divmod(micros, 1000)
+    millis += rest > 500 or (rest == 500 and millis % 2 == 1)
+    return when.replace(microsecond=0) + timedelta(milliseconds=millis)
 
 
 def laps_to_csv(laps: Sequence[WatchLap]) -> str:
@@ -239,7 +254,7 @@ def lap_coverage_notes(track: Track) -> list[str]:
     distance along the points with the sum of the laps' distances.
     """
     laps = track.laps
-    if not laps or not len(track.points):
+    if not laps or not len(track):
         return []
     notes: list[str] = []
     first_lap = min(lap.start for lap in laps)
@@ -258,7 +273,7 @@ def lap_coverage_notes(track: Track) -> list[str]:
     declared = [lap.distance_m for lap in laps if lap.distance_m is not None]
     if declared:
         declared_m = float(sum(declared))
-        recorded_m = _recorded_distance_m(track.points)
+        recorded_m = _recorded_distance_m(track.columns)
         gap_m = abs(recorded_m - declared_m)
         if gap_m > max(COVERAGE_DISTANCE_MIN_M, COVERAGE_DISTANCE_FRACTION * declared_m):
             notes.append(
@@ -268,12 +283,9 @@ def lap_coverage_notes(track: Track) -> list[str]:
     return notes
 
 
-def _recorded_distance_m(points: pd.DataFrame) -> float:
-    lat = points["lat"].to_numpy(dtype="float64")
-    lon = points["lon"].to_numpy(dtype="float64")
-    x, y = LocalProjection.for_points(lat, lon).to_xy(lat, lon)
-    part = points["part"].to_numpy(dtype="int64")
-    return float(cumulative_distance(x, y, part)[-1])
+def _recorded_distance_m(points: PointColumns) -> float:
+    x, y = LocalProjection.for_points(points.lat, points.lon).to_xy(points.lat, points.lon)
+    return float(cumulative_distance(x, y, points.part)[-1])
 
 
 def _duration(seconds: float) -> str:

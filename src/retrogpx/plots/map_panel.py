@@ -30,9 +30,9 @@ _ALONG_PT = (0.0, 24.0, -24.0, 48.0, -48.0)
 
 def _track_xy(result: RunResult) -> tuple[np.ndarray, np.ndarray]:
     """Projected track with NaN between recording parts (so pauses are not drawn as lines)."""
-    pts = result.track.points
-    x, y = result.projection.to_xy(pts["lat"].to_numpy(), pts["lon"].to_numpy())
-    breaks = np.flatnonzero(np.diff(pts["part"].to_numpy()) != 0) + 1
+    pts = result.track.columns
+    x, y = result.projection.to_xy(pts.lat, pts.lon)
+    breaks = np.flatnonzero(np.diff(pts.part) != 0) + 1
     return np.insert(x, breaks, np.nan), np.insert(y, breaks, np.nan)
 
 

@@ -26,11 +26,10 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ...clean import activity_label, counted, finish_track
 from ...errors import MissingExtraError, TrackError
-from ...track import LapTrigger, Track, WatchLap, make_points
+from ...track import LapTrigger, Track, WatchLap, make_points, ns_of
 from ...watchlaps import MAX_LAP_S, lap_coverage_notes
 
 #: Degrees per semicircle: FIT stores angles as sint32 over 180 degrees.
@@ -250,7 +249,7 @@ def _watch_laps(raw_laps: list[dict[str, Any]], notes: list[str]) -> list[WatchL
         laps.append(
             WatchLap(
                 number=n,
-                start=pd.Timestamp(start).tz_convert("UTC"),
+                start=start.astimezone(UTC),
                 elapsed_s=elapsed_s,
                 distance_m=None if np.isnan(distance_m) else distance_m,
                 trigger=trigger,
@@ -262,9 +261,9 @@ def _watch_laps(raw_laps: list[dict[str, Any]], notes: list[str]) -> list[WatchL
 
 
 def utc_ns(values: list[Any]) -> np.ndarray:
-    """Times (datetimes or None) as int64 nanoseconds since the epoch (NaT: :data:`NAT`)."""
-    times = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
-    return pd.DatetimeIndex(times).as_unit("ns").asi8
+    """Times (datetimes or None) as int64 nanoseconds since the epoch (NaT: :data:`NAT`);
+    a naive datetime is taken as UTC."""
+    return np.array([NAT if v is None else ns_of(v) for v in values], dtype=np.int64)
 
 
 def _parts(summ: Summaries, t_ns: np.ndarray, files: np.ndarray) -> np.ndarray:
@@ -350,7 +349,7 @@ def finish_fit(rec: RecordColumns, summ: Summaries, path: str | Path) -> Track:
         )
     keep = np.flatnonzero(positioned & ~outside)
     points = make_points(
-        pd.DatetimeIndex(rec.time_ns[keep].view("datetime64[ns]")).tz_localize("UTC"),
+        rec.time_ns[keep].view("datetime64[ns]"),
         rec.lat[keep] * DEG_PER_SEMICIRCLE,
         rec.lon[keep] * DEG_PER_SEMICIRCLE,
         ele=rec.ele[keep],

@@ -13,16 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ...clean import counted, finish_track
-from ...track import Track, make_points
+from ...track import Track, make_points, outside_ns
 
 GPX_NAMESPACES = ("http://www.topografix.com/GPX/1/0", "http://www.topografix.com/GPX/1/1")
-
-#: Range of times a pandas nanosecond timestamp can hold.
-_TIME_MIN = pd.Timestamp.min.tz_localize("UTC")
-_TIME_MAX = pd.Timestamp.max.tz_localize("UTC")
 
 
 def namespace(tag: str) -> str:
@@ -57,8 +52,8 @@ class GpxColumns:
     """The track points of a GPX file as arrays, in file order, and its metadata.
 
     Attributes:
-        times: UTC point times (any resolution), NaT where a point has none or it
-            could not be read.
+        times: UTC point times (``datetime64`` of any unit), NaT where a point has
+            none or it could not be read.
         naive_times: how many point times were written without a time zone.
         unreadable_times: how many points have a written time that could not be read.
         lat, lon, ele, hr, cad: float64 per point, NaN where absent.
@@ -68,7 +63,7 @@ class GpxColumns:
         activity: the first track's ``<type>`` (stripped, None when blank).
     """
 
-    times: pd.DatetimeIndex
+    times: np.ndarray
     naive_times: int
     unreadable_times: int
     lat: np.ndarray
@@ -82,17 +77,18 @@ class GpxColumns:
     activity: str | None
 
 
-def _utc_times(cols: GpxColumns, notes: list[str]) -> pd.DatetimeIndex:
-    """The point times, with notes on naive times and times pandas cannot hold."""
+def _utc_times(cols: GpxColumns, notes: list[str]) -> np.ndarray:
+    """The point times, with notes on naive times and on times nanoseconds cannot hold
+    (NaT then)."""
     times = cols.times
     if cols.naive_times:
         notes.append(
             f"{cols.naive_times} of {len(times)} point times have no time zone; taken as UTC"
         )
-    outside = (times < _TIME_MIN) | (times > _TIME_MAX)
+    outside = outside_ns(times)
     if outside.any():
         notes.append(f"ignored {counted(int(outside.sum()), 'time')} outside the years 1678-2261")
-        times = pd.DatetimeIndex(times.where(~outside))
+        times = np.where(outside, np.datetime64("NaT"), times)
     return times
 
 

@@ -36,12 +36,11 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ...clean import counted
 from ...errors import TrackError
@@ -193,10 +192,23 @@ def _read_with_gpxpy(
     return gpx
 
 
-def _times(values: list[datetime | None]) -> tuple[pd.DatetimeIndex, int]:
-    """gpxpy's datetimes as UTC, and how many had no time zone (taken as UTC)."""
-    naive = sum(1 for v in values if v is not None and v.tzinfo is None)
-    return pd.DatetimeIndex(pd.to_datetime(values, utc=True)), naive  # type: ignore[arg-type]
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _times(values: list[datetime | None]) -> tuple[np.ndarray, int]:
+    """gpxpy's datetimes as UTC ``datetime64[us]`` (NaT for None), and how many had no
+    time zone (taken as UTC)."""
+    micros = np.full(len(values), np.iinfo(np.int64).min, dtype=np.int64)
+    naive = 0
+    for i, v in enumerate(values):
+        if v is not None:
+            naive += v.tzinfo is None
+            offset = v.utcoffset()
+            # Differences, not astimezone: a time in the year 1 may lie before it in UTC.
+            since = v.replace(tzinfo=None) - _EPOCH - (offset or timedelta(0))
+            micros[i] = since // _MICROSECOND
+    return micros.view("datetime64[us]"), naive
 
 
 def _refuse_empty(scan: _Scan, path: str | Path) -> TrackError:

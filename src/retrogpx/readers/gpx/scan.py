@@ -45,7 +45,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from lxml import etree
 
 from ...track import Track
@@ -221,7 +220,7 @@ def _coordinates(points: _Points) -> tuple[np.ndarray, np.ndarray] | None:
     return None if lat is None or lon is None else (lat, lon)
 
 
-def _times(points: _Points) -> tuple[pd.DatetimeIndex, int] | None:
+def _times(points: _Points) -> tuple[np.ndarray, int] | None:
     """Per point, its time (UTC, NaT where absent), and how many had no zone."""
     field = _field(points, *points.children(b"time"))
     if field is None:
@@ -233,8 +232,7 @@ def _times(points: _Points) -> tuple[pd.DatetimeIndex, int] | None:
     micros, naive = parsed
     column = np.full(len(points.index), _NAT, dtype=np.int64)
     column[owner] = micros
-    times = pd.DatetimeIndex(column.view("datetime64[us]")).tz_localize("UTC")
-    return times, int(naive.sum())
+    return column.view("datetime64[us]"), int(naive.sum())
 
 
 def _declared_below_root(data: bytes, tags: Tags) -> set[bytes] | None:
@@ -291,7 +289,7 @@ def _gpx_columns(
     root: etree._Element,
     ns: str,
     segment: np.ndarray,
-    times: tuple[pd.DatetimeIndex, int],
+    times: tuple[np.ndarray, int],
     *,
     lat: np.ndarray,
     lon: np.ndarray,

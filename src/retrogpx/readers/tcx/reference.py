@@ -11,7 +11,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ...errors import TrackError
 from ...track import Track, make_points
@@ -92,7 +91,13 @@ def read_tcx_reference(data: bytes, path: str | Path) -> Track:
             hint="export the recorded activity again from the watch or app",
         )
     columns = {f: np.array([row.get(f) for row in rows], dtype=object) for f in _FIELDS}
-    positioned = ~(pd.isna(columns["lat"]) & pd.isna(columns["lon"]))
+    positioned = np.array(
+        [
+            lat is not None or lon is not None
+            for lat, lon in zip(columns["lat"], columns["lon"], strict=True)
+        ],
+        dtype=bool,
+    )
     if not positioned.any():
         raise TrackError(
             f"none of the {len(rows)} trackpoints has a position (an indoor or treadmill "

@@ -23,11 +23,14 @@ same:
   divided once by an exact power of ten, which is how both pandas and
   :func:`.._xml.values.decimals` read them (longer numbers and exponents pandas may
   round otherwise);
+- longer plain decimals ``-digits.digits`` (full-precision doubles as Garmin writes
+  them), read exactly as Python's ``float`` reads them, as the reference reads a column
+  of them (:func:`.common.numeric`: pandas 3.1 and later read them so too);
 - times ``YYYY-MM-DDThh:mm:ss[.f{1,9}][Z|+hh:mm|-hh:mm]`` that exist and lie within the
   nanosecond range the reference keeps.
 
-Any other field (full-precision doubles as Garmin writes them, garbage, odd times) is
-handed as the same column of texts to the reference's own conversions
+Any other field (garbage, odd numbers and times) is handed as the same column of texts
+to the reference's own conversions
 (:func:`.common.numeric`, :func:`.common.trackpoint_times`, which also write the notes
 on times). A trackpoint has a position when its ``LatitudeDegrees`` or
 ``LongitudeDegrees`` holds any text; only the values of trackpoints with a position
@@ -53,22 +56,21 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ...errors import TrackError
 from ...track import Track, make_points
 from .._xml.defused import local_name, parse_xml
 from .._xml.scan import CLOSE, MAX_NAME, OPEN, Tags, at, key_of, scan, without_elements
-from .._xml.values import ascii_texts, decimals, epoch_minutes
+from .._xml.values import ascii_texts, decimals
 from .common import (
-    TIME_MAX,
-    TIME_MIN,
     activity_laps,
     blind_note,
     finish_tcx,
+    iso_times_ns,
     naive_times_note,
     numeric,
     trackpoint_times,
@@ -76,8 +78,9 @@ from .common import (
 
 #: A field: the trackpoints holding it, and the byte range of each one's content.
 _Field = tuple[np.ndarray, np.ndarray, np.ndarray]
-#: The kept trackpoints' times, and the reference's notes on them.
-_Times = tuple[pd.Series | pd.DatetimeIndex, list[str]]
+#: The kept trackpoints' times (``datetime64[ns]``, or the reference's pandas times),
+#: and the reference's notes on them.
+_Times = tuple[Any, list[str]]
 #: The trackpoint fields read as numbers.
 _NUMBERS = ("lat", "lon", "ele", "hr", "cad", "run_cad")
 
@@ -91,20 +94,12 @@ _NAME_END[[ord("/"), ord(">")]] = True
 _MAX_BLANKS = 64
 #: Most digits in a number read with numpy (an integer pandas holds exactly).
 _MAX_DIGITS = 15
+#: Longest plain decimal read as Python's float reads it (Garmin writes up to 20 bytes).
+_MAX_LONG = 40
 _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[ord("0") : ord("9") + 1] = True
 _NUMBER_BYTES = _DIGIT.copy()
 _NUMBER_BYTES[[0, ord("+"), ord("-"), ord(".")]] = True  # 0: padding after the text
-
-#: Times: ``YYYY-MM-DDThh:mm:ss`` columns, then ``.`` and up to 9 digits, then a zone.
-_HEAD = 19
-_HEAD_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
-_HEAD_SEPARATORS = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"))
-_MAX_FRACTION = 9
-_MAX_TIME = _HEAD + 1 + _MAX_FRACTION + 6
-_NS = 1_000_000_000
-_MIN_S = TIME_MIN.value // _NS
-_MAX_S = TIME_MAX.value // _NS
 
 
 def _last(flags: np.ndarray) -> np.ndarray:
@@ -256,71 +251,29 @@ def _plain_numbers(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.n
     return values
 
 
-def _two(value: np.ndarray, col: int) -> np.ndarray:
-    """The two-digit number at column ``col`` of rows of digit values."""
-    return value[:, col] * 10 + value[:, col + 1]
-
-
-def _times_ns(
-    buf: np.ndarray, start: np.ndarray, stop: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """UTC nanoseconds since 1970 and a no-zone flag for each time range, read as
-    ``pandas.to_datetime(format="ISO8601", utc=True)`` reads them; None when one is not
-    in the shape read here (see the module docstring)."""
-    n = len(start)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+def _long_numbers(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray | None:
+    """The non-empty ranges as numbers, when each is a plain decimal of up to
+    :data:`_MAX_LONG` bytes (``-digits.digits``, no plus sign, not a minus zero),
+    read exactly as Python's ``float`` reads them, which is how the reference reads a
+    column of them (:func:`.common.numeric`); None otherwise."""
+    if len(start) == 0:
+        return np.zeros(0)
     length = stop - start
-    if int(length.min()) < _HEAD or int(length.max()) > _MAX_TIME:
-        return None
     width = int(length.max())
-    chars = np.zeros((n, _MAX_TIME + 1), dtype=np.uint8)  # NUL after each text
-    chars[:, :width] = sliding_window_view(buf, width)[start]
-    chars[np.arange(_MAX_TIME + 1) >= length[:, None]] = 0
-    value = chars.astype(np.int64) - ord("0")
-    digit = (value >= 0) & (value <= 9)
-    ok = digit[:, _HEAD_DIGITS].all(axis=1)
-    for col, sep in _HEAD_SEPARATORS:
-        ok &= chars[:, col] == ord(sep)
-    # A fraction: "." then 1 to 9 digits (nanoseconds, exact).
-    dot = chars[:, _HEAD] == ord(".")
-    after_dot = digit[:, _HEAD + 1 : _HEAD + 2 + _MAX_FRACTION]
-    n_frac = np.where(dot, np.cumprod(after_dot, axis=1).sum(axis=1), 0)
-    ok &= ~dot | ((n_frac >= 1) & (n_frac <= _MAX_FRACTION))
-    weights = 10 ** np.arange(_MAX_FRACTION - 1, -1, -1, dtype=np.int64)
-    fraction = value[:, _HEAD + 1 : _HEAD + 1 + _MAX_FRACTION]
-    frac_ns = (fraction * (np.arange(_MAX_FRACTION) < n_frac[:, None])) @ weights
-    # A zone: none, "Z", or a sign and hh:mm.
-    zone = np.where(dot, _HEAD + 1 + n_frac, _HEAD)
-    zone_len = length - zone
-    rows = np.arange(n)
-    z = [chars[rows, np.minimum(zone + k, _MAX_TIME)] for k in range(6)]
-    zd = [(c >= ord("0")) & (c <= ord("9")) for c in z]
-    signed = (zone_len == 6) & ((z[0] == ord("+")) | (z[0] == ord("-"))) & (z[3] == ord(":"))
-    signed &= zd[1] & zd[2] & zd[4] & zd[5]
-    naive = zone_len == 0
-    ok &= naive | ((zone_len == 1) & (z[0] == ord("Z"))) | signed
-
-    def pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return (a.astype(np.int64) - ord("0")) * 10 + (b.astype(np.int64) - ord("0"))
-
-    zone_h, zone_m = pair(z[1], z[2]), pair(z[4], z[5])
-    ok &= ~signed | ((zone_h <= 23) & (zone_m <= 59))
-    offset_min = np.where(signed, (zone_h * 60 + zone_m) * np.where(z[0] == ord("-"), -1, 1), 0)
-    year = value[:, 0] * 1000 + value[:, 1] * 100 + _two(value, 2)
-    month, day = _two(value, 5), _two(value, 8)
-    hour, minute, second = _two(value, 11), _two(value, 14), _two(value, 17)
-    ok &= (year >= 1600) & (year <= 2300) & (month >= 1) & (month <= 12)
-    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    if not ok.all():
+    if width > _MAX_LONG:
         return None
-    minutes = epoch_minutes(year, month, day, hour, minute, offset_min)
-    if minutes is None:
+    rows = sliding_window_view(buf, width)[start]
+    inside = np.arange(width) < length[:, None]
+    digit = _DIGIT[rows] & inside
+    point = (rows == ord(".")) & inside
+    minus = (rows == ord("-")) & inside
+    plain = (digit | point | minus | ~inside).all(axis=1) & ~minus[:, 1:].any(axis=1)
+    if not (plain.all() and (point.sum(axis=1) <= 1).all() and digit.any(axis=1).all()):
         return None
-    seconds = minutes * 60 + second
-    if ((seconds < _MIN_S) | (seconds >= _MAX_S)).any():
-        return None  # the reference reads such a time as unreadable, with a note
-    return seconds * _NS + frac_ns, naive
+    values = decimals(buf, start, stop)
+    if values is None or ((values == 0) & np.signbit(values)).any():
+        return None
+    return values
 
 
 class _Columns:
@@ -356,7 +309,10 @@ class _Columns:
         trimmed = _trimmed(self.buf, start, stop)
         if trimmed is not None:
             given = trimmed[1] > trimmed[0]
-            values = _plain_numbers(self.buf, trimmed[0][given], trimmed[1][given])
+            start_given, stop_given = trimmed[0][given], trimmed[1][given]
+            values = _plain_numbers(self.buf, start_given, stop_given)
+            if values is None:
+                values = _long_numbers(self.buf, start_given, stop_given)
             if values is not None:
                 column = np.full(self.n, np.nan)
                 column[row[given]] = values
@@ -371,13 +327,12 @@ class _Columns:
         trimmed = _trimmed(self.buf, start, stop)
         if trimmed is not None:
             given = trimmed[1] > trimmed[0]
-            parsed = _times_ns(self.buf, trimmed[0][given], trimmed[1][given])
+            parsed = iso_times_ns(self.buf, trimmed[0][given], trimmed[1][given])
             if parsed is not None:
                 ns, naive = parsed
                 column = np.full(self.n, np.iinfo(np.int64).min, dtype=np.int64)
                 column[row[given]] = ns
-                times = pd.DatetimeIndex(column.view("datetime64[ns]")).tz_localize("UTC")
-                return times, naive_times_note(int(naive.sum()))
+                return column.view("datetime64[ns]"), naive_times_note(int(naive.sum()))
         texts = self._texts(row, start, stop)
         if texts is None:
             return None
