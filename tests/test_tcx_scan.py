@@ -27,7 +27,7 @@ from retrogpx.readers._source import read_bytes
 from retrogpx.readers.tcx import read_tcx_bytes
 from retrogpx.readers.tcx import reference as tcx_reference
 from retrogpx.readers.tcx import scan as tcx_scan
-from retrogpx.readers.tcx.common import iso_times_ns, numeric, parse_times
+from retrogpx.readers.tcx.common import iso_times_ns, numeric, parse_times, plain_decimals
 from retrogpx.readers.tcx.reference import read_tcx_reference
 from retrogpx.readers.tcx.scan import _plain_numbers, read_tcx_scan
 from retrogpx.track import Track
@@ -637,9 +637,9 @@ def test_reference_numbers_are_pandas_numbers(texts: list[str | None]) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(_CELL.filter(lambda t: bool(t and t.strip())), min_size=1, max_size=8))
-def test_long_number_reader_reads_as_the_reference_or_declines(texts: list[str]) -> None:
+def test_plain_decimals_read_as_the_reference_or_decline(texts: list[str]) -> None:
     trimmed = [t.strip() for t in texts]
-    values = tcx_scan._long_numbers(*_bytes(trimmed))
+    values = plain_decimals(*_bytes(trimmed))
     if values is not None:
         assert _same_floats(values, _pandas_numbers(trimmed))
     if all(re.fullmatch(r"-?[0-9]{1,25}\.[0-9]{1,14}", t) for t in trimmed) and not any(
@@ -657,7 +657,7 @@ def test_long_numbers_read_as_pandas_reads_them() -> None:
     texts = [f"{v:.{d}g}" for v, d in zip(values, rng.integers(15, 21, 20_000), strict=True)]
     texts = [t for t in texts if "e" not in t]
     pandas = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").to_numpy("float64")
-    scanned = tcx_scan._long_numbers(*_bytes(texts))
+    scanned = plain_decimals(*_bytes(texts))
     assert scanned is not None
     assert _same_floats(scanned, pandas) and _same_floats(numeric(np.array(texts)), pandas)
 

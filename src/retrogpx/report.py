@@ -14,7 +14,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -377,6 +376,8 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
     the whole new content: a temporary file in the same folder, flushed to disk and
     renamed over the target when the ``with`` block ends without an exception (and
     removed when it does not)."""
+    import tempfile  # here: only a run that writes a file needs it
+
     path = Path(path)
     _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")

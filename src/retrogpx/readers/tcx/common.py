@@ -25,7 +25,7 @@ from ...clean import GPS_EPOCH_NS, activity_label, counted, finish_track
 from ...track import LapTrigger, PointColumns, Track, WatchLap, ns_of, utc_datetime
 from ...watchlaps import MAX_LAP_S, lap_coverage_notes
 from .._xml.defused import local_name
-from .._xml.values import epoch_minutes
+from .._xml.values import decimals, epoch_minutes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -197,29 +197,60 @@ def _watch_lap(lap: ET.Element, number: int, *, last: bool) -> WatchLap | None:
     )
 
 
-#: A plain decimal: an optional minus, then digits with an optional point and fraction
-#: (``-12.345``, ``5.``, ``.5``), any number of digits.
-_PLAIN_DECIMAL = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
-#: ``-0``, ``-00``...: pandas reads it as 0 or -0 depending on the rest of the column.
-_INTEGER_MINUS_ZERO = re.compile(r"-0+")
+#: Longest plain decimal :func:`plain_decimals` reads (Garmin writes up to 20 bytes).
+MAX_PLAIN_DECIMAL = 40
+_DIGITS = np.zeros(256, dtype=bool)
+_DIGITS[ord("0") : ord("9") + 1] = True
+
+
+def plain_decimals(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray | None:
+    """The non-empty byte ranges of ``buf`` (followed by at least
+    :data:`MAX_PLAIN_DECIMAL` bytes of padding) as numbers, when each is a plain decimal
+    of up to that many bytes: digits with at most one point, a minus sign first or none
+    (``-12.345``, ``5.``, ``.5``, any number of digits), and none is a minus zero. Read
+    exactly as Python's ``float`` reads them, as pandas (3.1 and later, through
+    fast_float) reads them too; None otherwise."""
+    if len(start) == 0:
+        return np.zeros(0)
+    length = stop - start
+    width = int(length.max())
+    if width > MAX_PLAIN_DECIMAL or int(length.min()) < 1:
+        return None
+    rows = sliding_window_view(buf, width)[start]
+    inside = np.arange(width) < length[:, None]
+    digit = _DIGITS[rows] & inside
+    point = (rows == ord(".")) & inside
+    minus = (rows == ord("-")) & inside
+    plain = (digit | point | minus | ~inside).all(axis=1) & ~minus[:, 1:].any(axis=1)
+    if not (plain.all() and (point.sum(axis=1) <= 1).all() and digit.any(axis=1).all()):
+        return None
+    values = decimals(buf, start, stop)
+    if values is None or ((values == 0) & np.signbit(values)).any():
+        return None  # pandas reads "-0" as 0 or -0 depending on the rest of the column
+    return values
 
 
 def numeric(texts: np.ndarray) -> np.ndarray:
-    """Texts (stripped; None where absent) as float64, NaN where not a number: the
-    reference's conversion, ``pandas.to_numeric``.
+    """Texts (None where absent) stripped and read as float64, NaN where not a number:
+    the reference's conversion, ``pandas.to_numeric``.
 
-    A column of plain decimals (:data:`_PLAIN_DECIMAL`, blanks and absent values
-    aside, no integer minus zero) is read by Python's ``float`` without pandas: pandas
-    (3.1 and later, through fast_float) reads them correctly rounded too, so the
-    numbers are the same (``tests/test_tcx_scan.py`` holds this); any other column is
-    read by pandas itself.
+    A column of plain decimals (:func:`plain_decimals`; blank and absent values aside)
+    is read without pandas, as Python's ``float`` reads them: pandas 3.1 and later read
+    them so too (through fast_float, correctly rounded; ``tests/test_tcx_scan.py``
+    holds this). Any other column is read by pandas itself.
     """
-    stripped = [None if t is None else t.strip() for t in texts]
+    stripped = ["" if t is None else t.strip() for t in texts]
     given = [s for s in stripped if s]
-    if all(_PLAIN_DECIMAL.fullmatch(s) for s in given) and not any(
-        _INTEGER_MINUS_ZERO.fullmatch(s) for s in given
-    ):
-        return np.array([float(s) if s else np.nan for s in stripped], dtype=np.float64)
+    joined = "\0".join(given)
+    if joined.isascii():
+        lengths = np.fromiter(map(len, given), dtype=np.int64, count=len(given))
+        stop = np.cumsum(lengths + 1) - 1
+        buf = np.frombuffer(joined.encode("ascii") + bytes(MAX_PLAIN_DECIMAL + 1), np.uint8)
+        values = plain_decimals(buf, stop - lengths, stop)
+        if values is not None:
+            column = np.full(len(stripped), np.nan)
+            column[[i for i, s in enumerate(stripped) if s]] = values
+            return column
     import pandas as pd
 
     series = pd.Series(texts, dtype=object).str.strip()

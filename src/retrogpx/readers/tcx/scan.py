@@ -25,7 +25,7 @@ same:
   round otherwise);
 - longer plain decimals ``-digits.digits`` (full-precision doubles as Garmin writes
   them), read exactly as Python's ``float`` reads them, as the reference reads a column
-  of them (:func:`.common.numeric`: pandas 3.1 and later read them so too);
+  of them (:func:`.common.plain_decimals`; pandas 3.1 and later read them so too);
 - times ``YYYY-MM-DDThh:mm:ss[.f{1,9}][Z|+hh:mm|-hh:mm]`` that exist and lie within the
   nanosecond range the reference keeps.
 
@@ -73,6 +73,7 @@ from .common import (
     iso_times_ns,
     naive_times_note,
     numeric,
+    plain_decimals,
     trackpoint_times,
 )
 
@@ -94,8 +95,6 @@ _NAME_END[[ord("/"), ord(">")]] = True
 _MAX_BLANKS = 64
 #: Most digits in a number read with numpy (an integer pandas holds exactly).
 _MAX_DIGITS = 15
-#: Longest plain decimal read as Python's float reads it (Garmin writes up to 20 bytes).
-_MAX_LONG = 40
 _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[ord("0") : ord("9") + 1] = True
 _NUMBER_BYTES = _DIGIT.copy()
@@ -251,31 +250,6 @@ def _plain_numbers(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.n
     return values
 
 
-def _long_numbers(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray | None:
-    """The non-empty ranges as numbers, when each is a plain decimal of up to
-    :data:`_MAX_LONG` bytes (``-digits.digits``, no plus sign, not a minus zero),
-    read exactly as Python's ``float`` reads them, which is how the reference reads a
-    column of them (:func:`.common.numeric`); None otherwise."""
-    if len(start) == 0:
-        return np.zeros(0)
-    length = stop - start
-    width = int(length.max())
-    if width > _MAX_LONG:
-        return None
-    rows = sliding_window_view(buf, width)[start]
-    inside = np.arange(width) < length[:, None]
-    digit = _DIGIT[rows] & inside
-    point = (rows == ord(".")) & inside
-    minus = (rows == ord("-")) & inside
-    plain = (digit | point | minus | ~inside).all(axis=1) & ~minus[:, 1:].any(axis=1)
-    if not (plain.all() and (point.sum(axis=1) <= 1).all() and digit.any(axis=1).all()):
-        return None
-    values = decimals(buf, start, stop)
-    if values is None or ((values == 0) & np.signbit(values)).any():
-        return None
-    return values
-
-
 class _Columns:
     """The kept trackpoints' values, as the reference's columns hold them."""
 
@@ -312,7 +286,7 @@ class _Columns:
             start_given, stop_given = trimmed[0][given], trimmed[1][given]
             values = _plain_numbers(self.buf, start_given, stop_given)
             if values is None:
-                values = _long_numbers(self.buf, start_given, stop_given)
+                values = plain_decimals(self.buf, start_given, stop_given)
             if values is not None:
                 column = np.full(self.n, np.nan)
                 column[row[given]] = values
