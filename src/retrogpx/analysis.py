@@ -101,7 +101,9 @@ def track_dict(track: Track, distance_m: float) -> dict[str, Any]:
     """The ``track`` part of ``retrogpx.check/1``: file, name, start, end, points,
     distance_m (on the smoothed path), duration_s."""
     start_ns, end_ns = track.start_ns, track.end_ns
-    timed = start_ns is not None and end_ns is not None
+    duration = (
+        seconds_between(start_ns, end_ns) if start_ns is not None and end_ns is not None else None
+    )
     return {
         "file": track.source,
         "name": track.name,
@@ -109,7 +111,7 @@ def track_dict(track: Track, distance_m: float) -> dict[str, Any]:
         "end": _iso(track.end),
         "points": len(track),
         "distance_m": _r(distance_m, 1),
-        "duration_s": _r(seconds_between(start_ns, end_ns) if timed else None, 1),
+        "duration_s": _r(duration, 1),
     }
 
 
