@@ -230,7 +230,7 @@ def _as_pandas_reads(text: str, zone: str) -> int | str:
         return str(exc)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(lap_time_texts(), st.sampled_from(ZONES))
 def test_plain_lap_times_are_read_as_pandas_reads_them(text: str, zone: str) -> None:
     """Lap-file times in the plain shape are read without pandas; whatever that path
