@@ -148,6 +148,16 @@ def test_real_subprocess(run_gpx: Path) -> None:
     )
     helped = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
     assert helped.returncode == 0 and "check" in helped.stdout and "batch" in helped.stdout
+    # check ends the process without Python's teardown: its exit code and all its output
+    # (held in Python's buffer until the end) still arrive.
+    failed = subprocess.run(
+        [str(exe), "check", str(run_gpx), "--format", "geojson", "--fail-on", "warn"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert failed.returncode == 1, failed.stderr
+    assert len(json.loads(failed.stdout)["features"]) == 4
 
 
 def test_help_does_not_import_heavy_libraries() -> None:

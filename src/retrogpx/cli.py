@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -234,6 +234,7 @@ def check(
     from .report import render, write_atomic
     from .rules import at_least
 
+    _EXIT.fast = True  # one run: nothing outlives it (see main)
     config = _config(config_path, cache_dir, no_cache, **thresholds)
     if laps_tz:
         config = dataclasses.replace(config, laps=LapSettings(timezone=laps_tz))
@@ -1096,11 +1097,42 @@ def _progress(total: int, show: bool) -> Iterator[Callable[[Any], None]]:
         yield advance
 
 
+class _Exit:
+    """How :func:`main` ends the process: ``fast`` is set by a command after which
+    nothing is left to do but Python's own teardown (a single run: its outputs are
+    written and closed by then, its temporary files removed)."""
+
+    fast = False
+
+
+_EXIT = _Exit()
+
+
+def _exit_now(code: object) -> NoReturn:
+    """End the process with ``code`` at once, its output flushed, without Python's
+    teardown of every imported module (about 0.1 s of CPU after a check: as much as
+    the rest of the run after reading the track). Nothing of a single run needs it:
+    ``atexit`` holds only logging's flush, and the run uses no logging. When the
+    output cannot be flushed (a closed pipe), Python exits the usual way."""
+    if code is not None and not isinstance(code, int):
+        raise SystemExit(code)  # a message to print: Python's way
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    os._exit(code or 0)
+
+
 def main() -> None:
     """Console-script entry point; a bug shows one line unless RETROGPX_DEBUG is set."""
     exit_on_sigterm()  # SIGTERM: clean up temporary files, keep previous outputs
     try:
         cli(standalone_mode=True)
+    except SystemExit as exc:
+        if _EXIT.fast:
+            _exit_now(exc.code)
+        raise
     except Exception as exc:
         if os.environ.get("RETROGPX_DEBUG"):
             raise
