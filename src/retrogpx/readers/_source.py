@@ -115,7 +115,7 @@ def read_bytes(
         raise TrackError("is a folder, not a track file", path=path) from None
     except PermissionError:
         raise TrackError("permission denied", path=path) from None
-    if not raw.strip():
+    if not raw or raw.isspace():  # not raw.strip(): that copies every file that ends in a newline
         raise TrackError("file is empty", path=path, hint="export the activity again")
     return raw
 
