@@ -29,7 +29,7 @@ from .laps import (
 from .metrics import SegmentMetrics, judged_path, segment_metrics, smooth_path
 from .readers import read_track
 from .rules import Judgement, Verdict, judge_run, judge_segment, worst
-from .track import Track, seconds_between
+from .track import Track, seconds_between, utc_datetime
 
 if TYPE_CHECKING:
     from .layer_readers.cache import Progress
@@ -252,7 +252,7 @@ def analyse(
         notes.extend(layers.notes)
     else:
         notes.append("venue safety was not checked: no map layer was given (--layers)")
-    sun = [_sun_at(seg, lat, lon) for seg, _, _, _ in measured]
+    sun = [_sun_at(seg, track) for seg, _, _, _ in measured]
     results = [
         SegmentResult(seg, m, judge_segment(m, config.rules, s, sun_deg), mx, my, s, sun_deg)
         for (seg, m, mx, my), s, sun_deg in zip(measured, safeties, sun, strict=True)
@@ -281,15 +281,17 @@ def analyse(
     )
 
 
-def _sun_at(seg: Segment, lat: np.ndarray, lon: np.ndarray) -> float | None:
+def _sun_at(seg: Segment, track: Track) -> float | None:
     """The sun's elevation at a segment's middle time, over its middle point."""
-    if seg.start is None or seg.end is None or pd.isna(seg.start) or pd.isna(seg.end):
+    if seg.start is None or seg.end is None:
         return None
     from .sun import sun_elevation_deg
 
-    mid = seg.start + (seg.end - seg.start) / 2
+    pts = track.columns
+    first_ns, last_ns = int(pts.time_ns[seg.first]), int(pts.time_ns[seg.last])
+    mid = utc_datetime(first_ns + (last_ns - first_ns) // 2)
     k = (seg.first + seg.last) // 2
-    return sun_elevation_deg(mid.to_pydatetime(), float(lat[k]), float(lon[k]))
+    return sun_elevation_deg(mid, float(pts.lat[k]), float(pts.lon[k]))
 
 
 def load_track(path: str | Path, config: Config) -> Track:
