@@ -355,3 +355,23 @@ def test_the_projection_kept_from_cleaning_is_the_track_projected_again(
     assert track.projected.epsg == projection.epsg
     np.testing.assert_array_equal(track.projected.x_m, x)
     np.testing.assert_array_equal(track.projected.y_m, y)
+
+
+def test_a_track_built_from_a_points_frame_holds_the_same_columns() -> None:
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2024-05-01T08:00:00Z", periods=3, freq="s"),
+            "lat": [52.0, 52.0001, 52.0002],
+            "lon": [13.0, 13.0, 13.0],
+            "ele": np.nan,
+            "hr": np.nan,
+            "cad": np.nan,
+            "part": np.zeros(3, dtype=np.int64),
+        }
+    )
+    track = Track(frame, source="frame")  # type: ignore[arg-type]
+    assert isinstance(track.columns, PointColumns)
+    assert track.has_time and len(track) == 3
+    assert track.columns == PointColumns.from_frame(frame)
+    with pytest.raises(TypeError, match="PointColumns"):
+        Track([1, 2, 3], source="list")  # type: ignore[arg-type]

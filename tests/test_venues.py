@@ -4,6 +4,7 @@ suggestion code, by simulated runs along them, and against a map with planted tr
 from __future__ import annotations
 
 import json
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import CORPUS, SAMPLES
+from conftest import CORPUS, ROOT, SAMPLES
 from test_layers import X0, Y0, OsmBuilder, square
 
 from retrogpx.analysis import analyse, load_layer_set
@@ -28,6 +29,7 @@ from retrogpx.venues import Stretch, VenueSearch, find_venues
 
 PARK = SAMPLES / "park.osm"
 ANDORRA = CORPUS / "graphhopper__graphhopper" / "andorra.osm.pbf"
+sys.path.insert(0, str(ROOT / "tools"))  # the sample venue's shapes (sample_venue)
 ANDORRA_XML = CORPUS / "graphhopper__graphhopper" / "andorra.osm.gz"
 #: Motor roads as GUIDANCE.md defines them (spelled out here, not taken from retrogpx).
 MOTOR = {"motorway", "trunk", "primary", "secondary", "tertiary", "motorway_link", "trunk_link",
@@ -242,11 +244,6 @@ def planted_map() -> tuple[OsmBuilder, dict[str, shapely.Geometry], dict[str, sh
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[VenueSearch, dict, dict]:
-    import sys
-
-    from conftest import ROOT
-
-    sys.path.insert(0, str(ROOT / "tools"))
     b, good, near = planted_map()
     path = b.write(tmp_path_factory.mktemp("planted") / "planted.osm")
     return find_venues([path], limit=10), good, near
@@ -441,8 +438,11 @@ def test_a_hazard_layer_keeps_stretches_away(park_search: VenueSearch, tmp_path:
     """A runner's own hazard layer (a pit on the best stretch) counts, as in check."""
     best = park_search.stretches[0]
     (lon0, lat0), (lon1, lat1) = best.lonlat
-    pit = {"type": "Feature", "properties": {"hazard": "pit"},
-           "geometry": {"type": "Point", "coordinates": [(lon0 + lon1) / 2, (lat0 + lat1) / 2]}}
+    pit = {
+        "type": "Feature",
+        "properties": {"hazard": "pit"},
+        "geometry": {"type": "Point", "coordinates": [(lon0 + lon1) / 2, (lat0 + lat1) / 2]},
+    }
     path = tmp_path / "pits.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [pit]}))
     res = CliRunner().invoke(cli, ["venues", str(PARK), "--hazards", str(path), "--format", "csv"])

@@ -263,6 +263,18 @@ class Track:
     utc_offset_s: float | None = None
     projected: ProjectedPoints | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # Tracks were built from a points DataFrame before the columns were numpy;
+        # take one still (converted once), and refuse anything else at once rather
+        # than fail later inside the maths.
+        if not isinstance(self.columns, PointColumns):
+            if hasattr(self.columns, "to_numpy") and hasattr(self.columns, "columns"):
+                self.columns = PointColumns.from_frame(self.columns)
+            else:
+                raise TypeError(
+                    f"Track.columns must be PointColumns, not {type(self.columns).__name__}"
+                )
+
     def __len__(self) -> int:
         return len(self.columns)
 
