@@ -157,7 +157,7 @@ def reference_season_document(
 ) -> dict[str, Any]:
     import numpy as np
 
-    statuses = ("ok", "unmarked", "failed", "skipped")
+    statuses = ("ok", "unmarked", "failed", "skipped", "duplicate")
     by_status = {s: [o for o in outcomes if o.status == s] for s in statuses}
     weeks = weekly.assign(week_start=weekly["week_start"].dt.strftime("%Y-%m-%d")).to_dict(
         "records"
@@ -173,6 +173,7 @@ def reference_season_document(
         "failed": [{"file": o.file, "error": o.error} for o in by_status["failed"]],
         "unmarked": [{"file": o.file, "reason": o.error} for o in by_status["unmarked"]],
         "skipped": [{"file": o.file, "reason": o.error} for o in by_status["skipped"]],
+        "duplicates": [{"file": o.file, "reason": o.error} for o in by_status["duplicate"]],
         "athletes": season_totals(weekly),
         "weeks": weeks,
         **({} if attention is None else {"attention": attention}),

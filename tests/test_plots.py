@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Annotation, Text
 
 from retrogpx.analysis import RunResult, analyse, check_file, load_layer_set
-from retrogpx.config import Config, Thresholds
+from retrogpx.config import Config, SeasonSettings, Thresholds
 from retrogpx.errors import ConfigError
 from retrogpx.geo import LocalProjection
 from retrogpx.laps import LapPlan, Segment
@@ -557,7 +557,20 @@ def _season() -> tuple[pd.DataFrame, pd.DataFrame]:
     return weekly_summary(runs_df, segs_df), segs_df
 
 
-def test_season_has_four_panels_and_marks_the_jump_week(tmp_path: Path) -> None:
+SEASON_PANELS = [
+    "season-volume", "season-speed", "season-runs", "season-chord", "season-deviation",
+    "season-verdicts",
+]  # fmt: skip
+
+
+def _hline_values(fig: Figure, gid: str) -> tuple[np.ndarray, np.ndarray]:
+    """The y values and x extents of a LineCollection of horizontal dashes."""
+    lines = _one(fig, gid)
+    segs = lines.get_segments()
+    return np.array([s[0][1] for s in segs]), np.array([[s[0][0], s[1][0]] for s in segs])
+
+
+def test_season_panels_and_the_jump_week(tmp_path: Path) -> None:
     weekly, segs = _season()
     jump_weeks = [
         w for w, f in zip(weekly["week"], weekly["flags"], strict=True) if "volume_jump" in f
@@ -565,8 +578,7 @@ def test_season_has_four_panels_and_marks_the_jump_week(tmp_path: Path) -> None:
     assert jump_weeks == ["2025-W18"]
     fig = plot_season(weekly, segs, tmp_path / "season.png")
     assert (tmp_path / "season.png").read_bytes().startswith(b"\x89PNG")
-    gids = [ax.get_gid() for ax in fig.axes]
-    assert gids == ["season-volume", "season-chord", "season-straightness", "season-verdicts"]
+    assert [ax.get_gid() for ax in fig.axes] == SEASON_PANELS
     marker = _one(fig, "flag-volume_jump-2025-W18")
     assert isinstance(marker, Line2D)
     # the marker sits over the jump week's bar, which is outlined in the warn colour
@@ -575,17 +587,29 @@ def test_season_has_four_panels_and_marks_the_jump_week(tmp_path: Path) -> None:
     jump_bar = max(bars, key=lambda p: p.get_height())
     assert jump_bar.get_x() < marker.get_xdata()[0] < jump_bar.get_x() + jump_bar.get_width()
     assert to_hex(jump_bar.get_edgecolor()) == VERDICT_COLOURS["warn"].lower()
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    assert "volume jump" in texts
+    assert "volume jump" in [t.get_text() for t in fig.axes[0].texts]
+    # the limit each week had to stay under, drawn over its bar; the jump week is above it
+    limits, spans = _hline_values(fig, "volume-limit")
+    expected = weekly["volume_limit_m"].dropna().to_numpy()
+    assert limits == pytest.approx(expected)
+    assert jump_bar.get_height() > limits[-1] and all(
+        b.get_height() <= lim for b, lim in zip(bars[1:-1], limits[:-1], strict=True)
+    )
 
 
-def test_season_panels_show_the_data(tmp_path: Path) -> None:
+def test_season_panels_show_the_data() -> None:
     weekly, segs = _season()
-    fig = plot_season(weekly, segs, thresholds=Thresholds(min_chord_m=55.0, max_length_m=95.0))
+    th = Thresholds(min_chord_m=55.0, max_length_m=95.0, max_deviation_m=8.0)
+    fig = plot_season(weekly, segs, thresholds=th)
     band = _one(fig, "chord-band")
     assert (band.get_y(), band.get_y() + band.get_height()) == pytest.approx((55.0, 95.0))
-    plotted = sum(len(c.get_offsets()) for c in fig.axes[1].collections)
-    assert plotted == len(segs)
+    chord = fig.axes[SEASON_PANELS.index("season-chord")]
+    assert sum(len(c.get_offsets()) for c in chord.collections) == len(segs)
+    deviation = fig.axes[SEASON_PANELS.index("season-deviation")]
+    assert sum(len(c.get_offsets()) for c in deviation.collections) == len(segs)
+    limit = _one(fig, "deviation-limit")
+    assert limit.get_ydata()[0] == 8.0 and limit.get_label() == "limit 8 m"
+    assert deviation.get_ylim()[1] > 8.0
     # stacked verdict bars: the heights per week add up to that week's segments
     totals: dict[float, float] = {}
     for v in ("ok", "warn", "unsafe"):
@@ -593,8 +617,87 @@ def test_season_panels_show_the_data(tmp_path: Path) -> None:
             assert to_hex(p.get_facecolor()) == VERDICT_COLOURS[v].lower()
             totals[round(p.get_x(), 3)] = totals.get(round(p.get_x(), 3), 0) + p.get_height()
     assert sorted(totals.values()) == sorted(weekly["segments"].astype(float).tolist())
-    legend_labels = [t.get_text() for t in fig.axes[3].get_legend().get_texts()]
-    assert legend_labels == ["ok", "warn", "unsafe"]
+    legend = fig.axes[SEASON_PANELS.index("season-verdicts")].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["ok", "warn", "unsafe"]
+
+
+def test_speed_panel_draws_the_progression_thresholds() -> None:
+    weekly, segs = _season()
+    settings = SeasonSettings(walk_speed_mps=1.5, walk_weeks=3)
+    fig = plot_season(weekly, segs, settings=settings)
+    mean = _one(fig, "speed-mean")
+    assert mean.get_ydata() == pytest.approx(weekly["mean_reverse_speed_mps"].to_numpy())
+    limits, _ = _hline_values(fig, "speed-limit")
+    assert limits == pytest.approx(weekly["speed_limit_mps"].dropna().to_numpy())
+    walk, spans = _hline_values(fig, "walk-limit")
+    assert walk.tolist() == [1.5] and spans[0][1] - spans[0][0] == pytest.approx(3.0)
+    assert len(_one(fig, "speed-segments").get_offsets()) == len(segs)
+
+
+def test_iso_week_axis_and_bars_clear_of_the_frame() -> None:
+    weekly, segs = _season()
+    fig = plot_season(weekly, segs)
+    _draw(fig)
+    bottom = fig.axes[-1]
+    labels = [t.get_text() for t in bottom.get_xticklabels()]
+    assert labels[0] == "2025-W10" and labels[1:] == [f"W{w}" for w in range(11, 19)]
+    for ax in fig.axes[:-1]:
+        assert not any(t.get_text() for t in ax.get_xticklabels() if t.get_visible())
+    lo, hi = bottom.get_xlim()
+    for patch in fig.findobj(lambda a: str(a.get_gid()).startswith(("volume-ana-", "verdicts-"))):
+        ax = patch.axes
+        assert lo + 0.1 <= patch.get_x() and patch.get_x() + patch.get_width() <= hi - 0.1
+        assert patch.get_y() + patch.get_height() < ax.get_ylim()[1]
+
+
+def test_runs_panel_shows_warm_up_and_runs_without_reverse_laps() -> None:
+    weeks = pd.date_range("2025-03-03", periods=2, freq="7D", tz="UTC")
+    weekly = pd.DataFrame(
+        {
+            "athlete": "ana", "week": weeks.strftime("%G-W%V"), "week_start": weeks,
+            "runs": [3, 2], "reverse_runs": [2, 2], "warmup_ok_runs": [1, 2], "segments": 4,
+            "reverse_distance_m": 300.0, "mean_reverse_speed_mps": 1.2, "ok": 4, "warn": 0,
+            "unsafe": 0, "flags": [[], []],
+        }
+    )  # fmt: skip
+    segs = pd.DataFrame(columns=["athlete", "start", "chord_m", "max_deviation_m", "verdict"])
+    fig = plot_season(weekly, segs)
+    heights = {
+        gid: [_one(fig, f"{gid}-{k}").get_height() for k in range(2)]
+        for gid in ("runs-warm", "runs-cold")
+    }
+    assert heights == {"runs-warm": [1, 2], "runs-cold": [1, 0]}
+    assert _one(fig, "runs-unmarked-0").get_height() == 1
+    texts = [t.get_text() for t in fig.axes[SEASON_PANELS.index("season-runs")].texts]
+    assert texts == ["1/2", "2/2"]
+
+
+def test_several_athletes_as_small_multiples_and_flags_name_them() -> None:
+    weekly, segs = _season()
+    bo_segs = segs.assign(athlete="bo", start=segs["start"] + pd.Timedelta(hours=3))
+    both = pd.concat([segs, bo_segs], ignore_index=True)
+    runs = pd.DataFrame(
+        {"athlete": both["athlete"], "start": both["start"], "warmup_min": 12.0,
+         "file": both["file"] + both["athlete"]}
+    ).drop_duplicates("file")  # fmt: skip
+    both["file"] = both["file"] + both["athlete"]
+    weekly2 = weekly_summary(runs, both)
+    fig = plot_season(weekly2, both)
+    gids = [ax.get_gid() for ax in fig.axes]
+    assert gids[:6] == [f"season-{p}-{a}" for a in ("ana", "bo") for p in ("volume", "speed", "runs")]
+    titles = [ax.get_title(loc="left") for ax in fig.axes[:6]]
+    assert all(t.startswith(("ana: ", "bo: ")) for t in titles)
+    for athlete in ("ana", "bo"):
+        _one(fig, f"flag-volume_jump-2025-W18-{athlete}")
+        texts = [t.get_text() for t in fig.axes[gids.index(f"season-volume-{athlete}")].texts]
+        assert f"{athlete}: volume jump" in texts
+
+
+def test_header_counts_the_files_not_checked() -> None:
+    weekly, segs = _season()
+    counts = {"ok": 18, "unmarked": 0, "failed": 2, "skipped": 1, "duplicate": 1}
+    header = plot_season(weekly, segs, counts=counts).get_suptitle()
+    assert "22 files: 18 checked, 1 duplicate (counted once), 2 failed, 1 skipped" in header
 
 
 def test_season_flags_marked_by_kind() -> None:
@@ -607,24 +710,28 @@ def test_season_flags_marked_by_kind() -> None:
             "runs": 2,
             "segments": 4,
             "reverse_distance_m": [300.0, 320.0, 900.0, 400.0],
+            "mean_reverse_speed_mps": [1.8, 1.2, 1.3, 2.0],
             "ok": 4,
             "warn": 0,
             "unsafe": 0,
             "flags": [["run_before_walk"], [], ["volume_jump"], ["speed_jump"]],
         }
     )
-    segs = pd.DataFrame(columns=["start", "chord_m", "straightness", "verdict"])
+    segs = pd.DataFrame(columns=["start", "chord_m", "max_deviation_m", "verdict"])
     fig = plot_season(weekly, segs)
     for code, week in (("run_before_walk", 0), ("volume_jump", 2), ("speed_jump", 3)):
         assert _one(fig, f"flag-{code}-{weekly['week'][week]}")
+    # the volume flag on the volume panel, the speed flags on the speed panel
+    assert _one(fig, "flag-volume_jump-2025-W12").axes.get_gid() == "season-volume"
+    assert _one(fig, "flag-speed_jump-2025-W13").axes.get_gid() == "season-speed"
     bars = [_one(fig, f"volume-ana-{k}") for k in range(4)]
     warn = VERDICT_COLOURS["warn"].lower()
-    # progression warnings outline their week; the walk-first note does not
+    # the volume jump outlines its week
     assert [to_hex(b.get_edgecolor()) == warn and b.get_linewidth() > 0 for b in bars] == [
         False,
         False,
         True,
-        True,
+        False,
     ]
     header = fig.get_suptitle()
     assert "volume jump ×1" in header and "ran before walking ×1" in header
@@ -645,9 +752,9 @@ def test_season_with_no_data_still_draws() -> None:
             "flags",
         ]
     )
-    segs = pd.DataFrame(columns=["start", "chord_m", "straightness", "verdict"])
+    segs = pd.DataFrame(columns=["start", "chord_m", "max_deviation_m", "verdict"])
     fig = plot_season(weekly, segs)
-    assert len(fig.axes) == 4
+    assert len(fig.axes) == 6
     assert all("no data" in [t.get_text() for t in ax.texts] for ax in fig.axes)
     _draw(fig)
 

@@ -108,4 +108,4 @@ def test_season_data_builds_its_tables_once() -> None:
     with pytest.raises(RuntimeError, match="already built"):
         data.add(FileOutcome("s.gpx", "ok", "a", run=run))
     assert data.files == 2
-    assert data.counts == {"ok": 1, "unmarked": 0, "failed": 1, "skipped": 0}
+    assert data.counts == {"ok": 1, "unmarked": 0, "failed": 1, "skipped": 0, "duplicate": 0}

@@ -223,14 +223,15 @@ def test_any_outcome_comes_back_exactly(outcomes: tuple[FileOutcome, ...]) -> No
 # ------------------------------------------------------------------ schema and refusals
 
 
-def v1_store(path: Path) -> None:
-    """A store as retrogpx wrote it at schema version 1, with one run."""
+def v1_store(path: Path, version: int = 1) -> None:
+    """A store as retrogpx wrote it at schema ``version`` (1 or 2), with one run."""
     con = sqlite3.connect(path, isolation_level=None)
-    for statement in MIGRATIONS[0].split(";"):
-        if statement.strip():
-            con.execute(statement)
+    for script in MIGRATIONS[:version]:
+        for statement in script.split(";"):
+            if statement.strip():
+                con.execute(statement)
     con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    con.execute("PRAGMA user_version = 1")
+    con.execute(f"PRAGMA user_version = {version}")
     con.execute(
         "INSERT INTO runs (content_hash, path, file, athlete, status, settings_fp, rules_fp, "
         "layers_fp, laps_fp, tool_version, checked_at, start, verdict) VALUES "
@@ -244,7 +245,7 @@ def test_an_older_store_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     v1_store(path)
     with SeasonStore(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         segment_columns = {r[1] for r in store.query("PRAGMA table_info(segments)")}
         assert {"lit", "surface", "sun_elevation_deg"} <= segment_columns
         assert store.query("SELECT file, athlete, activity_id FROM runs") == [

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from .laps import LapPlan, LapTable, TableRows
     from .layers import LayerSet
     from .season import SeasonData
+    from .shape import RunShape
     from .track import Track
 
 TRACK_SUFFIXES = tuple(
@@ -359,7 +360,7 @@ def check_one(source: str | RunSource, options: BatchOptions) -> FileOutcome:
         try:
             plan, lap_source = _plan(track, src, options)
         except UnmarkedRunError as exc:
-            return _unmarked(src, track, exc, config, kind)
+            return _unmarked(src, track, exc, config, kind, options.geometry)
         result = analyse(track, plan, config, _layers_for(options, track), lap_source)
     except RetrogpxError as exc:
         return FileOutcome(path, "failed", athlete, error=exc.one_line())
@@ -379,7 +380,22 @@ def check_one(source: str | RunSource, options: BatchOptions) -> FileOutcome:
             line = lonlat[seg.segment.first : seg.segment.last + 1]
             row["coordinates"] = np.round(line, 7).tolist()
         records.append(row)
-    return FileOutcome(path, "ok", athlete, run=run, segments=records, activity_type=kind)
+    shape = _shape(track) if options.geometry else None
+    return FileOutcome(
+        path, "ok", athlete, run=run, segments=records, activity_type=kind, shape=shape
+    )
+
+
+def _shape(track: Track) -> RunShape:
+    """What the season store keeps of the track (its line, its time grid)."""
+    import numpy as np
+
+    from .shape import run_shape
+
+    pts = track.points
+    ns = pts["time"].array.asi8
+    seconds = np.where(ns == np.iinfo(np.int64).min, np.nan, ns / 1e9)
+    return run_shape(pts["lon"].to_numpy(), pts["lat"].to_numpy(), seconds)
 
 
 def _load(src: RunSource, config: Config) -> Track:
@@ -416,7 +432,12 @@ def _plan(track: Track, src: RunSource, options: BatchOptions) -> tuple[LapPlan,
 
 
 def _unmarked(
-    src: RunSource, track: Track, exc: UnmarkedRunError, config: Config, kind: str | None
+    src: RunSource,
+    track: Track,
+    exc: UnmarkedRunError,
+    config: Config,
+    kind: str | None,
+    geometry: bool,
 ) -> FileOutcome:
     """A run read but with no reverse laps marked: its facts, 0 reverse m, no verdict."""
     from .analysis import track_facts
@@ -425,7 +446,10 @@ def _unmarked(
     facts = track_facts(track, config)
     run = _run_dict(src.file, src.athlete, facts, None, None, [], 0, list(track.notes), None)
     error = why.one_line()
-    return FileOutcome(src.file, "unmarked", src.athlete, error, run, activity_type=kind)
+    shape = _shape(track) if geometry else None
+    return FileOutcome(
+        src.file, "unmarked", src.athlete, error, run, activity_type=kind, shape=shape
+    )
 
 
 def _not_a_run(src: RunSource, track: Track, options: BatchOptions) -> str | None:

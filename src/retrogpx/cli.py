@@ -797,7 +797,7 @@ def batch(
       retrogpx batch export_12345678.zip --reverse-laps manual   # a Strava export
     """
     from .batch import BatchOptions, discover_sources, lap_table, make_executor
-    from .incremental import describe, last_batch_facts, plan_batch, run_planned, verdicts_of
+    from .incremental import describe, given_runs, last_batch_facts, plan_batch, run_planned
     from .report import batch_writer, write_batch_output
     from .rules import at_least
     from .store import SeasonStore
@@ -849,21 +849,42 @@ def batch(
         if output:
             lines_too = output.suffix.lower() == ".geojson"
             write_batch_output(output, store.outcomes(geometry=lines_too))
-        given = verdicts_of(store, plan.hashes())
-    _season_outputs(
-        data, weekly, attention, notes, config, summary, plots_dir, report_path, interrupted
-    )
+        given = given_runs(store, plan.hashes())
+        _season_outputs(
+            store, None, data, weekly, attention, notes, config, summary, plots_dir,
+            report_path, interrupted,
+        )  # fmt: skip
     # What this call did, last (stderr): the view above is the store's, as `season` shows.
     click.echo(f"season store {store_file}: {lines[0]}", err=True)
     for line in lines[1:]:
         click.echo(line, err=True)
+    reached = [
+        run
+        for run in given
+        if fail_on and run["status"] == "ok" and at_least(run["verdict"], fail_on)  # type: ignore[arg-type]
+    ]
+    _tell_reached(reached, fail_on)
     if interrupted:
         click.echo("Interrupted: the store and outputs hold the files that finished.", err=True)
         sys.exit(130)
-    if any(status == "failed" for status, _ in given):
+    if any(run["status"] == "failed" for run in given):
         sys.exit(EXIT_SOME_FAILED)
-    if fail_on and any(v and at_least(v, fail_on) for _, v in given):  # type: ignore[arg-type]
+    if reached:
         sys.exit(EXIT_FAIL_ON)
+
+
+def _tell_reached(runs: list[dict[str, Any]], fail_on: str | None) -> None:
+    """On stderr, the runs that reached --fail-on: file, start, verdict, worst reasons."""
+    if not runs:
+        return
+    from .words import local_time, reason_words
+
+    n = len(runs)
+    click.echo(f"--fail-on {fail_on}: {n} run{'s' * (n != 1)} reached it:", err=True)
+    for run in runs:
+        when = local_time(run["start"], run["utc_offset_s"])
+        why = reason_words(run["worst_reasons"]) or run["verdict"]
+        click.echo(f"  {run['file']}  {when}  {run['verdict']}: {why}", err=True)
 
 
 def default_store(*beside: Path | None) -> Path:
@@ -914,6 +935,8 @@ def _season_view(store: Any, config: Config, where: Any = None) -> tuple[Any, An
 
 
 def _season_outputs(
+    store: Any,
+    where: Any,
     data: Any,
     weekly: Any,
     attention: Any,
@@ -924,7 +947,8 @@ def _season_outputs(
     report_path: Path | None,
     interrupted: bool = False,
 ) -> None:
-    """The summary, pictures and terminal view of a season (batch and season alike)."""
+    """The summary, pictures and terminal view of a season (batch and season alike),
+    from the open ``store`` (``where``: the runs shown)."""
     import json
 
     from .report import render_attention, render_season, write_atomic
@@ -934,7 +958,7 @@ def _season_outputs(
         doc = season_document(data, weekly, interrupted=interrupted, attention=attention)
         write_atomic(summary, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     if plots_dir or report_path:
-        _season_pictures(data, weekly, data.frames()[1], config, plots_dir, report_path)
+        _season_pictures(store, where, data, weekly, notes, config, plots_dir, report_path)
     width = shutil.get_terminal_size((120, 24)).columns
     click.echo(render_season(weekly, data, width=width), nl=False)
     click.echo(render_attention(attention, width=width), nl=False)
@@ -1007,11 +1031,13 @@ def season(
                 hint=f"its athletes: {', '.join(known) or 'none'}",
             )
         data, weekly, attention, notes = _season_view(store, config, where)
-    if fmt == "table":
-        _season_outputs(data, weekly, attention, notes, config, None, plots_dir, report_path)
-        return
-    if plots_dir or report_path:
-        _season_pictures(data, weekly, data.frames()[1], config, plots_dir, report_path)
+        if fmt == "table":
+            _season_outputs(
+                store, where, data, weekly, attention, notes, config, None, plots_dir, report_path
+            )
+            return
+        if plots_dir or report_path:
+            _season_pictures(store, where, data, weekly, notes, config, plots_dir, report_path)
     if fmt == "json":
         doc = season_document(data, weekly, attention=attention)
         payload: str | bytes = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
@@ -1025,35 +1051,53 @@ def season(
 
 
 def _season_pictures(
+    store: Any,
+    where: Any,
     season: Any,
     weekly: Any,
-    segments: Any,
+    notes: list[str],
     config: Config,
     plots_dir: Path | None,
     report_path: Path | None,
 ) -> None:
-    """The season plot (into ``plots_dir``) and/or the HTML season report."""
-    from .htmlreport import html_report
-    from .plots import figure_bytes, plot_season, save_figure
-    from .report import write_atomic
-    from .season import season_document
+    """The season plot (into ``plots_dir``) and/or the HTML season report, from the
+    open ``store`` (``where``: the runs shown)."""
+    import json
 
-    fig = plot_season(weekly, segments, thresholds=config.rules)
+    from .plots import figure_bytes, plot_season, save_figure, season_caption
+    from .seasonreport import SeasonReport, write_season_report
+
+    runs, segments = season.frames()
+    fig = plot_season(
+        weekly,
+        segments,
+        thresholds=config.rules,
+        settings=config.season,
+        runs=runs,
+        counts=season.counts,
+    )
     if plots_dir:
         plots_dir.mkdir(parents=True, exist_ok=True)
         save_figure(fig, plots_dir / "season.png")
         click.echo(f"wrote {plots_dir / 'season.png'}", err=True)
     if report_path:
-        summary = season_document(season, weekly)
-        summary.pop("weeks")  # shown as the weekly table instead
-        html = html_report(
-            [],
-            title="retrogpx season",
-            images=[("Season", figure_bytes(fig, "png"))],
-            summary=summary,
+        with_layers, without = store.checked_with_layers(where)
+        layers = json.loads(store.meta().get("last_batch", "{}")).get("layers", [])
+        shown = list(notes)
+        if with_layers and without:
+            shown.append(f"{without} of the runs were checked without map layers: venue "
+                         "safety not checked for them")  # fmt: skip
+        report = SeasonReport(
+            counts=season.counts,
             weekly=weekly,
+            attention=store.attention(where, details=True),
+            runs=store.outcomes(where, by_start=True, statuses=("ok", "unmarked")),
+            not_checked=season.not_checked,
+            plot=(figure_bytes(fig, "png"), season_caption(weekly, config.rules, config.season)),
+            layers=layers if with_layers else [],
+            notes=[n.removeprefix("note: ") for n in shown],
         )
-        write_atomic(report_path, html)
+        write_season_report(report_path, report)
         click.echo(f"wrote {report_path}", err=True)
     fig.clear()
 

@@ -56,14 +56,15 @@ figcaption { font-size: .9rem; color: #444; }
 """
 
 
-def _page(title: str, body: list[str]) -> str:
-    """The whole page around ``body``: no network, no scripts (see the module doc)."""
+def page(title: str, body: Sequence[str], css: str = "") -> str:
+    """A whole page around ``body`` (HTML, already escaped): the report style sheet (plus
+    ``css``), no network, no scripts (see the module doc)."""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{_css()}</style>\n</head>\n<body>\n"
+        f"<title>{_e(title)}</title>\n<style>{_css()}{css}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
@@ -314,7 +315,7 @@ def html_report(
         body += ["<h2>Notes</h2>", f'<div id="notes">{_notes(results)}</div>']
     if figures:
         body += ["<h2>Plots</h2>", figures]
-    return _page(title, body)
+    return page(title, body)
 
 
 def write_html_report(
@@ -412,4 +413,4 @@ def venue_report_html(search: VenueSearch) -> str:
     ]
     if notes:
         body += ["<h2>Notes</h2>", f'<ul id="notes">{notes}</ul>']
-    return _page(title, body)
+    return page(title, body)

@@ -380,16 +380,21 @@ def describe(plan: Plan) -> list[str]:
     return lines
 
 
-def verdicts_of(store: SeasonStore, hashes: Sequence[str]) -> list[tuple[str, str | None]]:
-    """(status, verdict) of the stored runs with these content hashes."""
-    out: list[tuple[str, str | None]] = []
+def given_runs(store: SeasonStore, hashes: Sequence[str]) -> list[dict[str, Any]]:
+    """The stored runs with these content hashes (this call's runs), by start: ``file``,
+    ``status``, ``verdict``, ``start``, ``utc_offset_s`` and ``worst_reasons`` (codes)."""
+    out: list[dict[str, Any]] = []
+    names = ("file", "status", "verdict", "start", "utc_offset_s", "worst_reasons")
     for start in range(0, len(hashes), 500):
         chunk = list(hashes[start : start + 500])
         marks = ", ".join("?" for _ in chunk)
-        out += store.query(
-            f"SELECT status, verdict FROM runs WHERE content_hash IN ({marks})", chunk
+        rows = store.query(
+            f"SELECT {', '.join(names)} FROM runs WHERE content_hash IN ({marks})", chunk
         )
-    return out
+        out += [dict(zip(names, row, strict=True)) for row in rows]
+    for run in out:
+        run["worst_reasons"] = [c for c in (run["worst_reasons"] or "").split(";") if c]
+    return sorted(out, key=lambda r: (r["start"] or "", r["file"]))
 
 
 def last_batch_facts(plan: Plan, options: BatchOptions) -> dict[str, Any]:

@@ -2,22 +2,27 @@
 
 :class:`FileOutcome` is made by :mod:`retrogpx.batch` (one per file, in a worker) and read
 by :mod:`retrogpx.season` (the season tables) and :mod:`retrogpx.report` (the batch
-outputs). It lives here, below all three and importing nothing of retrogpx, so that none
-of them has to import another just for the type. Plain dicts only: an outcome is pickled
-to the batch's spool file and between processes.
+outputs). It lives here, below all three and importing nothing of retrogpx at run time, so that
+none of them has to import another just for the type. Plain data only: an outcome is
+pickled to the batch's spool file and between processes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .shape import RunShape
 
 #: ``ok``: checked; ``unmarked``: read, but no reverse sections were marked for it (no lap
 #: file, no row in the season lap table, no watch lap chosen): a run with 0 reverse metres,
 #: not judged; ``failed``: could not be read or checked; ``skipped``: not a run to check
-#: (another activity type, a route without times).
-Status = Literal["ok", "unmarked", "failed", "skipped"]
-STATUSES: tuple[Status, ...] = ("ok", "unmarked", "failed", "skipped")
+#: (another activity type, a route without times); ``duplicate``: the same recording as
+#: another run of the season (another file of it: the FIT, GPX and TCX of one watch
+#: session), counted once, as that run (only a season store gives this status).
+Status = Literal["ok", "unmarked", "failed", "skipped", "duplicate"]
+STATUSES: tuple[Status, ...] = ("ok", "unmarked", "failed", "skipped", "duplicate")
 
 
 @dataclass
@@ -37,3 +42,4 @@ class FileOutcome:
     segments: list[dict[str, Any]] = field(default_factory=list)
     retry: bool = False  # a failure that may not happen again (a worker died, a bug)
     activity_type: str | None = None  # as the export or the file says (running, Ride...)
+    shape: RunShape | None = None  # the track's simplified line and time grid (ok, unmarked)

@@ -431,15 +431,22 @@ def render_season(
 
 
 #: How the season view names each status but ``ok``.
-NOT_CHECKED_WORDS = {"unmarked": "no reverse laps", "failed": "failed", "skipped": "skipped"}
+NOT_CHECKED_WORDS = {
+    "unmarked": "no reverse laps",
+    "failed": "failed",
+    "skipped": "skipped",
+    "duplicate": "duplicate",
+}
 
 
 def files_line(files: int, counts: dict[str, int]) -> str:
     """``38 files: 36 checked, 1 with no reverse laps marked, 1 failed, 0 skipped`` (the
-    unmarked count only when there are some)."""
+    unmarked and duplicate counts only when there are some)."""
+    n = counts.get("duplicate", 0)
+    copies = f"{n} duplicate{'s' * (n != 1)} (counted once), " if n else ""
     unmarked = f"{counts['unmarked']} with no reverse laps marked, " if counts["unmarked"] else ""
     return (
-        f"{files} files: {counts['ok']} checked, {unmarked}{counts['failed']} failed, "
+        f"{files} files: {counts['ok']} checked, {copies}{unmarked}{counts['failed']} failed, "
         f"{counts['skipped']} skipped"
     )
 

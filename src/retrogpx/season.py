@@ -37,6 +37,7 @@ SEASON_FLAGS = ("volume_jump", "speed_jump", "run_before_walk")
 WEEKLY_COLUMNS = (
     "athlete", "week", "week_start", "runs", "reverse_runs", "segments", "reverse_distance_m",
     "mean_reverse_speed_mps", "ok", "warn", "unsafe", "warmup_ok_runs", "energy_kcal", "flags",
+    "volume_limit_m", "speed_limit_mps",
 )  # fmt: skip
 
 
@@ -134,17 +135,17 @@ def _flag_athlete(g: pd.DataFrame, s: SeasonSettings) -> pd.DataFrame:
     prev_volume = volume.shift(1).rolling(w, min_periods=1).mean()
     prev_speed = speed.shift(1).rolling(w, min_periods=1).mean()  # skips weeks without speed
     has_history = np.arange(len(full)) > 0
-    vol_jump = (
-        has_history
-        & (volume > prev_volume * (1 + s.volume_jump_pct / 100))
-        & (volume > prev_volume + s.volume_jump_m)
+    # The value a week must exceed to be flagged: both the relative and the absolute step.
+    volume_limit = np.maximum(
+        prev_volume * (1 + s.volume_jump_pct / 100), prev_volume + s.volume_jump_m
     )
-    spd_jump = (
-        has_history
-        & prev_speed.notna().to_numpy()
-        & (speed > prev_speed * (1 + s.speed_jump_pct / 100)).to_numpy()
-        & (speed > prev_speed + s.speed_jump_mps).to_numpy()
+    speed_limit = np.maximum(
+        prev_speed * (1 + s.speed_jump_pct / 100), prev_speed + s.speed_jump_mps
     )
+    volume_limit = volume_limit.where(has_history)
+    speed_limit = speed_limit.where(has_history)
+    vol_jump = (volume > volume_limit).to_numpy()
+    spd_jump = (speed > speed_limit).to_numpy()
     learning = (calendar - calendar[0]) < pd.Timedelta(weeks=s.walk_weeks)
     walk = learning & full["fast"].fillna(False).astype(bool).to_numpy()
     flags = [
@@ -155,6 +156,8 @@ def _flag_athlete(g: pd.DataFrame, s: SeasonSettings) -> pd.DataFrame:
         athlete=g["athlete"].iloc[0],
         mean_reverse_speed_mps=speed,
         flags=pd.Series(flags, index=full.index, dtype=object),
+        volume_limit_m=volume_limit,
+        speed_limit_mps=speed_limit,
     )
     full = full[full["runs"].notna()]  # report weeks that had runs
     return full.rename_axis("week_start").reset_index()
@@ -377,9 +380,9 @@ def season_document(
     (a season store lists them)."""
     data = outcomes if isinstance(outcomes, SeasonData) else SeasonData.of(outcomes)
     failed = [{"file": o.file, "error": o.error} for o in data.not_checked if o.status == "failed"]
-    unmarked, skipped = (
+    unmarked, skipped, duplicates = (
         [{"file": o.file, "reason": o.error} for o in data.not_checked if o.status == status]
-        for status in ("unmarked", "skipped")
+        for status in ("unmarked", "skipped", "duplicate")
     )
     weeks = weekly.assign(week_start=weekly["week_start"].dt.strftime("%Y-%m-%d")).to_dict(
         "records"
@@ -395,6 +398,7 @@ def season_document(
         "failed": failed,
         "unmarked": unmarked,
         "skipped": skipped,
+        "duplicates": duplicates,
         "athletes": season_totals(weekly),
         "weeks": weeks,
     }

@@ -42,6 +42,7 @@ import numpy as np
 from .errors import RetrogpxError
 from .outcome import STATUSES, FileOutcome
 from .rules import REASONS
+from .shape import RunShape
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -154,6 +155,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE segments ADD COLUMN lit TEXT;
     ALTER TABLE segments ADD COLUMN surface TEXT;
     ALTER TABLE segments ADD COLUMN sun_elevation_deg REAL;
+    """,
+    # 4: what a season report draws of each run (its simplified line), its positions on
+    # a UTC time grid (to know another file of the same recording), and the run a
+    # duplicate is the same recording as; the view leaves duplicates' segments out.
+    """
+    ALTER TABLE runs ADD COLUMN line BLOB;
+    ALTER TABLE runs ADD COLUMN grid_t0 INTEGER;
+    ALTER TABLE runs ADD COLUMN grid BLOB;
+    ALTER TABLE runs ADD COLUMN duplicate_of TEXT;
+    CREATE INDEX runs_by_time ON runs (start);
+    DROP VIEW season_segments;
+    CREATE VIEW season_segments AS
+        SELECT r.file, r.athlete, s.* FROM segments AS s JOIN runs AS r USING (run_id)
+        WHERE r.status = 'ok';
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -427,6 +442,7 @@ class SeasonStore:
         run = outcome.run or {}
         reasons = list(run.get("reasons") or [])
         segments = outcome.segments
+        shape = outcome.shape
         values = {
             "content_hash": key.content_hash,
             "path": key.path,
@@ -458,6 +474,10 @@ class SeasonStore:
             "checked_at": now_iso(),
             "activity_id": key.activity_id,
             "activity_type": outcome.activity_type,
+            "line": shape.line if shape is not None else None,
+            "grid_t0": shape.grid_t0 if shape is not None else None,
+            "grid": shape.grid if shape is not None and shape.grid_t0 is not None else None,
+            "duplicate_of": None,
         }
         columns = ", ".join(_q(c) for c in values)
         marks = ", ".join("?" for _ in values)
@@ -479,7 +499,63 @@ class SeasonStore:
                 f"geometry) VALUES ({', '.join('?' * (len(SEGMENT_FIELDS) + 2))})",
                 [(run_id, *_segment_values(seg)) for seg in segments],
             )
+            self._resolve_duplicates(key.content_hash)
         return int(run_id)
+
+    def _resolve_duplicates(self, content_hash: str) -> None:
+        """Make the run ``content_hash`` and the other files of the same recording (the
+        same start within seconds, the same positions: :func:`retrogpx.shape.same_run`)
+        one run: the first by :func:`_keeper_rank` keeps its status, the others become
+        ``duplicate`` of it. Runs that were duplicates of this one are sorted out again
+        among themselves when it is no longer the same recording. Inside the caller's
+        transaction."""
+        from .shape import SAME_START_S, same_run
+
+        cols = "content_hash, file, status, verdict, segments, start, grid_t0, grid, duplicate_of"
+        this = self._con.execute(f"SELECT {cols} FROM runs WHERE content_hash = ?", (content_hash,))
+        row = this.fetchone()
+        former = self._con.execute(
+            f"SELECT {cols} FROM runs WHERE duplicate_of = ?", (content_hash,)
+        ).fetchall()
+        group = []
+        if row[2] in ("ok", "unmarked") and row[5] is not None and row[6] is not None:
+            start = _epoch(row[5])
+            lo, hi = (_iso_utc(start + d) for d in (-SAME_START_S - 1, SAME_START_S + 1))
+            near = self._con.execute(
+                f"SELECT {cols} FROM runs WHERE start BETWEEN ? AND ? AND content_hash != ? "
+                "AND status IN ('ok', 'unmarked', 'duplicate') AND grid IS NOT NULL",
+                (lo, hi, content_hash),
+            ).fetchall()
+            group = [
+                r
+                for r in near
+                if abs(_epoch(r[5]) - start) <= SAME_START_S
+                and same_run(row[6], row[7], r[6], r[7])
+            ]
+            group.append(row)
+        rest = [r for r in former if r[0] not in {g[0] for g in group}]
+        for members in (group, rest):
+            if members:
+                self._one_run_of(members)
+
+    def _one_run_of(self, members: Sequence[tuple[Any, ...]]) -> None:
+        """Mark the first of ``members`` by :func:`_keeper_rank` as the run and the
+        others as its duplicates (rows: content_hash, file, status, verdict, ...)."""
+        ranked = sorted(members, key=_keeper_rank)
+        keeper = ranked[0]
+        if keeper[2] == "duplicate":  # a copy now stands for the recording
+            status = "ok" if keeper[3] is not None else "unmarked"
+            error = None if status == "ok" else f"{keeper[1]}: no reverse laps marked"
+            self._con.execute(
+                "UPDATE runs SET status = ?, error = ?, duplicate_of = NULL WHERE content_hash = ?",
+                (status, error, keeper[0]),
+            )
+        for copy in ranked[1:]:
+            self._con.execute(
+                "UPDATE runs SET status = 'duplicate', duplicate_of = ?, error = ? "
+                "WHERE content_hash = ?",
+                (keeper[0], duplicate_error(copy[1], keeper[1]), copy[0]),
+            )
 
     def relocate(self, moves: Iterable[tuple[int, str, str, str]]) -> int:
         """Update where runs were seen (``(run_id, path, file, athlete)``), in one
@@ -491,6 +567,15 @@ class SeasonStore:
             self._con.executemany(
                 "UPDATE runs SET path = ?, file = ?, athlete = ? WHERE run_id = ?",
                 [(path, file, athlete, run_id) for run_id, path, file, athlete in moves],
+            )
+            # Duplicates name their run and themselves by file: say where they are now.
+            copies = self._con.execute(
+                "SELECT d.content_hash, d.file, k.file FROM runs AS d "
+                "JOIN runs AS k ON k.content_hash = d.duplicate_of WHERE d.status = 'duplicate'"
+            ).fetchall()
+            self._con.executemany(
+                "UPDATE runs SET error = ? WHERE content_hash = ?",
+                [(duplicate_error(file, same), h) for h, file, same in copies],
             )
         return len(moves)
 
@@ -570,12 +655,21 @@ class SeasonStore:
             return pd.DataFrame(cur.fetchall(), columns=names)
 
     def outcomes(
-        self, where: SeasonFilter | None = None, *, geometry: bool = True
+        self,
+        where: SeasonFilter | None = None,
+        *,
+        geometry: bool = True,
+        by_start: bool = False,
+        statuses: Sequence[str] | None = None,
     ) -> StoredOutcomes:
-        """The stored runs as the batch's :class:`FileOutcome` s, sorted by file, read
-        back a few at a time (what the batch outputs are written from); without
-        ``geometry``, the segments come without their ``coordinates``."""
-        return StoredOutcomes(self, where or SeasonFilter(), geometry=geometry)
+        """The stored runs as the batch's :class:`FileOutcome` s, sorted by file (or by
+        athlete and start, ``by_start``), read back a few at a time (what the batch
+        outputs and the season report are written from); only those with ``statuses``
+        when given. Without ``geometry``, the segments come without their
+        ``coordinates`` and the runs without their shape."""
+        return StoredOutcomes(
+            self, where or SeasonFilter(), geometry=geometry, by_start=by_start, statuses=statuses
+        )
 
     def season(self, where: SeasonFilter | None = None) -> SeasonData:
         """What the season summary, table and plots need, from the store alone."""
@@ -630,20 +724,47 @@ class SeasonStore:
             )[0][0]
         )
 
-    def attention(self, where: SeasonFilter | None = None) -> list[dict[str, Any]]:
+    def attention(
+        self, where: SeasonFilter | None = None, *, details: bool = False
+    ) -> list[dict[str, Any]]:
         """Runs judged ``warn`` or ``unsafe``, worst first, then by start: file, athlete,
-        start, name (the track's, or the export's activity name), verdict, worst reasons."""
+        start, name (the track's, or the export's activity name), verdict, worst reasons;
+        with ``details``, also ``warmup_min``, ``utc_offset_s`` and ``segments`` (the
+        run's segments judged warn or unsafe, as the batch's segment records)."""
         cond, params = (where or SeasonFilter()).where("r")
         rows = self.query(
-            "SELECT r.file, r.athlete, r.start, r.name, r.verdict, r.worst_reasons "
-            f"FROM runs AS r WHERE r.verdict IN ('warn', 'unsafe') AND {cond} "
+            "SELECT r.file, r.athlete, r.start, r.name, r.verdict, r.worst_reasons, r.run_id, "
+            "r.warmup_min, r.utc_offset_s FROM runs AS r "
+            f"WHERE r.status = 'ok' AND r.verdict IN ('warn', 'unsafe') AND {cond} "
             "ORDER BY r.verdict = 'unsafe' DESC, r.start, r.file",
             params,
         )
-        return [
-            {"file": f, "athlete": a, "start": s, "name": n, "verdict": v, "reasons": _split(w)}
-            for f, a, s, n, v, w in rows
-        ]
+        out = []
+        for f, a, s, n, v, w, run_id, warm, offset in rows:
+            item = {"file": f, "athlete": a, "start": s, "name": n, "verdict": v}
+            item["reasons"] = _split(w)
+            if details:
+                cols = ", ".join(_q(c) for c in SEGMENT_FIELDS)
+                segs = self.query(
+                    f"SELECT {cols} FROM segments WHERE run_id = ? AND verdict != 'ok' "
+                    'ORDER BY "index", rowid',
+                    [run_id],
+                )
+                item.update(warmup_min=warm, utc_offset_s=offset)
+                item["segments"] = [_segment_dict(f, a, seg) for seg in segs]
+            out.append(item)
+        return out
+
+    def checked_with_layers(self, where: SeasonFilter | None = None) -> tuple[int, int]:
+        """How many runs checked (status ``ok``) had map layers, and how many had none."""
+        cond, params = (where or SeasonFilter()).where("r")
+        rows = self.query(
+            f"SELECT r.layers_fp = 'none', count(*) FROM runs AS r "
+            f"WHERE r.status = 'ok' AND {cond} GROUP BY 1",
+            params,
+        )
+        found = dict(rows)
+        return int(found.get(0, 0)), int(found.get(1, 0))
 
 
 class StoredOutcomes(Sequence[FileOutcome]):
@@ -653,25 +774,38 @@ class StoredOutcomes(Sequence[FileOutcome]):
 
     CHUNK = 256
 
-    def __init__(self, store: SeasonStore, where: SeasonFilter, *, geometry: bool = True) -> None:
+    def __init__(
+        self,
+        store: SeasonStore,
+        where: SeasonFilter,
+        *,
+        geometry: bool = True,
+        by_start: bool = False,
+        statuses: Sequence[str] | None = None,
+    ) -> None:
         self._store = store
         self._where = where
         self._geometry = geometry
         cond, params = where.where("r")
+        if statuses is not None:
+            cond += f" AND r.status IN ({', '.join('?' for _ in statuses)})"
+            params = [*params, *statuses]
         self._cond, self._params = cond, params
+        self._order = "r.athlete, r.start, r.file, r.run_id" if by_start else "r.file, r.run_id"
         self._len = store.query(f"SELECT count(*) FROM runs AS r WHERE {cond}", params)[0][0]
 
     def __len__(self) -> int:
         return int(self._len)
 
     def _runs(self, limit: int, offset: int) -> list[tuple[Any, ...]]:
+        shape = ("line", "grid_t0", "grid") if self._geometry else ()
         fields = ", ".join(
             f"r.{_q(c)}"
-            for c in ("run_id", "status", "error", "retry", "activity_type", *RUN_FIELDS)
+            for c in ("run_id", "status", "error", "retry", "activity_type", *shape, *RUN_FIELDS)
         )
         return self._store.query(
             f"SELECT {fields} FROM runs AS r WHERE {self._cond} "
-            "ORDER BY r.file, r.run_id LIMIT ? OFFSET ?",
+            f"ORDER BY {self._order} LIMIT ? OFFSET ?",
             [*self._params, limit, offset],
         )
 
@@ -689,13 +823,20 @@ class StoredOutcomes(Sequence[FileOutcome]):
                 segments[seg[0]].append(seg[1:])
         out = []
         for run_id, status, error, retry, kind, *fields in rows:
+            shape = None
+            if self._geometry:
+                line, grid_t0, grid, *fields = fields
+                if line is not None:
+                    shape = RunShape(line, grid_t0, grid or b"")
             run = dict(zip(RUN_FIELDS, fields, strict=True))
             file, athlete = run["file"], run["athlete"]
             if status in ("ok", "unmarked"):
                 run["reasons"] = _split(run["reasons"])
                 run["notes"] = json.loads(run["notes"] or "[]")
                 segs = [_segment_dict(file, athlete, s) for s in segments.get(run_id, [])]
-                out.append(FileOutcome(file, status, athlete, error, run, segs, bool(retry), kind))
+                out.append(
+                    FileOutcome(file, status, athlete, error, run, segs, bool(retry), kind, shape)
+                )
             else:
                 out.append(
                     FileOutcome(file, status, athlete, error, retry=bool(retry), activity_type=kind)
@@ -723,6 +864,30 @@ class StoredOutcomes(Sequence[FileOutcome]):
         if not 0 <= i < len(self):
             raise IndexError(i)
         return self._rebuild(self._runs(1, i))[0]
+
+
+def duplicate_error(file: str, same_as: str) -> str:
+    """What the season says of a duplicate: another file of the same recording."""
+    return f"{file}: the same run as {same_as} (same start time and points), counted once"
+
+
+def _keeper_rank(row: Sequence[Any]) -> tuple[Any, ...]:
+    """Which file of a recording stands for it (lowest first): one checked with reverse
+    laps (it has a verdict) before one with none marked, then the one with more reverse
+    segments, then by file name. It depends only on the files, never on the order the
+    runs were checked in (serial, process pool and Dask give the same store)."""
+    _, file, status, verdict, segments = row[:5]
+    checked = verdict is not None and status != "failed"
+    return (not checked, -(segments or 0), file, row[0])
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
+def _iso_utc(seconds: float) -> str:
+    """UTC seconds as the store's ISO 8601 text (``2024-05-11T06:15:00Z``)."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _statements(script: str) -> list[str]:

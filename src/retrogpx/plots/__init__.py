@@ -27,7 +27,7 @@ from ._figure import check_suffix as check_plot_suffix
 from ._layout import RUN_FIGSIZE_IN
 from ._style import REASON_WORDS, VERDICT_COLOURS, VERDICTS, reason_words
 from .run import plot_run, run_header, run_plot_bytes, save_run_plot, verdict_counts
-from .season import plot_season, season_flags
+from .season import plot_season, season_caption, season_flags
 from .segments import chord_frame, to_chord_frame
 from .venues import plot_venues, save_venue_plot, venue_plot_bytes
 
@@ -50,6 +50,7 @@ __all__ = [
     "save_figure",
     "save_run_plot",
     "save_venue_plot",
+    "season_caption",
     "season_flags",
     "to_chord_frame",
     "venue_plot_bytes",
