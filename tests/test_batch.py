@@ -92,7 +92,14 @@ def test_batch_command_end_to_end(season_dir: Path, tmp_path: Path) -> None:
     assert sum(r["status"] == "ok" for r in rows) == 2 * 5 * 2 + 7 * 2
     doc = json.loads(summary.read_text())
     assert doc["schema"] == "retrogpx.season/1"
-    assert doc["files"] == {"total": 14, "ok": 12, "unmarked": 1, "failed": 1, "skipped": 0, "duplicate": 0}
+    assert doc["files"] == {
+        "total": 14,
+        "ok": 12,
+        "unmarked": 1,
+        "failed": 1,
+        "skipped": 0,
+        "duplicate": 0,
+    }
     assert doc["athletes"]["anna"]["flags"]["volume_jump"] == ["2025-W23"]
     assert doc["athletes"]["anna"]["runs"] == 7  # nolaps counts, with 0 reverse m
     assert doc["athletes"]["anna"]["segments"] == 5 * 2 + 7
@@ -146,7 +153,14 @@ def test_summary_when_no_run_could_be_checked(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["batch", str(tmp_path), "-j", "1", "--summary", str(summary)])
     assert result.exit_code == 4, result.output
     doc = json.loads(summary.read_text())
-    assert doc["files"] == {"total": 1, "ok": 0, "unmarked": 0, "failed": 1, "skipped": 0, "duplicate": 0}
+    assert doc["files"] == {
+        "total": 1,
+        "ok": 0,
+        "unmarked": 0,
+        "failed": 1,
+        "skipped": 0,
+        "duplicate": 0,
+    }
     assert doc["weeks"] == []
 
 

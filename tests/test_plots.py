@@ -589,7 +589,7 @@ def test_season_panels_and_the_jump_week(tmp_path: Path) -> None:
     assert to_hex(jump_bar.get_edgecolor()) == VERDICT_COLOURS["warn"].lower()
     assert "volume jump" in [t.get_text() for t in fig.axes[0].texts]
     # the limit each week had to stay under, drawn over its bar; the jump week is above it
-    limits, spans = _hline_values(fig, "volume-limit")
+    limits, _ = _hline_values(fig, "volume-limit")
     expected = weekly["volume_limit_m"].dropna().to_numpy()
     assert limits == pytest.approx(expected)
     assert jump_bar.get_height() > limits[-1] and all(
@@ -673,7 +673,7 @@ def test_runs_panel_shows_warm_up_and_runs_without_reverse_laps() -> None:
 
 
 def test_several_athletes_as_small_multiples_and_flags_name_them() -> None:
-    weekly, segs = _season()
+    _, segs = _season()
     bo_segs = segs.assign(athlete="bo", start=segs["start"] + pd.Timedelta(hours=3))
     both = pd.concat([segs, bo_segs], ignore_index=True)
     runs = pd.DataFrame(
@@ -684,7 +684,9 @@ def test_several_athletes_as_small_multiples_and_flags_name_them() -> None:
     weekly2 = weekly_summary(runs, both)
     fig = plot_season(weekly2, both)
     gids = [ax.get_gid() for ax in fig.axes]
-    assert gids[:6] == [f"season-{p}-{a}" for a in ("ana", "bo") for p in ("volume", "speed", "runs")]
+    assert gids[:6] == [
+        f"season-{p}-{a}" for a in ("ana", "bo") for p in ("volume", "speed", "runs")
+    ]
     titles = [ax.get_title(loc="left") for ax in fig.axes[:6]]
     assert all(t.startswith(("ana: ", "bo: ")) for t in titles)
     for athlete in ("ana", "bo"):

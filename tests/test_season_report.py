@@ -5,6 +5,7 @@ the files not checked, the weeks; and in a real browser."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sqlite3
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLES
@@ -128,7 +130,11 @@ def test_runs_table_has_one_verdict_coloured_row_a_run(season: dict[str, Any]) -
     assert road[-1][1] == "unsafe" and "v-unsafe" in (road[-1][0].get("class") or "")
     unmarked = next(r for r in rows if "2024-04-20.gpx" in r[2][1])
     assert unmarked[-1][1] == "not judged"
-    trs = [a.get("class") for t, a in page.tags if t == "tr" and (a.get("class") or "").startswith("v-")]
+    trs = [
+        a.get("class")
+        for t, a in page.tags
+        if t == "tr" and (a.get("class") or "").startswith("v-")
+    ]
     assert "v-unsafe" in trs and "v-warn" in trs
 
 
@@ -230,7 +236,72 @@ def test_season_report_in_headless_chromium(season: dict[str, Any], tmp_path: Pa
     assert counts["duplicate"] == files["duplicate"] == 2
     assert counts["segments-unsafe"] == 4 and counts["attention"] == 4
     items = [visible(i) for i in attention_items(dom)]
-    assert "roadside.gpx" in items[0] and "near a road — segment 1: 8 m from Ahornstraße" in items[0]
+    assert (
+        "roadside.gpx" in items[0] and "near a road — segment 1: 8 m from Ahornstraße" in items[0]
+    )
     assert "near a hazard" in items[0] and "crosses a road" in items[0]
     text = "".join(Page(dom).text)
     assert not REPR.search(text), REPR.search(text)
+
+
+# --------------------------------------------------------------------------- parts alone
+
+
+def _segment(index: int, verdict: str, coords: list[list[float]]) -> dict[str, Any]:
+    return {"index": index, "verdict": verdict, "coordinates": coords, "reasons": [],
+            "notes": [], "distance_m": 75.0, "start": "2024-05-06T07:15:00Z"}  # fmt: skip
+
+
+def test_run_map_numbers_overlapping_segments_apart_inside_the_frame() -> None:
+    from xml.etree import ElementTree
+
+    from retrogpx.plots.sketch import run_map_svg
+
+    lon0, lat0 = 13.44, 52.515
+    line = np.column_stack([lon0 + np.linspace(0, 0.004, 50), lat0 + np.zeros(50)])
+    same = [[lon0 + 0.001, lat0], [lon0 + 0.002, lat0]]  # three segments on one stretch
+    segs = [_segment(k, v, same) for k, v in ((1, "ok"), (2, "warn"), (3, "unsafe"))]
+    svg = run_map_svg(line, segs, title="map of <b>run</b>.gpx")
+    root = ElementTree.fromstring(svg)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    assert root.find("s:title", ns).text == "map of <b>run</b>.gpx"  # type: ignore[union-attr]
+    circles = [c for c in root.findall("s:circle", ns) if c.get("r") == "8"]
+    spots = np.array([[float(c.get("cx")), float(c.get("cy"))] for c in circles])  # type: ignore[arg-type]
+    assert len(spots) == 3
+    gaps = [np.hypot(*(a - b)) for a, b in itertools.combinations(spots, 2)]
+    assert min(gaps) >= 18.0
+    assert ((spots >= 9) & (spots <= [440 - 9, 300 - 26 - 9])).all()
+    labels = [t.text for t in root.findall("s:text", ns)]
+    assert {"1", "2", "3", "N", "start"} <= set(labels)
+    assert any(t and t.endswith(" m") for t in labels)  # the scale bar
+    assert run_map_svg(np.empty((0, 2)), [], title="nothing") == ""
+
+
+def test_a_run_without_a_stored_line_says_so_and_file_text_is_escaped() -> None:
+    from retrogpx.outcome import FileOutcome
+    from retrogpx.seasonreport import SeasonReport, season_report_html
+
+    run = {"file": "<script>x</script>.gpx", "start": "2024-05-06T07:00:00Z", "verdict": "ok",
+           "warmup_min": 12.0, "distance_m": 2000.0, "notes": ["<i>note</i>"],
+           "name": "<img src=x>"}  # fmt: skip
+    outcome = FileOutcome(
+        run["file"],
+        "ok",
+        "<b>anna</b>",
+        run=run,
+        segments=[{**_segment(1, "ok", [[13.44, 52.5], [13.441, 52.5]]), "notes": ["<u>kept</u>"]}],
+    )
+    import pandas as pd
+
+    report = SeasonReport(
+        counts={"ok": 1}, weekly=pd.DataFrame(), attention=[], runs=[outcome], not_checked=[]
+    )
+    html = season_report_html(report)
+    page = Page(html)
+    assert not page.all("script") and not page.all("i") and not page.all("u")
+    assert not [a for a in page.all("img") if a.get("src") == "x"]
+    text = "".join(page.text)
+    assert "<script>x</script>.gpx" in text and "<b>anna</b>" in text
+    assert "No map: this run was stored before retrogpx kept run lines" in text
+    assert "No run was judged warn or unsafe." in text
+    assert not REPR.search(text)

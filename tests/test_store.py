@@ -257,6 +257,31 @@ def test_an_older_store_is_migrated(tmp_path: Path) -> None:
         assert stale.tool_version == "0.0.9"  # so the next batch re-checks it
 
 
+def test_a_version_2_store_is_migrated_and_still_shown(tmp_path: Path) -> None:
+    """Schema 3 adds each run's line and time grid and the duplicates' run: a store of
+    version 2 keeps its runs, which have none (their maps are not drawn, never guessed)."""
+    path = tmp_path / "v2.sqlite"
+    v1_store(path, version=2)
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute(
+        'INSERT INTO segments (run_id, "index", start, distance_m, verdict, reasons, notes) '
+        "VALUES (1, 1, '2024-05-06T07:15:00Z', 75.0, 'ok', '', '[]')"
+    )
+    con.close()
+    with SeasonStore(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.query("SELECT line, grid_t0, grid, duplicate_of FROM runs") == [
+            (None, None, None, None)
+        ]
+        assert store.query("SELECT file, distance_m FROM season_segments") == [("r.gpx", 75.0)]
+        (outcome,) = store.outcomes()
+        assert outcome.status == "ok" and outcome.shape is None
+        assert store.count()["duplicate"] == 0
+        # a run stored later beside it is compared with the runs that have a grid only
+        store.record(FileOutcome("new.gpx", "failed", "anna", error="x"), key("h2"))
+        assert store.count()["failed"] == 1
+
+
 def test_a_newer_store_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite"
     SeasonStore(path).close()

@@ -136,12 +136,12 @@ def _flag_athlete(g: pd.DataFrame, s: SeasonSettings) -> pd.DataFrame:
     prev_speed = speed.shift(1).rolling(w, min_periods=1).mean()  # skips weeks without speed
     has_history = np.arange(len(full)) > 0
     # The value a week must exceed to be flagged: both the relative and the absolute step.
-    volume_limit = np.maximum(
-        prev_volume * (1 + s.volume_jump_pct / 100), prev_volume + s.volume_jump_m
-    )
-    speed_limit = np.maximum(
-        prev_speed * (1 + s.speed_jump_pct / 100), prev_speed + s.speed_jump_mps
-    )
+    volume_limit = pd.concat(
+        [prev_volume * (1 + s.volume_jump_pct / 100), prev_volume + s.volume_jump_m], axis=1
+    ).max(axis=1, skipna=False)
+    speed_limit = pd.concat(
+        [prev_speed * (1 + s.speed_jump_pct / 100), prev_speed + s.speed_jump_mps], axis=1
+    ).max(axis=1, skipna=False)
     volume_limit = volume_limit.where(has_history)
     speed_limit = speed_limit.where(has_history)
     vol_jump = (volume > volume_limit).to_numpy()

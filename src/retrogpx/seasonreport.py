@@ -316,7 +316,7 @@ def _weeks(r: SeasonReport) -> list[str]:
     )  # fmt: skip
     rows = []
     for w in r.weekly.to_dict("records"):
-        flags = flag_words(w)
+        flags = flag_words({str(k): v for k, v in w.items()})
         speed = w.get("mean_reverse_speed_mps")
         rows.append(
             ('<tr class="flagged">' if flags else "<tr>")

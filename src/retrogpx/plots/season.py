@@ -262,6 +262,22 @@ def _flag(ax: Axes, x: float, y: float, code: str, week: str, athlete: str, k: i
     )
 
 
+class _Levels:
+    """Heights for flag labels along a panel: one level up when the label before is
+    less than three weeks to the left (its words would run into this one's)."""
+
+    def __init__(self) -> None:
+        self.last = -math.inf
+        self.level = 0
+        self.highest = 0
+
+    def next(self, x: float) -> int:
+        self.level = (self.level + 1) % 3 if x - self.last < 3.0 else 0
+        self.last = x
+        self.highest = max(self.highest, self.level)
+        return self.level
+
+
 def _limit_steps(ax: Axes, x: np.ndarray, limit: np.ndarray, label: str, gid: str) -> None:
     """A week's limit as a dashed dash across its slot."""
     ok = np.isfinite(limit)
@@ -302,10 +318,12 @@ def _volume_panel(ax: Axes, g: pd.DataFrame, cal: _Weeks, colour: str, athlete: 
         _limit_steps(ax, x, limit, "volume-jump limit (4 weeks before: +30 % and +200 m)",
                      "volume-limit")  # fmt: skip
     top = float(np.nanmax(np.concatenate([dist, limit, [1.0]])))
+    levels = _Levels()
     for xi, di, week, cell in zip(x, dist, g["week"], g["flags"], strict=True):
         if "volume_jump" in season_flags(cell):
-            _flag(ax, xi, di + top * 0.12, "volume_jump", week, athlete, 0)
-    ax.set_ylim(0, top * 1.35)
+            y = di + top * (0.12 + 0.16 * levels.next(xi))
+            _flag(ax, xi, y, "volume_jump", week, athlete, 0)
+    ax.set_ylim(0, top * (1.35 + 0.16 * levels.highest))
     _legend(ax, None)
     if any(flagged):
         from matplotlib.lines import Line2D
@@ -354,12 +372,16 @@ def _speed_panel(
     )  # fmt: skip
     walk.set_gid("walk-limit")
     top = float(np.nanmax(np.concatenate([speeds, mean, limit, [s.walk_speed_mps, 0.5]])))
+    levels = _Levels()
     for xi, yi, week, cell in zip(x, mean, g["week"], g["flags"], strict=True):
         codes = [c for c in season_flags(cell) if c in ("speed_jump", "run_before_walk")]
+        if codes:
+            y = (yi if np.isfinite(yi) else s.walk_speed_mps) + top * (
+                0.12 + 0.16 * levels.next(xi)
+            )
         for k, code in enumerate(codes):
-            y = (yi if np.isfinite(yi) else s.walk_speed_mps) + top * 0.12
             _flag(ax, xi, y, code, week, athlete, k)
-    ax.set_ylim(0, top * 1.35)
+    ax.set_ylim(0, top * (1.35 + 0.16 * levels.highest))
     handles, _ = ax.get_legend_handles_labels()
     from matplotlib.lines import Line2D
 
@@ -438,7 +460,8 @@ def _verdict_bars(ax: Axes, weeks: pd.DataFrame, cal: _Weeks) -> None:
         counts = per_week[verdict].to_numpy(dtype=float)
         bars = ax.bar(
             x, counts, width=_BAR, bottom=bottom, color=VERDICT_COLOURS[verdict],
-            hatch=_VERDICT_HATCH[verdict], edgecolor="white", linewidth=0.5, label=verdict,
+            hatch=_VERDICT_HATCH[verdict], edgecolor="white", linewidth=0.5,
+            label=verdict if counts.any() else "_none",
         )  # fmt: skip
         _set_gid(bars, f"verdicts-{verdict}")
         bottom += counts
