@@ -138,16 +138,18 @@ def plot_season(
     weeks = weekly.dropna(subset=["week_start"]) if len(weekly) else weekly
     segs = segments.dropna(subset=["start"]) if len(segments) else segments
     athletes = sorted(weeks["athlete"].astype(str).unique()) if len(weeks) else [""]
-    per = (2.0, 1.7, 1.25)
-    ratios = [*per * len(athletes), 1.45, 1.45, 1.35]
-    fig = new_figure((14.0, 1.2 + sum(ratios) * 0.92), dpi)
-    axes = list(fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios))
+    per = (1.85, 1.55, 1.1)
+    heights = [*per * len(athletes), 1.35, 1.35, 1.25]  # inches
+    fig, axes = _figure(heights, dpi)
     calendar = _Weeks(weeks)
     for ax in axes:
         ax.tick_params(labelsize=8)
         ax.grid(axis="y", color="#dddddd", lw=0.6)
         ax.set_axisbelow(True)
-    fig.suptitle(_season_header(weeks, segs, counts), fontsize=12, x=0.01, ha="left")
+    fig.suptitle(
+        _season_header(weeks, segs, counts),
+        fontsize=12, x=0.1 / _WIDTH, y=1 - 0.08 / fig.get_figheight(), ha="left", va="top",
+    )  # fmt: skip
     several = len(athletes) > 1
     for a, athlete in enumerate(athletes):
         g = weeks[weeks["athlete"].astype(str) == athlete] if len(weeks) else weeks
@@ -194,6 +196,30 @@ def plot_season(
     if path is not None:
         save_figure(fig, path, dpi)
     return fig
+
+
+#: The figure's fixed parts, in inches: width, the header, the room for each panel's
+#: title, the x axis's labels, the y labels on the left and the legends on the right.
+_WIDTH, _HEADER, _GAP, _FOOT, _LEFT, _RIGHT = 14.0, 0.62, 0.36, 0.55, 0.75, 2.2
+
+
+def _figure(heights: list[float], dpi: int) -> tuple[Figure, list[Axes]]:
+    """The figure and its panels, one above the other, laid out from known sizes: no
+    layout engine (with ten athletes' panels, constrained layout took as long as
+    drawing them)."""
+    total = _HEADER + _FOOT + sum(heights) + _GAP * len(heights)
+    fig = new_figure((_WIDTH, total), dpi, layout=None)
+    grid = fig.add_gridspec(
+        len(heights), 1, height_ratios=heights, left=_LEFT / _WIDTH, right=1 - _RIGHT / _WIDTH,
+        top=1 - (_HEADER + _GAP) / total, bottom=_FOOT / total,
+        hspace=_GAP / (sum(heights) / len(heights)),
+    )  # fmt: skip
+    axes: list[Axes] = []
+    for k in range(len(heights)):
+        axes.append(fig.add_subplot(grid[k], sharex=axes[0] if axes else None))
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    return fig, axes
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -263,19 +289,23 @@ def _flag(ax: Axes, x: float, y: float, code: str, week: str, athlete: str, k: i
 
 
 class _Levels:
-    """Heights for flag labels along a panel: one level up when the label before is
-    less than three weeks to the left (its words would run into this one's)."""
+    """Heights for flag markers along a panel: a marker less than three weeks to the
+    right of the one before goes above it, so that the words beside that one do not run
+    into it."""
 
-    def __init__(self) -> None:
-        self.last = -math.inf
-        self.level = 0
-        self.highest = 0
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self.last_x = -math.inf
+        self.last_y = -math.inf
+        self.highest = 0.0
 
-    def next(self, x: float) -> int:
-        self.level = (self.level + 1) % 3 if x - self.last < 3.0 else 0
-        self.last = x
-        self.highest = max(self.highest, self.level)
-        return self.level
+    def place(self, x: float, y: float) -> float:
+        """The height for a marker that would go at (x, y)."""
+        if x - self.last_x < 3.0:
+            y = max(y, self.last_y + self.step)
+        self.last_x, self.last_y = x, y
+        self.highest = max(self.highest, y)
+        return y
 
 
 def _limit_steps(ax: Axes, x: np.ndarray, limit: np.ndarray, label: str, gid: str) -> None:
@@ -315,15 +345,13 @@ def _volume_panel(ax: Axes, g: pd.DataFrame, cal: _Weeks, colour: str, athlete: 
     _set_gid(bars, f"volume-{athlete or g['athlete'].iloc[0]}")
     limit = _column(g, "volume_limit_m")
     if len(limit):
-        _limit_steps(ax, x, limit, "volume-jump limit (4 weeks before: +30 % and +200 m)",
-                     "volume-limit")  # fmt: skip
+        _limit_steps(ax, x, limit, "volume-jump limit", "volume-limit")  # fmt: skip
     top = float(np.nanmax(np.concatenate([dist, limit, [1.0]])))
-    levels = _Levels()
+    levels = _Levels(top * 0.14)
     for xi, di, week, cell in zip(x, dist, g["week"], g["flags"], strict=True):
         if "volume_jump" in season_flags(cell):
-            y = di + top * (0.12 + 0.16 * levels.next(xi))
-            _flag(ax, xi, y, "volume_jump", week, athlete, 0)
-    ax.set_ylim(0, top * (1.35 + 0.16 * levels.highest))
+            _flag(ax, xi, levels.place(xi, di + top * 0.12), "volume_jump", week, athlete, 0)
+    ax.set_ylim(0, max(top * 1.35, levels.highest + top * 0.15))
     _legend(ax, None)
     if any(flagged):
         from matplotlib.lines import Line2D
@@ -362,26 +390,23 @@ def _speed_panel(
     line.set_gid("speed-mean")
     limit = _column(g, "speed_limit_mps")
     if len(limit):
-        _limit_steps(ax, x, limit, "speed-jump limit (4 weeks before: +30 % and +0.3 m/s)",
-                     "speed-limit")  # fmt: skip
+        _limit_steps(ax, x, limit, "speed-jump limit", "speed-limit")  # fmt: skip
     first = float(x.min())
     walk = ax.hlines(
         s.walk_speed_mps, first - 0.5, first + s.walk_weeks - 0.5, colors=_FLAG_STYLE[
             "run_before_walk"][1], linestyles=":", lw=1.6,
-        label=f"walk first: under {s.walk_speed_mps:g} m/s in the first {s.walk_weeks} weeks",
+        label=f"walk first: {s.walk_speed_mps:g} m/s, {s.walk_weeks} weeks",
     )  # fmt: skip
     walk.set_gid("walk-limit")
     top = float(np.nanmax(np.concatenate([speeds, mean, limit, [s.walk_speed_mps, 0.5]])))
-    levels = _Levels()
+    levels = _Levels(top * 0.14)
     for xi, yi, week, cell in zip(x, mean, g["week"], g["flags"], strict=True):
         codes = [c for c in season_flags(cell) if c in ("speed_jump", "run_before_walk")]
         if codes:
-            y = (yi if np.isfinite(yi) else s.walk_speed_mps) + top * (
-                0.12 + 0.16 * levels.next(xi)
-            )
+            y = levels.place(xi, (yi if np.isfinite(yi) else s.walk_speed_mps) + top * 0.12)
         for k, code in enumerate(codes):
             _flag(ax, xi, y, code, week, athlete, k)
-    ax.set_ylim(0, top * (1.35 + 0.16 * levels.highest))
+    ax.set_ylim(0, max(top * 1.35, levels.highest + top * 0.15))
     handles, _ = ax.get_legend_handles_labels()
     from matplotlib.lines import Line2D
 
@@ -489,9 +514,11 @@ def season_caption(
         f"{REASON_WORDS.get(code, code)} in {', '.join(weeks)}" for code, weeks in flagged.items()
     )
     return (
-        "The season by ISO week. For each athlete: reverse distance per week with the limit a "
-        "week may reach before it counts as a volume jump; reverse speed (each segment grey, "
-        "the week's mean as a line) with the speed-jump limit and the walk-first speed of "
+        "The season by ISO week. For each athlete: reverse distance per week, and the "
+        f"volume-jump limit (the mean of the {s.history_weeks} weeks before, plus "
+        f"{s.volume_jump_pct:g} % and {s.volume_jump_m:g} m); reverse speed, each segment's in "
+        f"grey and the week's mean as a line, with the speed-jump limit (plus "
+        f"{s.speed_jump_pct:g} % and {s.speed_jump_mps:g} m/s) and the walk-first speed of "
         f"{s.walk_speed_mps:g} m/s for the first {s.walk_weeks} weeks; runs per week that "
         "warmed up, did not, or had no reverse laps marked. For every segment: its "
         f"straight-line length against the advised {th.min_chord_m:g}–{th.max_length_m:g} m, "

@@ -22,12 +22,13 @@ from ._style import INK, VERDICT_COLOURS, VERDICTS
 
 _M_PER_DEG = 111_320.0
 _TRACK = "#9a9a9a"
-_FONT = "font-family='DejaVu Sans,Arial,sans-serif'"
+_UNIT = 10  # SVG user units per pixel: coordinates are written as whole tenths of a pixel
 
 
 def _fmt(values: np.ndarray) -> str:
-    """Pixel coordinates as an SVG points list, one decimal (commas only: compact)."""
-    return ",".join(f"{v:.1f}".removesuffix(".0") for v in np.asarray(values).ravel())
+    """Pixel coordinates as an SVG points list, in tenths of a pixel (the SVG's user
+    units: whole numbers, commas only, compact)."""
+    return ",".join(map(str, np.rint(np.asarray(values) * _UNIT).astype(np.int64).ravel().tolist()))
 
 
 def _nice_length(target_m: float) -> float:
@@ -94,46 +95,51 @@ def run_map_svg(
         m = lonlat * k - centre
         return np.column_stack([mid[0] + m[:, 0] * scale, mid[1] - m[:, 1] * scale])
 
+    u = _UNIT
     out = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-        f"viewBox='0 0 {width} {height}' {_FONT} font-size='11'>",
+        f"viewBox='0 0 {width * u} {height * u}' font-family='DejaVu Sans,Arial,sans-serif' "
+        f"font-size='{11 * u}'>",
         f"<title>{escape(title)}</title>",
-        f"<rect width='{width}' height='{height}' fill='white' stroke='#cccccc'/>",
+        f"<rect width='{width * u}' height='{height * u}' fill='white' stroke='#cccccc' "
+        f"stroke-width='{u}'/>",
     ]
     if len(track) >= 2:
         pts = px(track)
         out.append(
-            f"<polyline points='{_fmt(_thin(pts))}' fill='none' stroke='{_TRACK}' "
-            "stroke-width='1.3' stroke-linejoin='round'/>"
+            f"<polyline points='{_fmt(_thin(pts, 1.0))}' fill='none' stroke='{_TRACK}' "
+            f"stroke-width='{1.3 * u:g}' stroke-linejoin='round'/>"
         )
-        x, y = pts[0]
+        x, y = (pts[0] * u).round()
         out.append(
-            f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3.5' fill='white' stroke='{INK}'/>"
-            f"<text x='{x + 6:.1f}' y='{y + 4:.1f}' fill='{INK}'>start</text>"
+            f"<circle cx='{x:.0f}' cy='{y:.0f}' r='{3.5 * u:g}' fill='white' stroke='{INK}' "
+            f"stroke-width='{u}'/><text x='{x + 6 * u:.0f}' y='{y + 4 * u:.0f}' "
+            f"fill='{INK}'>start</text>"
         )
     box = (0.0, 0.0, float(width), height - foot)
     placed: list[np.ndarray] = []
-    labels = []
+    halos, lines, heads, badges, numbers = [], [], [], [], []
     for seg, coords in segs:
         colour = VERDICT_COLOURS.get(str(seg.get("verdict")), INK)
         path = px(coords)
-        pts_text = _fmt(_thin(path))
-        out.append(
-            f"<polyline points='{pts_text}' fill='none' stroke='white' stroke-width='7' "
-            "stroke-linecap='round' stroke-linejoin='round'/>"
-            f"<polyline points='{pts_text}' fill='none' stroke='{colour}' stroke-width='4' "
-            "stroke-linecap='round' stroke-linejoin='round'/>"
-        )
-        out.append(_arrow_head(path, colour))
+        points = _fmt(_thin(path))
+        halos.append(f"<polyline points='{points}'/>")
+        lines.append(f"<polyline stroke='{colour}' points='{points}'/>")
+        heads.append(_arrow_head(path, colour))
         spot = _label_spot(path, placed, box)
         placed.append(spot)
-        x, y = spot
-        labels.append(
-            f"<circle cx='{x:.1f}' cy='{y:.1f}' r='8' fill='white' stroke='{colour}' "
-            f"stroke-width='2'/><text x='{x:.1f}' y='{y + 4:.1f}' text-anchor='middle' "
-            f"font-weight='bold' fill='{INK}'>{int(seg.get('index', 0))}</text>"
-        )
-    out += labels
+        x, y = spot * u
+        badges.append(f"<circle cx='{x:.0f}' cy='{y:.0f}' r='{8 * u}' stroke='{colour}'/>")
+        numbers.append(f"<text x='{x:.0f}' y='{y + 4 * u:.0f}'>{int(seg.get('index', 0))}</text>")
+    if segs:
+        out += [
+            "<g fill='none' stroke-linecap='round' stroke-linejoin='round'>",
+            f"<g stroke='white' stroke-width='{7 * u}'>{''.join(halos)}</g>",
+            f"<g stroke-width='{4 * u}'>{''.join(lines)}</g></g>",
+            f"<g stroke='white' stroke-width='{u}'>{''.join(heads)}</g>",
+            f"<g fill='white' stroke-width='{2 * u}'>{''.join(badges)}</g>",
+            f"<g text-anchor='middle' font-weight='bold' fill='{INK}'>{''.join(numbers)}</g>",
+        ]
     out += _scale_bar(scale, height)
     out.append(_north(width))
     out += _legend([str(s.get("verdict")) for s, _ in segs], width, height)
@@ -163,38 +169,43 @@ def _arrow_head(path: np.ndarray, colour: str) -> str:
     n = np.array([-u[1], u[0]])
     tip = end + u * 6
     corners = np.array([tip, end - u * 3 + n * 5, end - u * 3 - n * 5])
-    return f"<polygon points='{_fmt(corners)}' fill='{colour}' stroke='white' stroke-width='1'/>"
+    return f"<polygon fill='{colour}' points='{_fmt(corners)}'/>"
 
 
 def _scale_bar(scale: float, height: int) -> list[str]:
+    u = _UNIT
     length = _nice_length(110.0 / scale)
     bar = length * scale
     y = height - 12
     words = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     return [
-        f"<path d='M10,{y - 4}V{y}H{10 + bar:.1f}V{y - 4}' fill='none' stroke='{INK}' "
-        "stroke-width='1.5'/>",
-        f"<text x='{14 + bar:.1f}' y='{y + 1}' fill='{INK}'>{words}</text>",
+        f"<path d='M{10 * u},{(y - 4) * u}V{y * u}H{(10 + bar) * u:.0f}V{(y - 4) * u}' "
+        f"fill='none' stroke='{INK}' stroke-width='{1.5 * u:g}'/>",
+        f"<text x='{(14 + bar) * u:.0f}' y='{(y + 1) * u}' fill='{INK}'>{words}</text>",
     ]
 
 
 def _north(width: int) -> str:
+    u = _UNIT
     x = width - 16
     return (
-        f"<path d='M{x},8L{x + 5},20L{x},17L{x - 5},20Z' fill='{INK}'/>"
-        f"<text x='{x}' y='32' text-anchor='middle' fill='{INK}' font-weight='bold'>N</text>"
+        f"<path d='M{x * u},{8 * u}L{(x + 5) * u},{20 * u}L{x * u},{17 * u}L{(x - 5) * u},"
+        f"{20 * u}Z' fill='{INK}'/><text x='{x * u}' y='{32 * u}' text-anchor='middle' "
+        f"fill='{INK}' font-weight='bold'>N</text>"
     )
 
 
 def _legend(verdicts: list[str], width: int, height: int) -> list[str]:
+    u = _UNIT
     shown = [v for v in VERDICTS if v in verdicts]
     out = []
     x = width - 8 - 62 * len(shown)
     y = height - 12
     for v in shown:
         out.append(
-            f"<line x1='{x}' y1='{y - 4}' x2='{x + 16}' y2='{y - 4}' stroke='{VERDICT_COLOURS[v]}' "
-            f"stroke-width='4'/><text x='{x + 20}' y='{y}' fill='{INK}'>{v}</text>"
+            f"<line x1='{x * u}' y1='{(y - 4) * u}' x2='{(x + 16) * u}' y2='{(y - 4) * u}' "
+            f"stroke='{VERDICT_COLOURS[v]}' stroke-width='{4 * u}'/>"
+            f"<text x='{(x + 20) * u}' y='{y * u}' fill='{INK}'>{v}</text>"
         )
         x += 62
     return out
