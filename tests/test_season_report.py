@@ -146,7 +146,7 @@ def test_each_run_has_a_section_with_its_map_and_segments(season: dict[str, Any]
     (src,) = re.findall(r'<img loading="lazy"[^>]* src="(data:image/svg\+xml,[^"]+)"', road)
     svg = unquote(src.split(",", 1)[1].replace("&amp;", "&").replace("&#x27;", "'"))
     assert svg.startswith("<svg") and svg.endswith("</svg>")
-    colours = re.findall(r"<polyline stroke='(#[0-9A-F]{6})'", svg)
+    colours = re.findall(r"<use href='#s\d+' stroke='(#[0-9A-F]{6})'", svg)
     assert colours == ["#D55E00"] * 4  # four unsafe segments, in the unsafe colour
     assert [t for t in re.findall(r">(\d)</text>", svg)] == ["1", "2", "3", "4"]
     seg_rows = re.findall(r'<tr class="v-unsafe"><td class="num">(\d)</td>', road)

@@ -1096,6 +1096,9 @@ def _season_pictures(
             plot=(figure_bytes(fig, "png"), season_caption(weekly, config.rules, config.season)),
             layers=layers if with_layers else [],
             notes=[n.removeprefix("note: ") for n in shown],
+            offsets=dict(
+                store.query("SELECT file, utc_offset_s FROM runs WHERE utc_offset_s IS NOT NULL")
+            ),
         )
         write_season_report(report_path, report)
         click.echo(f"wrote {report_path}", err=True)

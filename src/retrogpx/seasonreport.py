@@ -43,12 +43,13 @@ _TINTS = {"ok": "#e3f4ee", "warn": "#fdf1d9", "unsafe": "#fbe4d9"}
 _CSS = """
 .sub { color: #444; margin-top: 0; }
 .counts { display: flex; flex-wrap: wrap; gap: .5rem; margin: 1rem 0 .4rem; padding: 0; }
-.count { list-style: none; border: 1px solid #ccc; border-radius: 6px; padding: .3rem .6rem;
-         min-width: 4.5rem; background: #fafafa; font-size: .85rem; }
-.count .n { display: block; font-size: 1.4rem; font-weight: bold; }
-.count.gap { margin-left: .8rem; }
+.count { list-style: none; border: 1px solid #ccc; border-radius: 6px; padding: .25rem .5rem;
+         min-width: 3.8rem; background: #fafafa; font-size: .8rem; }
+.count .n { display: block; font-size: 1.35rem; font-weight: bold; }
+.count.gap { margin-left: .6rem; }
 .count.attention { border: 2px solid #1a1a1a; }
 td.when, td.week { white-space: nowrap; }
+td.file { overflow-wrap: anywhere; max-width: 26rem; }
 %(count_css)s
 ol#attention { padding-left: 1.4rem; }
 ol#attention > li { margin: .5rem 0 .8rem; }
@@ -147,6 +148,7 @@ def _header(r: SeasonReport) -> list[str]:
     counts = {**dict.fromkeys(("ok", "unmarked", "failed", "skipped", "duplicate"), 0), **r.counts}
     files = sum(counts.values())
     cards = [
+        ("attention", len(r.attention), "need attention"),
         ("files", files, "files"),
         ("checked", counts["ok"], "runs checked"),
         ("duplicate", counts["duplicate"], "duplicates"),
@@ -155,14 +157,13 @@ def _header(r: SeasonReport) -> list[str]:
         ("skipped", counts["skipped"], "skipped"),
         ("segments", sum(seg.values()), "reverse segments"),
         *((f"segments-{v}", seg[v], v) for v in VERDICTS),
-        ("attention", len(r.attention), "need attention"),
     ]
     items = []
     for key, n, words in cards:
         classes = ["count"]
         if key.startswith("segments-"):
             classes.append(f"v-{key.removeprefix('segments-')}")
-        if key in ("segments", "attention"):
+        if key in ("segments", "files"):
             classes.append("gap")
         if key == "attention" and n:
             classes.append("attention")
@@ -175,7 +176,8 @@ def _header(r: SeasonReport) -> list[str]:
         if r.layers
         else "venue safety not checked: no map layer was given (--layers)"
     )
-    zone = "local time where the run's zone is known, else UTC"
+    known = bool(r.offsets) or any(a.get("utc_offset_s") is not None for a in r.attention)
+    zone = "each run's local time (its zone named)" if known else "UTC"
     out = [
         f"<h1>{_e(r.title)}</h1>",
         f'<p class="sub">{_e(who or "no runs")} · {_e(span)} · {_e(safety)} · times in {zone}</p>',
@@ -244,7 +246,8 @@ def _runs_table(r: SeasonReport) -> list[str]:
         rows.append(
             f'<tr class="v-{_e(verdict or "none")}"><td class="when">{_e(_when(o, r))}</td>'
             f"<td>{_e(o.athlete)}</td>"
-            f'<td><a href="#{run_anchor(o.file)}">{_e(o.file)}</a>{named}</td>'
+            f'<td class="file"><a href="#{run_anchor(o.file)}" title="{_e(o.file)}">'
+            f"{_e(Path(o.file).name)}</a>{named}</td>"
             f'<td class="num">{_num((run.get("distance_m") or 0) / 1000, 2, " km")}</td>'
             f'<td class="num">{_num(run.get("warmup_min"), 1, " min")}</td>'
             f'<td class="num">{len(o.segments)}</td>'

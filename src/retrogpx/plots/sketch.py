@@ -107,7 +107,7 @@ def run_map_svg(
     if len(track) >= 2:
         pts = px(track)
         out.append(
-            f"<polyline points='{_fmt(_thin(pts, 1.0))}' fill='none' stroke='{_TRACK}' "
+            f"<polyline points='{_fmt(_thin(pts, 1.5))}' fill='none' stroke='{_TRACK}' "
             f"stroke-width='{1.3 * u:g}' stroke-linejoin='round'/>"
         )
         x, y = (pts[0] * u).round()
@@ -122,9 +122,9 @@ def run_map_svg(
     for seg, coords in segs:
         colour = VERDICT_COLOURS.get(str(seg.get("verdict")), INK)
         path = px(coords)
-        points = _fmt(_thin(path))
-        halos.append(f"<polyline points='{points}'/>")
-        lines.append(f"<polyline stroke='{colour}' points='{points}'/>")
+        name = f"s{len(halos)}"  # drawn twice (halo, then colour): its points once
+        halos.append(f"<polyline id='{name}' points='{_fmt(_thin(path))}'/>")
+        lines.append(f"<use href='#{name}' stroke='{colour}'/>")
         heads.append(_arrow_head(path, colour))
         spot = _label_spot(path, placed, box)
         placed.append(spot)
