@@ -149,7 +149,7 @@ def test_each_run_has_a_section_with_its_map_and_segments(season: dict[str, Any]
     colours = re.findall(r"<use href='#s\d+' stroke='(#[0-9A-F]{6})'", svg)
     assert colours == ["#D55E00"] * 4  # four unsafe segments, in the unsafe colour
     assert [t for t in re.findall(r">(\d)</text>", svg)] == ["1", "2", "3", "4"]
-    seg_rows = re.findall(r'<tr class="v-unsafe"><td class="num">(\d)</td>', road)
+    seg_rows = re.findall(r'<tr class="v-unsafe"><td>(\d)</td>', road)
     assert seg_rows == ["1", "2", "3", "4"]
     assert "8 m from Ahornstraße (residential) (limit 30 m)" in visible(road)
 
@@ -305,3 +305,31 @@ def test_a_run_without_a_stored_line_says_so_and_file_text_is_escaped() -> None:
     assert "No map: this run was stored before retrogpx kept run lines" in text
     assert "No run was judged warn or unsafe." in text
     assert not REPR.search(text)
+
+
+def test_a_file_name_with_markup_stays_text_in_the_map_too() -> None:
+    from xml.etree import ElementTree
+
+    import pandas as pd
+
+    from retrogpx.outcome import FileOutcome
+    from retrogpx.seasonreport import SeasonReport, season_report_html
+    from retrogpx.shape import run_shape
+
+    name = '"><script>alert(1)</script>&amp;%23.gpx'
+    lon = 13.44 + np.linspace(0, 0.003, 40)
+    lat = 52.515 + np.zeros(40)
+    shape = run_shape(lon, lat, 1.7e9 + np.arange(40.0))
+    run = {"file": name, "start": "2024-05-06T07:00:00Z", "verdict": "ok", "notes": []}
+    segment = _segment(1, "ok", [[13.441, 52.515], [13.442, 52.515]])
+    outcome = FileOutcome(name, "ok", "anna", run=run, segments=[segment], shape=shape)
+    report = SeasonReport(
+        counts={"ok": 1}, weekly=pd.DataFrame(), attention=[], runs=[outcome], not_checked=[]
+    )
+    page = Page(season_report_html(report))
+    assert not page.all("script")
+    (img,) = [a for a in page.all("img") if (a.get("src") or "").startswith("data:image/svg")]
+    svg = unquote((img["src"] or "").split(",", 1)[1])
+    root = ElementTree.fromstring(svg)  # well-formed: the name did not break out
+    title = root.find("{http://www.w3.org/2000/svg}title")
+    assert title is not None and Path(name).name in (title.text or "")

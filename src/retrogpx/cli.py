@@ -1093,7 +1093,11 @@ def _season_pictures(
             attention=store.attention(where, details=True),
             runs=store.outcomes(where, by_start=True, statuses=("ok", "unmarked")),
             not_checked=season.not_checked,
-            plot=(figure_bytes(fig, "png"), season_caption(weekly, config.rules, config.season)),
+            # 100 dpi: the page's width (a bigger picture would only be shrunk, and weigh more)
+            plot=(
+                figure_bytes(fig, "png", 100),
+                season_caption(weekly, config.rules, config.season),
+            ),
             layers=layers if with_layers else [],
             notes=[n.removeprefix("note: ") for n in shown],
             offsets=dict(

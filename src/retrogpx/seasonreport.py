@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pandas as pd
 
@@ -64,7 +63,10 @@ details.run > summary { cursor: pointer; }
 .runbody { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; margin-top: .5rem; }
 .runbody img { border: 0; max-width: 100%%; }
 .runbody table { margin-top: 0; }
-td.why { max-width: 34rem; }
+td.why, table.segments td:last-child { max-width: 34rem; }
+#runs td:nth-child(n+4):nth-child(-n+10), table.segments td:nth-child(-n+7) {
+    text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.segments td:nth-child(2) { text-align: left; }
 """
 
 
@@ -248,11 +250,10 @@ def _runs_table(r: SeasonReport) -> list[str]:
             f"<td>{_e(o.athlete)}</td>"
             f'<td class="file"><a href="#{run_anchor(o.file)}" title="{_e(o.file)}">'
             f"{_e(Path(o.file).name)}</a>{named}</td>"
-            f'<td class="num">{_num((run.get("distance_m") or 0) / 1000, 2, " km")}</td>'
-            f'<td class="num">{_num(run.get("warmup_min"), 1, " min")}</td>'
-            f'<td class="num">{len(o.segments)}</td>'
-            f'<td class="num">{_num(reverse_m, 0, " m")}</td>'
-            + "".join(f'<td class="num">{counts[v]}</td>' for v in VERDICTS)
+            f"<td>{_num((run.get('distance_m') or 0) / 1000, 2, ' km')}</td>"
+            f"<td>{_num(run.get('warmup_min'), 1, ' min')}</td>"
+            f"<td>{len(o.segments)}</td><td>{_num(reverse_m, 0, ' m')}</td>"
+            + "".join(f"<td>{counts[v]}</td>" for v in VERDICTS)
             + _verdict_cell(verdict)
             + "</tr>"
         )
@@ -351,9 +352,16 @@ def _plot(r: SeasonReport) -> list[str]:
     ]
 
 
+#: What an SVG's text must not hold in a ``data:`` URI inside a double-quoted attribute:
+#: URL syntax (``%``, ``#``), what HTML would read (``&``, ``"``, ``<``, ``>``).
+_URI_ESCAPES = str.maketrans({c: f"%{ord(c):02X}" for c in '%#&"<>'})
+
+
 def _svg_uri(svg: str) -> str:
-    """An SVG as a ``data:`` URI, percent-encoded (smaller than base64 for text)."""
-    return "data:image/svg+xml," + quote(svg, safe=" ,.:;=/'()-_!*")
+    """An SVG as a ``data:`` URI, percent-encoded where it must be (a third of the size
+    of base64, and quick: the SVG is ASCII but for file names in its title, which the
+    browser encodes as UTF-8 like any URL)."""
+    return "data:image/svg+xml," + svg.translate(_URI_ESCAPES)
 
 
 def _place(seg: Mapping[str, Any]) -> str:
@@ -377,17 +385,16 @@ def _segment_table(o: FileOutcome) -> str:
         start = seg.get("start") or ""
         words = "; ".join(seg.get("notes") or []) or "kept to the advice"
         rows.append(
-            f'<tr class="v-{_e(seg.get("verdict"))}"><td class="num">{_e(seg.get("index"))}</td>'
+            f'<tr class="v-{_e(seg.get("verdict"))}"><td>{_e(seg.get("index"))}</td>'
             f"<td>{_e(start[11:19])}</td>"
-            f'<td class="num">{_num(seg.get("chord_m"))} ± '
-            f"{_num(seg.get('chord_uncertainty_m'))} m</td>"
-            f'<td class="num">{_num(seg.get("distance_m"), 0, " m")}</td>'
-            f'<td class="num">{_num(seg.get("max_deviation_m"), 1, " m")}</td>'
-            f'<td class="num">{_num(seg.get("grade_pct"), 1, " %")}</td>'
-            f'<td class="num">{_num(seg.get("mean_speed_mps"), 2, " m/s")}</td>'
+            f"<td>{_num(seg.get('chord_m'))} ± {_num(seg.get('chord_uncertainty_m'))} m</td>"
+            f"<td>{_num(seg.get('distance_m'), 0, ' m')}</td>"
+            f"<td>{_num(seg.get('max_deviation_m'), 1, ' m')}</td>"
+            f"<td>{_num(seg.get('grade_pct'), 1, ' %')}</td>"
+            f"<td>{_num(seg.get('mean_speed_mps'), 2, ' m/s')}</td>"
             f"<td>{_e(_place(seg))}</td>"
             + _verdict_cell(seg.get("verdict"))
-            + f'<td class="why">{_e(words)}</td></tr>'
+            + f"<td>{_e(words)}</td></tr>"
         )
     head = "".join(
         f"<th>{h}</th>"

@@ -12,6 +12,7 @@ fraction of a pixel over a run's few kilometres).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
@@ -25,10 +26,22 @@ _TRACK = "#9a9a9a"
 _UNIT = 10  # SVG user units per pixel: coordinates are written as whole tenths of a pixel
 
 
+def _scaled(values: np.ndarray) -> np.ndarray:
+    """Pixel coordinates as whole tenths of a pixel (the SVG's user units)."""
+    return np.rint(np.asarray(values, dtype=float) * _UNIT).astype(np.int64)
+
+
 def _fmt(values: np.ndarray) -> str:
-    """Pixel coordinates as an SVG points list, in tenths of a pixel (the SVG's user
-    units: whole numbers, commas only, compact)."""
-    return ",".join(map(str, np.rint(np.asarray(values) * _UNIT).astype(np.int64).ravel().tolist()))
+    """Pixel coordinates as an SVG points list (whole tenths of a pixel, commas only)."""
+    return ",".join(map(str, _scaled(values).ravel().tolist()))
+
+
+def _path(points: np.ndarray) -> str:
+    """A polyline as SVG path data: the first point, then relative steps (``l``), which
+    are shorter numbers than positions (a run's map is mostly its line)."""
+    xy = _scaled(points)
+    steps = np.diff(xy, axis=0).ravel().tolist()
+    return f"M{xy[0, 0]},{xy[0, 1]}l" + ",".join(map(str, steps))
 
 
 def _nice_length(target_m: float) -> float:
@@ -38,20 +51,24 @@ def _nice_length(target_m: float) -> float:
 
 
 def _label_spot(
-    path: np.ndarray, placed: list[np.ndarray], box: tuple[float, float, float, float]
-) -> np.ndarray:
+    path: np.ndarray, placed: list[tuple[float, float]], box: tuple[float, float, float, float]
+) -> tuple[float, float]:
     """Where a segment's number goes: beside its middle, on the first side and distance
     that keeps clear of the numbers already placed and inside the frame."""
-    mid = path[len(path) // 2]
-    d = path[-1] - path[0]
-    norm = np.hypot(*d)
-    normal = np.array([-d[1], d[0]]) / norm if norm > 0 else np.array([0.0, -1.0])
+    mx, my = (float(v) for v in path[len(path) // 2])
+    dx, dy = (float(v) for v in path[-1] - path[0])
+    norm = math.hypot(dx, dy)
+    nx, ny = (-dy / norm, dx / norm) if norm > 0 else (0.0, -1.0)
     x0, y0, x1, y1 = box
-    candidates = [mid + normal * r * side for r in (13.0, 24.0, 36.0, 50.0) for side in (1, -1)]
-    for spot in candidates:
-        inside = x0 + 9 <= spot[0] <= x1 - 9 and y0 + 9 <= spot[1] <= y1 - 9
-        if inside and all(np.hypot(*(spot - p)) >= 18.0 for p in placed):
-            return spot
+    candidates = [
+        (mx + nx * r * side, my + ny * r * side)
+        for r in (13.0, 24.0, 36.0, 50.0)
+        for side in (1, -1)
+    ]
+    for x, y in candidates:
+        inside = x0 + 9 <= x <= x1 - 9 and y0 + 9 <= y <= y1 - 9
+        if inside and all(math.hypot(x - px, y - py) >= 18.0 for px, py in placed):
+            return x, y
     return candidates[0]
 
 
@@ -85,6 +102,16 @@ def run_map_svg(
     lat0 = float(np.median(every[:, 1]))
     k = np.array([_M_PER_DEG * np.cos(np.radians(lat0)), _M_PER_DEG])
     lo, hi = every.min(axis=0) * k, every.max(axis=0) * k
+    zoomed = False
+    if segs:
+        # A long run's reverse sections are a small part of its map: show them, and the
+        # track around them, when they fill less than a third of the whole.
+        every_seg = np.vstack([c for _, c in segs]) * k
+        s_lo, s_hi = every_seg.min(axis=0), every_seg.max(axis=0)
+        pad = np.maximum((s_hi - s_lo) * 0.25, 40.0)
+        s_lo, s_hi = s_lo - pad, s_hi + pad
+        if np.prod(np.maximum(s_hi - s_lo, 1.0)) < np.prod(np.maximum(hi - lo, 1.0)) / 3:
+            lo, hi, zoomed = s_lo, s_hi, True
     span = np.maximum(hi - lo, 40.0)  # a run on the spot still gets a readable map
     margin, foot = 16.0, 26.0  # the foot holds the scale bar and the legend
     scale = float(min((width - 2 * margin) / span[0], (height - 2 * margin - foot) / span[1]))
@@ -104,31 +131,41 @@ def run_map_svg(
         f"<rect width='{width * u}' height='{height * u}' fill='white' stroke='#cccccc' "
         f"stroke-width='{u}'/>",
     ]
+    box = (0.0, 0.0, float(width), height - foot)
     if len(track) >= 2:
         pts = px(track)
         out.append(
-            f"<polyline points='{_fmt(_thin(pts, 1.5))}' fill='none' stroke='{_TRACK}' "
+            f"<path d='{_track_path(pts, box)}' fill='none' stroke='{_TRACK}' "
             f"stroke-width='{1.3 * u:g}' stroke-linejoin='round'/>"
         )
-        x, y = (pts[0] * u).round()
+        x, y = pts[0]
+        if box[0] < x < box[2] and box[1] < y < box[3]:
+            out.append(
+                f"<circle cx='{x * u:.0f}' cy='{y * u:.0f}' r='{3.5 * u:g}' fill='white' "
+                f"stroke='{INK}' stroke-width='{u}'/><text x='{(x + 6) * u:.0f}' "
+                f"y='{(y + 4) * u:.0f}' fill='{INK}'>start</text>"
+            )
+    if zoomed:
         out.append(
-            f"<circle cx='{x:.0f}' cy='{y:.0f}' r='{3.5 * u:g}' fill='white' stroke='{INK}' "
-            f"stroke-width='{u}'/><text x='{x + 6 * u:.0f}' y='{y + 4 * u:.0f}' "
-            f"fill='{INK}'>start</text>"
+            f"<text x='{8 * u}' y='{16 * u}' fill='#555555'>the reverse sections; the track "
+            "runs on beyond</text>"
         )
-    box = (0.0, 0.0, float(width), height - foot)
-    placed: list[np.ndarray] = []
-    halos, lines, heads, badges, numbers = [], [], [], [], []
+    placed: list[tuple[float, float]] = []
+    halos: list[str] = []
+    lines: list[str] = []
+    heads: list[str] = []
+    badges: list[str] = []
+    numbers: list[str] = []
     for seg, coords in segs:
         colour = VERDICT_COLOURS.get(str(seg.get("verdict")), INK)
         path = px(coords)
         name = f"s{len(halos)}"  # drawn twice (halo, then colour): its points once
-        halos.append(f"<polyline id='{name}' points='{_fmt(_thin(path))}'/>")
+        halos.append(f"<path id='{name}' d='{_path(_thin(path, 1.0))}'/>")
         lines.append(f"<use href='#{name}' stroke='{colour}'/>")
         heads.append(_arrow_head(path, colour))
         spot = _label_spot(path, placed, box)
         placed.append(spot)
-        x, y = spot * u
+        x, y = spot[0] * u, spot[1] * u
         badges.append(f"<circle cx='{x:.0f}' cy='{y:.0f}' r='{8 * u}' stroke='{colour}'/>")
         numbers.append(f"<text x='{x:.0f}' y='{y + 4 * u:.0f}'>{int(seg.get('index', 0))}</text>")
     if segs:
@@ -140,11 +177,26 @@ def run_map_svg(
             f"<g fill='white' stroke-width='{2 * u}'>{''.join(badges)}</g>",
             f"<g text-anchor='middle' font-weight='bold' fill='{INK}'>{''.join(numbers)}</g>",
         ]
+    out.append(
+        f"<rect y='{(height - foot) * u:.0f}' width='{width * u}' height='{foot * u:.0f}' "
+        "fill='white'/>"
+    )
     out += _scale_bar(scale, height)
     out.append(_north(width))
     out += _legend([str(s.get("verdict")) for s, _ in segs], width, height)
     out.append("</svg>")
     return "".join(out)
+
+
+def _track_path(pts: np.ndarray, box: tuple[float, float, float, float]) -> str:
+    """The track as path data: its parts inside the frame (and a little beyond), each
+    thinned to what shows at this size."""
+    import shapely
+
+    x0, y0, x1, y1 = box
+    clipped = shapely.clip_by_rect(shapely.linestrings(pts), x0 - 10, y0 - 10, x1 + 10, y1 + 10)
+    parts = [shapely.get_coordinates(p) for p in shapely.get_parts(clipped)]
+    return "".join(_path(_thin(p, 1.5)) for p in parts if len(p) >= 2)
 
 
 def _thin(path: np.ndarray, tolerance_px: float = 0.4) -> np.ndarray:
