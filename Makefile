@@ -26,7 +26,9 @@ demo: $(BIN)/.installed-demo
 		$(BIN)/retrogpx check "$$gpx" --layers sample_tracks/park.osm \
 			--plot $(OUT)/$$name.png --report $(OUT)/$$name.html || exit 1; \
 	done
-	$(BIN)/retrogpx batch sample_tracks/season --layers sample_tracks/park.osm \
+	$(BIN)/retrogpx batch sample_tracks/season sample_tracks/roadside.gpx \
+		sample_tracks/watch/track_intervals.gpx sample_tracks/watch/track_intervals.tcx \
+		--layers sample_tracks/park.osm \
 		--output $(OUT)/season-segments.csv --summary $(OUT)/season.json \
 		--plots $(OUT) --report $(OUT)/season.html; test $$? -le 4
 	@echo "reports and plots are in $(OUT)/"

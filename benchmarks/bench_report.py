@@ -96,10 +96,7 @@ def build_store(store_path: Path, n: int, runs: Sequence[Path], city: Path) -> f
 
 def chromium_load_s(page: Path) -> float | None:
     """Seconds a headless Chromium takes to load ``page`` and print its DOM."""
-    browser = next(
-        (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)),
-        None,
-    )
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         return None
     with tempfile.TemporaryDirectory() as profile:
@@ -133,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         segments = html.count('<table class="segments">')
         load_s = chromium_load_s(page)
     mib = 2**20
-    print(f"{n} runs ({ATHLETES} athletes), {segments} segment tables; store built in {build_s:.1f} s")
+    print(f"{n} runs ({ATHLETES} athletes), {segments} with segment tables; store: {build_s:.1f} s")
     print(machine_line())
     rows = [
         (f"season --report, {n} runs", f"{m.wall_s:.2f}", f"{m.cpu_s:.2f}",
