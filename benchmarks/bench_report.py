@@ -25,7 +25,6 @@ import dataclasses
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -34,17 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from _common import machine_line, print_table, run_measured
-from bench_batch import Sizes, dataset
+from bench_batch import Sizes, _retrogpx, dataset
 
 BASE_RUNS = 40
 ATHLETES = 10
-
-
-def _retrogpx() -> list[str]:
-    script = Path(sys.executable).parent / "retrogpx"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-c", "from retrogpx.cli import main; main()"]
 
 
 def _shift(iso: str | None, delta: timedelta) -> str | None:

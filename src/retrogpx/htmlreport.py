@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .analysis import RunResult, segment_dict
 from .plots import VERDICT_COLOURS, VERDICTS, reason_words, season_flags, verdict_counts
+from .words import segment_place
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -152,25 +153,6 @@ def _runs_table(results: Sequence[RunResult]) -> str:
     )
 
 
-def _place(record: Mapping[str, Any]) -> str:
-    """Venue and nearest road of a segment, or that they were not checked."""
-    if record.get("venue") is None and record.get("nearest_road_m") is None:
-        return "not checked"
-    parts = []
-    if record.get("venue"):
-        parts.append(str(record["venue"]).replace("_", " "))
-    if record.get("nearest_road_m") is not None:
-        road = record.get("nearest_road") or {}
-        what = " ".join(str(road[k]) for k in ("highway", "name") if road.get(k))
-        parts.append(f"road {record['nearest_road_m']:.0f} m" + (f" ({what})" if what else ""))
-    if record.get("crosses_road"):
-        parts.append("crosses a road")
-    ground = [f"{k} {record[k]}" for k in ("surface", "lit") if record.get(k)]
-    if ground:
-        parts.append(", ".join(ground))
-    return "; ".join(parts) or "–"
-
-
 def _segments_table(results: Sequence[RunResult]) -> str:
     rows = []
     for r in results:
@@ -189,7 +171,7 @@ def _segments_table(results: Sequence[RunResult]) -> str:
                 f'<td class="num">{_num(m.distance_m, 0, " m")}</td>'
                 f'<td class="num">{_num(m.max_deviation_m, 1, " m")}</td>'
                 f'<td class="num">{_num(m.grade_pct, 1, " %")}</td>'
-                f"<td>{_e(_place(segment_dict(seg)))}</td>"
+                f"<td>{_e(segment_place(segment_dict(seg)))}</td>"
                 + _verdict_cell(seg.verdict)
                 + f"<td>{_e(words)}</td>"
                 "</tr>"

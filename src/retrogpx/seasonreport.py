@@ -34,7 +34,7 @@ from .plots import VERDICT_COLOURS, VERDICTS
 from .plots.sketch import run_map_svg
 from .report import NOT_CHECKED_WORDS
 from .shape import decode
-from .words import REASON_WORDS, local_time, run_reasons
+from .words import REASON_WORDS, local_time, run_reasons, segment_place
 
 #: Light tints of the verdict colours, for whole table rows (text stays black).
 _TINTS = {"ok": "#e3f4ee", "warn": "#fdf1d9", "unsafe": "#fbe4d9"}
@@ -364,21 +364,6 @@ def _svg_uri(svg: str) -> str:
     return "data:image/svg+xml," + svg.translate(_URI_ESCAPES)
 
 
-def _place(seg: Mapping[str, Any]) -> str:
-    if seg.get("venue") is None and seg.get("nearest_road_m") is None:
-        return "not checked"
-    parts = []
-    if seg.get("venue"):
-        parts.append(str(seg["venue"]).replace("_", " "))
-    if seg.get("nearest_road_m") is not None:
-        road = seg.get("nearest_road") or {}
-        what = ", ".join(str(road[k]) for k in ("name", "highway") if road.get(k))
-        parts.append(f"road {seg['nearest_road_m']:.0f} m" + (f" ({what})" if what else ""))
-    if seg.get("nearest_hazard_m") is not None:
-        parts.append(f"hazard {seg['nearest_hazard_m']:.0f} m")
-    return "; ".join(parts)
-
-
 def _segment_table(o: FileOutcome) -> str:
     rows = []
     for seg in o.segments:
@@ -392,7 +377,7 @@ def _segment_table(o: FileOutcome) -> str:
             f"<td>{_num(seg.get('max_deviation_m'), 1, ' m')}</td>"
             f"<td>{_num(seg.get('grade_pct'), 1, ' %')}</td>"
             f"<td>{_num(seg.get('mean_speed_mps'), 2, ' m/s')}</td>"
-            f"<td>{_e(_place(seg))}</td>"
+            f"<td>{_e(segment_place(seg))}</td>"
             + _verdict_cell(seg.get("verdict"))
             + f"<td>{_e(words)}</td></tr>"
         )

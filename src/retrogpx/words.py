@@ -54,6 +54,29 @@ def _metres(value: Any, digits: int = 0) -> str:
     return "?" if value is None else f"{float(value):.{digits}f} m"
 
 
+def segment_place(seg: Mapping[str, Any]) -> str:
+    """Where a segment was, from its ``retrogpx.check/1`` record: venue, nearest road
+    (distance, name, class), a crossing, nearest hazard, surface and lighting; ``not
+    checked`` without map layers (never implied to be safe)."""
+    if seg.get("venue") is None and seg.get("nearest_road_m") is None:
+        return "not checked"
+    parts = []
+    if seg.get("venue"):
+        parts.append(str(seg["venue"]).replace("_", " "))
+    if seg.get("nearest_road_m") is not None:
+        road = seg.get("nearest_road") or {}
+        what = ", ".join(str(road[k]) for k in ("name", "highway") if road.get(k))
+        parts.append(f"road {seg['nearest_road_m']:.0f} m" + (f" ({what})" if what else ""))
+    if seg.get("crosses_road"):
+        parts.append("crosses a road")
+    if seg.get("nearest_hazard_m") is not None:
+        parts.append(f"hazard {seg['nearest_hazard_m']:.0f} m")
+    ground = [f"{k} {seg[k]}" for k in ("surface", "lit") if seg.get(k)]
+    if ground:
+        parts.append(", ".join(ground))
+    return "; ".join(parts) or "–"
+
+
 def segment_fact(code: str, seg: Mapping[str, Any]) -> str:
     """What a segment measured that gave it ``code``, from its stored row
     (``retrogpx.check/1`` fields): ``8 m from Ahornstraße (residential)``; for a crossing,

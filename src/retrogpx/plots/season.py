@@ -264,10 +264,6 @@ def _no_data(ax: Axes) -> None:
     ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="#7f7f7f")
 
 
-def _title(ax: Axes, words: str, athlete: str) -> None:
-    ax.set_title(f"{athlete}: {words}" if athlete else words, fontsize=10, loc="left")
-
-
 def _flag(ax: Axes, x: float, y: float, code: str, week: str, athlete: str, k: int) -> None:
     """A flag's marker at (x, y) and its words beside it (naming the athlete)."""
     marker, colour, words = _FLAG_STYLE.get(code, ("o", INK, code.replace("_", " ")))
@@ -327,12 +323,22 @@ def _legend(ax: Axes, handles: list[Any] | None = None) -> None:
     )
 
 
-def _volume_panel(ax: Axes, g: pd.DataFrame, cal: _Weeks, colour: str, athlete: str) -> None:
-    ax.set_gid(f"season-volume{'-' + athlete if athlete else ''}")
-    _title(ax, "weekly reverse distance, under the volume-jump limit", athlete)
-    ax.set_ylabel("reverse (m)", fontsize=9)
+def _athlete_panel(
+    ax: Axes, kind: str, words: str, ylabel: str, athlete: str, g: pd.DataFrame
+) -> bool:
+    """Name one of an athlete's panels (gid, title, y label); False, with "no data"
+    said, when the athlete has no weeks to draw."""
+    ax.set_gid(f"season-{kind}" + (f"-{athlete}" if athlete else ""))
+    ax.set_title(f"{athlete}: {words}" if athlete else words, fontsize=10, loc="left")
+    ax.set_ylabel(ylabel, fontsize=9)
     if not len(g):
         _no_data(ax)
+    return bool(len(g))
+
+
+def _volume_panel(ax: Axes, g: pd.DataFrame, cal: _Weeks, colour: str, athlete: str) -> None:
+    words = "weekly reverse distance, under the volume-jump limit"
+    if not _athlete_panel(ax, "volume", words, "reverse (m)", athlete, g):
         return
     x = cal.of(g["week_start"])
     dist = g["reverse_distance_m"].to_numpy(dtype=float)
@@ -372,11 +378,8 @@ def _speed_panel(
     athlete: str,
     s: SeasonSettings,
 ) -> None:
-    ax.set_gid(f"season-speed{'-' + athlete if athlete else ''}")
-    _title(ax, "reverse speed: each segment, the week's mean, and the progression limits", athlete)
-    ax.set_ylabel("speed (m/s)", fontsize=9)
-    if not len(g):
-        _no_data(ax)
+    words = "reverse speed: each segment, the week's mean, and the progression limits"
+    if not _athlete_panel(ax, "speed", words, "speed (m/s)", athlete, g):
         return
     speeds = _column(segs, "mean_speed_mps")
     if len(speeds):
@@ -419,11 +422,8 @@ def _speed_panel(
 
 
 def _runs_panel(ax: Axes, g: pd.DataFrame, cal: _Weeks, athlete: str) -> None:
-    ax.set_gid(f"season-runs{'-' + athlete if athlete else ''}")
-    _title(ax, "runs per week: warm-up before the first reverse section", athlete)
-    ax.set_ylabel("runs", fontsize=9)
-    if not len(g):
-        _no_data(ax)
+    words = "runs per week: warm-up before the first reverse section"
+    if not _athlete_panel(ax, "runs", words, "runs", athlete, g):
         return
     x = cal.of(g["week_start"])
     runs = _column(g, "runs")
