@@ -14,7 +14,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from test_plots import build_run
@@ -184,35 +183,6 @@ def test_markup_in_file_data_is_escaped() -> None:
     assert "<b>bold</b> & <script>alert(3)</script>" in visible
     assert "<i>over</i> the limit" in visible
     assert '<img src=x onerror="alert(2)">' in visible
-
-
-def test_summary_and_weekly_tables(runs) -> None:
-    weekly = pd.DataFrame(
-        {
-            "athlete": ["ana", "ana"],
-            "week": ["2025-W10", "2025-W11"],
-            "week_start": pd.to_datetime(["2025-03-03", "2025-03-10"], utc=True),
-            "runs": [2, 3],
-            "segments": [6, 14],
-            "reverse_distance_m": [450.0, 1050.0],
-            "mean_reverse_speed_mps": [1.2, float("nan")],
-            "ok": [6, 12],
-            "warn": [0, 1],
-            "unsafe": [0, 1],
-            "flags": [[], ["volume_jump"]],
-        }
-    )
-    summary = {"ana": {"weeks": 2, "verdicts": {"ok": 18, "warn": 1}, "flags": ["2025-W11"]}}
-    text = html_report(runs, title="season", summary=summary, weekly=weekly)
-    page = Page(text)
-    rows = _rows(page, "weekly")
-    assert [r[1][1] for r in rows] == ["2025-W10", "2025-W11"]
-    assert rows[1][-1][1] == "volume jump" and rows[0][-1][1] == "–"
-    assert rows[1][5][1] == "–"  # no speed that week
-    assert any("flagged" in (a.get("class") or "") for a in page.all("tr"))
-    assert "<dt>weeks</dt><dd>2</dd>" in text
-    assert "<dt>verdicts</dt><dd><dl><dt>ok</dt><dd>18</dd>" in text
-    assert "<dt>flags</dt><dd>2025-W11</dd>" in text
 
 
 def test_image_types() -> None:

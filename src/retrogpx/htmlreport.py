@@ -1,4 +1,4 @@
-"""One self-contained HTML page a coach can open: summary, segment table, notes, plots.
+"""One self-contained HTML page of checked runs: runs, segment table, notes, plots.
 
 The page needs no network and no JavaScript: styles are inline, every image is a
 ``data:`` URI (PNG, SVG or JPEG, base64), and a Content-Security-Policy meta tag lets
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .analysis import RunResult, segment_dict
-from .plots import VERDICT_COLOURS, VERDICTS, reason_words, season_flags, verdict_counts
+from .plots import VERDICT_COLOURS, VERDICTS, verdict_counts
 from .words import segment_place
 
 if TYPE_CHECKING:
@@ -189,58 +189,6 @@ def _segments_table(results: Sequence[RunResult]) -> str:
     )
 
 
-def _scalar(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return _num(value, 0 if abs(value) >= 100 else 2)
-    return str(value)
-
-
-def _summary(value: Any, depth: int = 0) -> str:
-    """A mapping as nested definition lists; lists of scalars comma-joined."""
-    if isinstance(value, Mapping) and depth < 4:
-        items = "".join(
-            f"<dt>{_e(str(k).replace('_', ' '))}</dt><dd>{_summary(v, depth + 1)}</dd>"
-            for k, v in value.items()
-        )
-        return f"<dl>{items}</dl>" if items else "–"
-    if isinstance(value, list | tuple):
-        return _e(", ".join(_scalar(v) for v in value)) if value else "–"
-    return _e(_scalar(value))
-
-
-def _weekly_table(weekly: pd.DataFrame) -> str:
-    rows = []
-    for rec in weekly.to_dict("records"):
-        flags = season_flags(rec.get("flags"))
-        speed = rec.get("mean_reverse_speed_mps")
-        speed = None if speed is None or speed != speed else speed  # NaN: no reverse run
-        rows.append(
-            ('<tr class="flagged">' if flags else "<tr>")
-            + f"<td>{_e(rec.get('athlete', ''))}</td><td>{_e(rec.get('week', ''))}</td>"
-            f'<td class="num">{_e(rec.get("runs", ""))}</td>'
-            f'<td class="num">{_e(rec.get("segments", ""))}</td>'
-            f'<td class="num">{_num(rec.get("reverse_distance_m"), 0, " m")}</td>'
-            f'<td class="num">{_num(speed, 2, " m/s")}</td>'
-            + "".join(f'<td class="num">{_e(rec.get(v, ""))}</td>' for v in VERDICTS)
-            + f"<td>{_e(reason_words(flags)) or '–'}</td></tr>"
-        )
-    head = (
-        "<tr><th>athlete</th><th>week</th><th>runs</th><th>segments</th><th>reverse distance</th>"
-        "<th>mean reverse speed</th>"
-        + "".join(f"<th>{v}</th>" for v in VERDICTS)
-        + "<th>flags</th></tr>"
-    )
-    return (
-        f'<table id="weekly">\n<thead>{head}</thead>\n<tbody>\n'
-        + "\n".join(rows)
-        + ("\n</tbody></table>")
-    )
-
-
 def _notes(results: Sequence[RunResult]) -> str:
     parts = []
     for r in results:
@@ -254,19 +202,15 @@ def html_report(
     *,
     title: str,
     images: Sequence[tuple[str, bytes]] = (),
-    summary: Mapping[str, Any] | None = None,
-    weekly: pd.DataFrame | None = None,
 ) -> str:
-    """The report page as one HTML string.
+    """The report page of some runs as one HTML string (a season's is
+    :mod:`retrogpx.seasonreport`).
 
     Args:
         results: checked runs; each gets a row in the runs table, its segments rows in
             the segment table, and its notes.
         title: page title and heading.
         images: ``(caption, bytes)`` pairs, PNG, SVG or JPEG, shown in order.
-        summary: extra figures to show first (a season summary, say): nested mappings
-            become nested definition lists.
-        weekly: a season's weekly table (:func:`retrogpx.season.weekly_summary`).
 
     Raises:
         ValueError: an image is not PNG, JPEG or SVG.
@@ -286,13 +230,8 @@ def html_report(
         f'<p class="muted">{len(results)} run{"s" if len(results) != 1 else ""}, '
         f"{sum(counts.values())} reverse segments: {tally}.</p>",
     ]
-    if summary:
-        body += ["<h2>Summary</h2>", f'<div id="summary">{_summary(summary)}</div>']
     if results:
         body += ["<h2>Runs</h2>", _runs_table(results)]
-    if weekly is not None and len(weekly):
-        body += ["<h2>Weeks</h2>", _weekly_table(weekly)]
-    if results:
         body += ["<h2>Reverse segments</h2>", _segments_table(results)]
         body += ["<h2>Notes</h2>", f'<div id="notes">{_notes(results)}</div>']
     if figures:
@@ -306,15 +245,11 @@ def write_html_report(
     *,
     title: str,
     images: Sequence[tuple[str, bytes]] = (),
-    summary: Mapping[str, Any] | None = None,
-    weekly: pd.DataFrame | None = None,
 ) -> None:
     """Write :func:`html_report` to ``path`` atomically (UTF-8)."""
     from .report import write_atomic
 
-    write_atomic(
-        path, html_report(results, title=title, images=images, summary=summary, weekly=weekly)
-    )
+    write_atomic(path, html_report(results, title=title, images=images))
 
 
 def run_report_html(
