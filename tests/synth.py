@@ -92,3 +92,11 @@ def write_run(
 
 def _hms(seconds: int) -> str:
     return f"+{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def next_day(recording: bytes, day: bytes = b"2024-05-11") -> bytes:
+    """A text recording (GPX, TCX) of ``day`` moved to the next day: another run, not a
+    duplicate of the original (the sample watch session is on 2024-05-11)."""
+    later = (pd.Timestamp(day.decode()) + pd.Timedelta(days=1)).strftime("%Y-%m-%d").encode()
+    assert day in recording
+    return recording.replace(day, later)

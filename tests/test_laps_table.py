@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from conftest import SAMPLES
-from synth import START, write_run
+from synth import START, next_day, write_run
 
 from retrogpx.errors import LapError
 from retrogpx.laps import read_lap_table
@@ -22,12 +22,12 @@ WATCH = SAMPLES / "watch"
 
 @pytest.fixture
 def runs(tmp_path: Path) -> Path:
-    """The sample watch session as FIT and TCX (no lap files), and two GPX runs: one
-    with its lap file, one without."""
+    """The sample watch session as FIT and, a day later, as TCX (two runs; no lap
+    files), and two GPX runs: one with its lap file, one without."""
     folder = tmp_path / "runs"
     folder.mkdir()
-    for suffix in (".fit", ".tcx"):
-        shutil.copy(WATCH / f"track_intervals{suffix}", folder / f"intervals{suffix}")
+    shutil.copy(WATCH / "track_intervals.fit", folder / "intervals.fit")
+    (folder / "intervals.tcx").write_bytes(next_day((WATCH / "track_intervals.tcx").read_bytes()))
     write_run(folder, "laps-beside", start=START, seed=1)
     write_run(folder, "no-laps", start=START, seed=2, laps=False)
     return folder
