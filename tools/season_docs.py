@@ -67,7 +67,7 @@ def main() -> None:
              "--report", str(tmp / "season.html")],
             cwd=ROOT, capture_output=True, check=False,
         )  # fmt: skip
-        shutil.copyfile(tmp / "season.png", DOCS / "season_plot.png")
+        small_png(Image.open(tmp / "season.png"), DOCS / "season_plot.png")
         # The top: header, counts, the runs needing attention, the first rows of runs.
         top = screenshot(browser, tmp / "season.html", 1100, tmp / "top.png")
         small_png(top, DOCS / "season_report.png")

@@ -97,7 +97,7 @@ output_option = _path_option(
 fail_on_option = click.option(
     "--fail-on",
     type=click.Choice(["warn", "unsafe"]),
-    help="Exit with code 1 when a run's verdict is at least this bad.",
+    help="Exit with code 1 when a run's verdict is at least this bad (batch: and name those runs).",
 )
 
 
@@ -784,7 +784,9 @@ def batch(
     Runs already in the store with the same bytes and settings are not read again;
     changed settings re-check what they affect. --output, --summary, --plots and
     --report cover the whole store. Runs with no reverse laps marked are counted with
-    0 reverse m. --fail-on and exit code 4 look at the runs given.
+    0 reverse m; another file of the same recording (a FIT and its GPX export) is
+    stored as a duplicate and counted once. --fail-on (which names the runs that
+    reached it) and exit code 4 look at the runs given.
 
     \b
     Exit codes: 0 all files checked; 1 a run reached --fail-on; 4 some files failed
