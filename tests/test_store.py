@@ -224,7 +224,7 @@ def test_any_outcome_comes_back_exactly(outcomes: tuple[FileOutcome, ...]) -> No
 
 
 def v1_store(path: Path, version: int = 1) -> None:
-    """A store as retrogpx wrote it at schema ``version`` (1 or 2), with one run."""
+    """A store as retrogpx wrote it at schema ``version`` (1 to 3), with one run."""
     con = sqlite3.connect(path, isolation_level=None)
     for script in MIGRATIONS[:version]:
         for statement in script.split(";"):
@@ -257,11 +257,11 @@ def test_an_older_store_is_migrated(tmp_path: Path) -> None:
         assert stale.tool_version == "0.0.9"  # so the next batch re-checks it
 
 
-def test_a_version_2_store_is_migrated_and_still_shown(tmp_path: Path) -> None:
-    """Schema 3 adds each run's line and time grid and the duplicates' run: a store of
-    version 2 keeps its runs, which have none (their maps are not drawn, never guessed)."""
-    path = tmp_path / "v2.sqlite"
-    v1_store(path, version=2)
+def test_a_version_3_store_is_migrated_and_still_shown(tmp_path: Path) -> None:
+    """Schema 4 adds each run's line and time grid and the duplicates' run: a store of
+    version 3 keeps its runs, which have none (their maps are not drawn, never guessed)."""
+    path = tmp_path / "v3.sqlite"
+    v1_store(path, version=3)
     con = sqlite3.connect(path, isolation_level=None)
     con.execute(
         'INSERT INTO segments (run_id, "index", start, distance_m, verdict, reasons, notes) '
@@ -269,7 +269,7 @@ def test_a_version_2_store_is_migrated_and_still_shown(tmp_path: Path) -> None:
     )
     con.close()
     with SeasonStore(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         assert store.query("SELECT line, grid_t0, grid, duplicate_of FROM runs") == [
             (None, None, None, None)
         ]
