@@ -333,3 +333,28 @@ def test_a_file_name_with_markup_stays_text_in_the_map_too() -> None:
     root = ElementTree.fromstring(svg)  # well-formed: the name did not break out
     title = root.find("{http://www.w3.org/2000/svg}title")
     assert title is not None and Path(name).name in (title.text or "")
+
+
+def test_worst_reasons_in_words_say_what_set_them() -> None:
+    from retrogpx.words import local_time, run_reasons
+
+    segments = [
+        {"index": 2, "reasons": ["dark", "private"], "sun_elevation_deg": -9.3},
+        {"index": 3, "reasons": ["private", "near_road", "gps_gap"], "nearest_road_m": 3.2,
+         "nearest_road": {"name": None, "highway": "service"}, "max_gap_s": 22.0},
+    ]  # fmt: skip
+    said = run_reasons(["no_warmup", "dark", "private", "near_road", "gps_gap"], {}, segments)
+    assert said == [
+        "no warm-up",
+        "dark — segment 2: after dusk, the sun 9° below the horizon, on a way not tagged lit",
+        "private ground — segments 2, 3",
+        "near a road — segment 3: 3 m from a service road",
+        "GPS gap — segment 3: 22 s without a fix",
+    ]
+    assert run_reasons(["no_warmup"], {"warmup_min": 4.04}, []) == [
+        "no warm-up — first reverse section after 4.0 min"
+    ]
+    assert local_time("2024-04-30T17:10:00Z") == "2024-04-30 17:10 UTC"
+    assert local_time("2024-04-30T17:10:00Z", 7200) == "2024-04-30 19:10 UTC+02:00"
+    assert local_time("2024-04-30T01:10:00Z", -16200) == "2024-04-29 20:40 UTC-04:30"
+    assert local_time(None) == "no times"

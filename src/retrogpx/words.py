@@ -77,10 +77,11 @@ def segment_place(seg: Mapping[str, Any]) -> str:
     return "; ".join(parts) or "–"
 
 
-def segment_fact(code: str, seg: Mapping[str, Any]) -> str:
+def segment_fact(code: str, seg: Mapping[str, Any]) -> str | None:
     """What a segment measured that gave it ``code``, from its stored row
     (``retrogpx.check/1`` fields): ``8 m from Ahornstraße (residential)``; for a crossing,
-    the road (the nearest, which the crossing is)."""
+    the road (the nearest, which the crossing is); None when the code's words say all
+    the row knows (``private``, ``crowded``...)."""
     if code == "near_road":
         return f"{_metres(seg.get('nearest_road_m'))} from {_road(seg)}"
     if code == "crosses_road":
@@ -96,10 +97,14 @@ def segment_fact(code: str, seg: Mapping[str, Any]) -> str:
     if code == "steep":
         grade = seg.get("grade_pct")
         return "steep" if grade is None else f"grade {float(grade):+.1f} %"
+    if code == "dark":
+        sun = seg.get("sun_elevation_deg")
+        below = "" if sun is None else f", the sun {-float(sun):.0f}° below the horizon"
+        return f"after dusk{below}, on a way not tagged lit"
     if code == "gps_gap":
         gap = seg.get("max_gap_s")
         return "a gap" if gap is None else f"{float(gap):.0f} s without a fix"
-    return REASON_WORDS.get(code, code.replace("_", " "))
+    return None  # the code's words say it all
 
 
 def run_reasons(
@@ -116,12 +121,14 @@ def run_reasons(
             when = "" if warm is None else f" — first reverse section after {float(warm):.1f} min"
             out.append(f"{words}{when}")
             continue
-        facts = [
-            f"segment {seg.get('index')}: {segment_fact(code, seg)}"
-            for seg in segments
-            if code in (seg.get("reasons") or ())
-        ]
-        out.append(f"{words} — {'; '.join(facts)}" if facts else words)
+        having = [seg for seg in segments if code in (seg.get("reasons") or ())]
+        facts = [(seg.get("index"), segment_fact(code, seg)) for seg in having]
+        if facts and all(fact is None for _, fact in facts):
+            numbers = ", ".join(str(k) for k, _ in facts)
+            out.append(f"{words} — segment{'s' * (len(facts) > 1)} {numbers}")
+        else:
+            told = "; ".join(f"segment {k}: {fact}" for k, fact in facts if fact)
+            out.append(f"{words} — {told}" if told else words)
     return out
 
 
