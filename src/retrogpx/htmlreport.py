@@ -21,7 +21,6 @@ from .plots import VERDICT_COLOURS, VERDICTS, verdict_counts
 from .words import segment_place
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from .config import Thresholds
     from .layers import LayerSet
