@@ -21,7 +21,6 @@ from .plots import VERDICT_COLOURS, VERDICTS, verdict_counts
 from .words import segment_place
 
 if TYPE_CHECKING:
-
     from .config import Thresholds
     from .layers import LayerSet
     from .metrics import MetricSettings
@@ -297,7 +296,8 @@ def venue_report_html(search: VenueSearch) -> str:
         )
     head = (
         "<tr><th>#</th><th>score</th><th>length</th><th>road</th><th>nearest road</th>"
-        "<th>where</th><th>ground</th><th>lit</th>" + ("<th>walk</th>" if near else "")
+        "<th>where</th><th>ground</th><th>lit</th>"
+        + ("<th>walk</th>" if near else "")
         + "<th>from → to (lat, lon)</th><th>why</th></tr>"
     )
     if rows:
