@@ -285,10 +285,23 @@ def run_process(cmd: Sequence[str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
 
 
+def compile_package() -> None:
+    """Write retrogpx's bytecode as an installed package has it (pip compiles at install
+    time). Without it, a tree run with PYTHONDONTWRITEBYTECODE set (as CI and this
+    machine's shell do) compiles ~35 of its modules from source on every start: about
+    0.1 s that no installed copy pays, and gpxpy (installed, compiled) never pays."""
+    import compileall
+
+    import retrogpx
+
+    compileall.compile_dir(Path(retrogpx.__file__).parent, quiet=1)
+
+
 def measure_processes(gpx: Path, repeat: int) -> dict[str, dict[str, float]]:
     """The whole-process cases, run in turn ``repeat`` times each after an untimed
     check (which indexes the map layer): median and fastest wall seconds, median CPU
     seconds, peak MiB."""
+    compile_package()
     run_process(process_command(CHECK_PROCESS, gpx))
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in PROCESSES}
     for _ in range(repeat):
@@ -395,6 +408,7 @@ _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 def import_budget(gpx: Path, runs: int = 5, top: int = 15) -> None:
     """Print the import budget of the whole check (see the module docstring)."""
     cmd = process_command(CHECK_PROCESS, gpx)
+    compile_package()
     run_process(cmd)  # index the layer first
     fastest: dict[str, tuple[int, int, int]] = {}  # cumulative, self, level (microseconds)
     totals = []
