@@ -42,6 +42,7 @@ WRAPPER = textwrap.dedent(
     def check_one(path, options):
         outcome = checked(path, options)
         print("checked", path, flush=True)
+        time.sleep(float(os.environ.get("SLOW_CHECK") or 0))
         return outcome
 
     batch.check_one = check_one
@@ -120,7 +121,13 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def start_wrapped(
     season: Path, out: Path, started: list[subprocess.Popen[str]], *, hold_replace: bool
 ) -> subprocess.Popen[str]:
-    env = {**os.environ, "HOLD_REPLACE": "1" if hold_replace else ""}
+    # A signal sent after the third file must land while files remain on a loaded
+    # machine too: each file then takes at least 0.2 s (the rest of the season >= 5 s).
+    env = {
+        **os.environ,
+        "HOLD_REPLACE": "1" if hold_replace else "",
+        "SLOW_CHECK": "" if hold_replace else "0.2",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-c", WRAPPER, *batch_args(season, out)],
         stdout=subprocess.PIPE,
