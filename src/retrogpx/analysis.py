@@ -18,6 +18,7 @@ import numpy as np
 from .config import Config
 from .errors import LapError, UnmarkedRunError
 from .geo import LocalProjection
+from .localtime import RunZone, local_iso, run_zone
 from .laps import (
     LapPlan,
     Segment,
@@ -72,6 +73,7 @@ class RunResult:
     safety_checked: bool = False
     lap_source: str | None = None
     layers: LayerSet | None = None  # kept so plots draw the map that was judged
+    zone: RunZone | None = None  # the run's local time zone (people see times in it)
 
     @property
     def verdict(self) -> Verdict:
@@ -87,7 +89,7 @@ class RunResult:
         """The ``retrogpx.check/1`` JSON document (see README)."""
         return {
             "schema": SCHEMA,
-            "track": track_dict(self.track, self.distance_m),
+            "track": track_dict(self.track, self.distance_m, self.zone),
             "warmup_min": _r(self.warmup_min, 1),
             "verdict": self.verdict,
             "reasons": self.reasons,
@@ -97,9 +99,17 @@ class RunResult:
         }
 
 
-def track_dict(track: Track, distance_m: float) -> dict[str, Any]:
-    """The ``track`` part of ``retrogpx.check/1``: file, name, start, end, points,
-    distance_m (on the smoothed path), duration_s."""
+def zone_of(track: Track) -> RunZone | None:
+    """The track's local time zone (:func:`retrogpx.localtime.run_zone`)."""
+    pts = track.columns
+    return run_zone(pts.lat, pts.lon, track.start, track.utc_offset_s)
+
+
+def track_dict(track: Track, distance_m: float, zone: RunZone | None = None) -> dict[str, Any]:
+    """The ``track`` part of ``retrogpx.check/1``: file, name, start, end (UTC), points,
+    distance_m (on the smoothed path), duration_s, and the run's local time: its zone
+    (``time_zone``, IANA, when known from its position), ``utc_offset_s`` at the start
+    and ``start_local`` (ISO 8601 with that offset)."""
     start_ns, end_ns = track.start_ns, track.end_ns
     duration = (
         seconds_between(start_ns, end_ns) if start_ns is not None and end_ns is not None else None
@@ -112,6 +122,9 @@ def track_dict(track: Track, distance_m: float) -> dict[str, Any]:
         "points": len(track),
         "distance_m": _r(distance_m, 1),
         "duration_s": _r(duration, 1),
+        "time_zone": zone.name if zone else None,
+        "utc_offset_s": zone.offset_s if zone else None,
+        "start_local": local_iso(track.start, zone),
     }
 
 
@@ -124,7 +137,8 @@ def track_facts(track: Track, config: Config) -> dict[str, Any]:
         x, y = known.x_m, known.y_m
     else:
         x, y = LocalProjection.for_points(pts.lat, pts.lon).to_xy(pts.lat, pts.lon)
-    return track_dict(track, track_distance_m(track, x, y, config.metrics.smoothing_s))
+    distance = track_distance_m(track, x, y, config.metrics.smoothing_s)
+    return track_dict(track, distance, zone_of(track))
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -278,6 +292,7 @@ def analyse(
         safety_checked=layers is not None,
         lap_source=lap_source,
         layers=layers,
+        zone=zone_of(track),
     )
 
 
@@ -336,6 +351,33 @@ def load_layer_set(
     )
 
 
+#: ``--laps-tz`` / ``[laps] timezone``: lap times without a zone are in the run's own zone.
+AUTO_ZONE = "auto"
+
+
+def lap_zone(config: Config, track: Track) -> str:
+    """The zone lap-file times written without one are read in: the config's, or with
+    ``auto`` the run's own (as the check shows its times: :func:`zone_of`).
+
+    Raises:
+        LapError: ``auto`` for a run whose zone is not known.
+    """
+    name = config.laps.timezone
+    if name.lower() != AUTO_ZONE:
+        return name
+    zone = zone_of(track)
+    if zone is not None and zone.name is not None:
+        return zone.name
+    if zone is not None and zone.offset_s is not None and zone.offset_s % 3600 == 0:
+        hours = zone.offset_s // 3600
+        return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"  # POSIX signs: east is minus
+    raise LapError(
+        "--laps-tz auto: the run's time zone is not known (no positions, no device offset)",
+        path=track.source,
+        hint="give the zone, e.g. --laps-tz Europe/Berlin",
+    )
+
+
 def plan_for(
     track: Track,
     path: str | Path,
@@ -355,7 +397,8 @@ def plan_for(
     """
     lap_path = Path(laps) if laps is not None else lap_file_for(path)
     if laps is not None or lap_path.is_file():
-        rows = read_lap_rows(lap_path, timezone=config.laps.timezone, watch_laps=track.laps)
+        zone = lap_zone(config, track)
+        rows = read_lap_rows(lap_path, timezone=zone, watch_laps=track.laps)
         return plan_segments(track, rows, path=lap_path), str(lap_path)
     if reverse_laps is not None:
         from .watchlaps import parse_lap_spec, select_laps

@@ -299,6 +299,8 @@ def lap_table(options: BatchOptions) -> LapTable | None:
     from .laps import read_lap_table
 
     path, zone = options.laps_table, options.config.laps.timezone
+    if zone.lower() == "auto":  # each run's own zone: read per run; the table checked as UTC
+        zone = "UTC"
     try:
         st = os.stat(path)
         key = (path, zone, st.st_size, st.st_mtime_ns)
@@ -418,12 +420,12 @@ def _load(src: RunSource, config: Config) -> Track:
 def _plan(track: Track, src: RunSource, options: BatchOptions) -> tuple[LapPlan, str]:
     """The run's reverse segments: its rows of the lap table, else its lap file, else
     the watch laps ``--reverse-laps`` chooses (UnmarkedRunError: none of these)."""
-    from .analysis import plan_for
+    from .analysis import lap_zone, plan_for
     from .laps import plan_segments, table_lap_rows
 
     config = options.config
     if src.lap_rows is not None:
-        zone = config.laps.timezone
+        zone = lap_zone(config, track)
         rows = table_lap_rows(src.lap_rows, timezone=zone, watch_laps=track.laps)
         return plan_segments(
             track, rows, path=src.lap_rows.table

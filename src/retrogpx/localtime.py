@@ -1,0 +1,156 @@
+"""A run's local time zone, and times told in it.
+
+Times stay timezone-aware UTC inside retrogpx; people read them in the run's local time
+with the zone named: ``2024-04-30 19:10 CEST (Europe/Berlin)``. The zone comes from
+where the run was: the IANA zone at its first located point, found offline by
+`timezonefinder <https://github.com/jannikmi/timezonefinder>`_ (the zones' boundary
+polygons, shipped with it; imported on first use: loading it costs about 70 ms, one
+lookup then about 10 µs). A run without positions falls back to the local-time offset
+its device recorded (a FIT file's ``activity`` message), told as ``UTC+02:00``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+#: Where a zone came from.
+FROM_POSITION = "position"
+FROM_DEVICE = "device"
+
+
+@dataclass(frozen=True)
+class RunZone:
+    """The local time of a run.
+
+    Attributes:
+        name: the IANA zone (``Europe/Berlin``), or None when only an offset is known.
+        offset_s: local time minus UTC at the run's start, in seconds (None: unknown,
+            e.g. a run without times).
+        source: :data:`FROM_POSITION` (the zone at its first point) or
+            :data:`FROM_DEVICE` (the offset its watch recorded).
+    """
+
+    name: str | None
+    offset_s: int | None
+    source: str
+
+    def tzinfo(self) -> Any:
+        """The zone as a ``tzinfo`` (ZoneInfo, or a fixed offset), or None."""
+        if self.name is not None:
+            return ZoneInfo(self.name)
+        if self.offset_s is not None:
+            from datetime import timezone
+
+            return timezone(timedelta(seconds=self.offset_s))
+        return None
+
+
+@cache
+def _finder() -> Any:
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
+def zone_name_at(lat: float, lon: float) -> str | None:
+    """The IANA time zone at a point (``Europe/Berlin``), or None off the globe or
+    where no zone is known (timezonefinder's ``Etc/GMT±N`` over the open sea is kept)."""
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        return None
+    name: str | None = _finder().timezone_at(lng=float(lon), lat=float(lat))
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # not in this system's tz database
+        return None
+    return name
+
+
+def offset_s_at(when: datetime | None, zone: str) -> int | None:
+    """Local time minus UTC in ``zone`` at ``when`` (aware), in seconds."""
+    if when is None:
+        return None
+    delta = when.astimezone(ZoneInfo(zone)).utcoffset()
+    return None if delta is None else int(delta.total_seconds())
+
+
+def run_zone(
+    lat: np.ndarray,
+    lon: np.ndarray,
+    start: datetime | None = None,
+    device_offset_s: float | None = None,
+) -> RunZone | None:
+    """A run's zone from its points (``lat``, ``lon`` in degrees, NaN where unknown):
+    the IANA zone at its first located point; else the offset its device recorded
+    (``device_offset_s``, a Track's ``utc_offset_s``); None when neither is known.
+    ``start``: the run's first time, for the offset in force then."""
+    located = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
+    if len(located):
+        name = zone_name_at(float(lat[located[0]]), float(lon[located[0]]))
+        if name is not None:
+            return RunZone(name, offset_s_at(start, name), FROM_POSITION)
+    if device_offset_s is not None and math.isfinite(device_offset_s):
+        return RunZone(None, round(device_offset_s), FROM_DEVICE)
+    return None
+
+
+def offset_words(offset_s: int) -> str:
+    """``UTC+02:00``, ``UTC-03:30``."""
+    sign = "+" if offset_s >= 0 else "-"
+    hours, minutes = divmod(abs(int(offset_s)) // 60, 60)
+    return f"UTC{sign}{hours:02d}:{minutes:02d}"
+
+
+def local_words(
+    when: datetime | str | None,
+    zone: str | None = None,
+    offset_s: int | None = None,
+    fmt: str = "%Y-%m-%d %H:%M",
+) -> str:
+    """A UTC time as people read it: in the zone ``zone`` with its abbreviation and name
+    (``2024-04-30 19:10 CEST (Europe/Berlin)``); with only an offset known, shifted by
+    it (``2024-04-30 19:10 UTC+02:00``); else in UTC (``2024-04-30 17:10 UTC``).
+    ``when`` may be an ISO 8601 string (``Z`` or an offset); None gives ``no times``."""
+    if when is None or when == "":
+        return "no times"
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if zone:
+        try:
+            local = when.astimezone(ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            local = None
+        if local is not None:
+            abbr = local.tzname() or ""
+            # Zones without a letter abbreviation name themselves "+03": say UTC+03:00.
+            if not abbr or abbr[0] in "+-":
+                delta = local.utcoffset()
+                abbr = offset_words(int(delta.total_seconds())) if delta is not None else ""
+            return f"{local:{fmt}} {abbr} ({zone})"
+    utc = when.astimezone(UTC)
+    if offset_s is not None:
+        return f"{utc + timedelta(seconds=int(offset_s)):{fmt}} {offset_words(offset_s)}"
+    return f"{utc:{fmt}} UTC"
+
+
+def local_iso(when: datetime | None, zone: RunZone | None) -> str | None:
+    """``when`` in the run's local time as ISO 8601 with its offset
+    (``2024-04-30T19:10:00+02:00``), or None without a time or zone."""
+    if when is None or zone is None:
+        return None
+    tz = zone.tzinfo()
+    if tz is None:
+        return None
+    return when.astimezone(tz).isoformat()
