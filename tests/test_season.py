@@ -109,3 +109,27 @@ def test_season_data_builds_its_tables_once() -> None:
         data.add(FileOutcome("s.gpx", "ok", "a", run=run))
     assert data.files == 2
     assert data.counts == {"ok": 1, "unmarked": 0, "failed": 1, "skipped": 0, "duplicate": 0}
+
+
+def test_weeks_follow_the_runs_local_dates() -> None:
+    """A Sunday-evening run in Sydney is Monday there: its run and segments count in the
+    next ISO week, by the run's local offset; a run without one stays on its UTC date."""
+    sunday_utc = pd.Timestamp("2025-03-09T22:30:00Z")  # Monday 09:30 in Sydney (UTC+11)
+    runs = pd.DataFrame(
+        [
+            {"file": "syd.gpx", "athlete": "a", "start": sunday_utc, "warmup_min": 12.0,
+             "utc_offset_s": 11 * 3600},
+            {"file": "utc.gpx", "athlete": "a", "start": sunday_utc, "warmup_min": 12.0,
+             "utc_offset_s": None},
+        ]
+    )  # fmt: skip
+    segs = pd.DataFrame(
+        [
+            {"file": f, "athlete": "a", "start": sunday_utc + pd.Timedelta(minutes=15),
+             "distance_m": 80.0, "duration_s": 60.0, "mean_speed_mps": 1.3, "verdict": "ok"}
+            for f in ("syd.gpx", "utc.gpx")
+        ]
+    )  # fmt: skip
+    weekly = weekly_summary(runs, segs)
+    assert list(weekly["week"]) == ["2025-W10", "2025-W11"]
+    assert list(weekly["runs"]) == [1, 1] and list(weekly["segments"]) == [1, 1]

@@ -203,7 +203,9 @@ def _outcome(draw: st.DrawFn, index: int) -> FileOutcome:
            "verdict": draw(st.sampled_from(["ok", "warn", "unsafe"])) if status == "ok" else None,
            "reasons": draw(_codes), "segments": len(segments),
            "notes": draw(st.lists(_text, max_size=2)),
-           "lap_source": draw(st.none() | _text)}  # fmt: skip
+           "lap_source": draw(st.none() | _text),
+           "time_zone": draw(st.sampled_from([None, "Europe/Berlin", "America/St_Johns"])),
+           "utc_offset_s": draw(st.none() | st.integers(-12 * 3600, 14 * 3600))}  # fmt: skip
     error = None if status == "ok" else draw(_text)
     return FileOutcome(file, status, athlete, error, run, segments, retry)
 
@@ -245,7 +247,7 @@ def test_an_older_store_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     v1_store(path)
     with SeasonStore(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 4
+        assert store.schema_version() == SCHEMA_VERSION == 5
         segment_columns = {r[1] for r in store.query("PRAGMA table_info(segments)")}
         assert {"lit", "surface", "sun_elevation_deg"} <= segment_columns
         assert store.query("SELECT file, athlete, activity_id FROM runs") == [
@@ -269,7 +271,7 @@ def test_a_version_3_store_is_migrated_and_still_shown(tmp_path: Path) -> None:
     )
     con.close()
     with SeasonStore(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 4
+        assert store.schema_version() == SCHEMA_VERSION == 5
         assert store.query("SELECT line, grid_t0, grid, duplicate_of FROM runs") == [
             (None, None, None, None)
         ]
@@ -280,6 +282,25 @@ def test_a_version_3_store_is_migrated_and_still_shown(tmp_path: Path) -> None:
         # a run stored later beside it is compared with the runs that have a grid only
         store.record(FileOutcome("new.gpx", "failed", "anna", error="x"), key("h2"))
         assert store.count()["failed"] == 1
+
+
+def test_a_version_4_store_gains_the_time_zone_and_keeps_its_runs(tmp_path: Path) -> None:
+    """Schema 5 adds each run's zone name (utc_offset_s was there, empty): a version-4
+    run keeps both unknown, so the season shows it in UTC, and a run recorded after
+    the migration keeps its zone."""
+    path = tmp_path / "v4.sqlite"
+    v1_store(path, version=4)
+    with SeasonStore(path) as store:
+        assert store.schema_version() == 5
+        assert store.query("SELECT time_zone, utc_offset_s FROM runs") == [(None, None)]
+        run = {"file": "b.gpx", "athlete": "anna", "start": "2024-05-07T17:00:00Z",
+               "time_zone": "Europe/Berlin", "utc_offset_s": 7200, "reasons": []}  # fmt: skip
+        store.record(FileOutcome("b.gpx", "unmarked", "anna", error="x", run=run), key("h2"))
+        assert store.query("SELECT time_zone, utc_offset_s FROM runs WHERE file = 'b.gpx'") == [
+            ("Europe/Berlin", 7200)
+        ]
+        (back,) = [o for o in store.outcomes() if o.file == "b.gpx"]
+        assert back.run is not None and back.run["time_zone"] == "Europe/Berlin"
 
 
 def test_a_newer_store_is_refused_untouched(tmp_path: Path) -> None:

@@ -489,6 +489,8 @@ def _run_dict(
         "segments": segments,
         "notes": notes,
         "lap_source": lap_source,
+        "time_zone": track.get("time_zone"),
+        "utc_offset_s": track.get("utc_offset_s"),
     }
 
 

@@ -50,8 +50,14 @@ def reverse_energy_kcal(distance_m: float, s: SeasonSettings) -> float:
 _SUMMED = ("athlete", "start", "distance_m", "duration_s", "mean_speed_mps", "verdict")
 
 
-def _week_start(times: pd.Series) -> pd.Series:
-    days = times.dt.tz_convert("UTC").dt.normalize()
+def _week_start(times: pd.Series, offset_s: pd.Series | None = None) -> pd.Series:
+    """The Monday of each time's ISO week, on the run's local calendar: each UTC time
+    moved by its run's offset (``offset_s``, seconds; unknown: UTC). The result is
+    that Monday's date (as midnight UTC, a label)."""
+    local = times.dt.tz_convert("UTC")
+    if offset_s is not None:
+        local = local + pd.to_timedelta(offset_s.fillna(0.0).to_numpy(), unit="s")
+    days = local.dt.normalize()
     return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
 
 
@@ -70,7 +76,9 @@ def weekly_summary(
     Args:
         runs: one row per run read: ``athlete``, ``start`` (UTC), ``warmup_min`` (and
             ``file``: a run has reverse segments when one names its file; without the
-            column in both tables every run has some).
+            column in both tables every run has some; and ``utc_offset_s``: the run's
+            local offset, so that a run and its segments fall in the week of its local
+            date; without it, or where unknown, UTC dates).
         segments: one row per reverse segment: ``athlete``, ``start``, ``distance_m``,
             ``duration_s``, ``mean_speed_mps``, ``verdict``.
         settings: thresholds; warmup_min: the warm-up threshold for compliance counts.
@@ -78,15 +86,23 @@ def weekly_summary(
     s = settings or SeasonSettings()
     # Only the columns summed here are copied: a large season's tables are not doubled.
     by_file = "file" in runs and "file" in segments
-    runs = runs[["athlete", "start", "warmup_min", *(["file"] * by_file)]]
+    local = "utc_offset_s" in runs
+    runs = runs[["athlete", "start", "warmup_min", *(["file"] * by_file),
+                 *(["utc_offset_s"] * local)]]  # fmt: skip
     runs = runs.dropna(subset=["start"]).copy()
     if runs.empty:
         empty = pd.DataFrame(columns=list(WEEKLY_COLUMNS))
         return empty.astype({"week_start": "datetime64[ns, UTC]"})
-    segs = segments[list(_SUMMED)].dropna(subset=["start"]).copy()
-    runs["week_start"] = _week_start(runs["start"])
+    segs = segments[[*_SUMMED, *(["file"] * by_file)]].dropna(subset=["start"]).copy()
+    offsets = pd.to_numeric(runs["utc_offset_s"], errors="coerce") if local else None
+    runs["week_start"] = _week_start(runs["start"], offsets)
+    seg_offsets = None
+    if offsets is not None and by_file:
+        seg_offsets = segs["file"].map(dict(zip(runs["file"], offsets, strict=True)))
     segs["week_start"] = (
-        _week_start(segs["start"]) if len(segs) else pd.Series(dtype="datetime64[ns, UTC]")
+        _week_start(segs["start"], seg_offsets)
+        if len(segs)
+        else pd.Series(dtype="datetime64[ns, UTC]")
     )
     runs["warm"] = runs["warmup_min"].fillna(-1.0) >= warmup_min
     runs["reverse"] = runs["file"].isin(set(segments["file"])) if by_file else True
@@ -182,12 +198,12 @@ def season_totals(weekly: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-RUN_COLUMNS = ("file", "athlete", "start", "warmup_min", "verdict")
+RUN_COLUMNS = ("file", "athlete", "start", "warmup_min", "verdict", "utc_offset_s")
 SEGMENT_COLUMNS = (
     "file", "athlete", "start", "distance_m", "chord_m", "straightness", "max_deviation_m",
     "duration_s", "mean_speed_mps", "verdict", "reasons",
 )  # fmt: skip
-_RUN_NUMBERS = ("warmup_min",)
+_RUN_NUMBERS = ("warmup_min", "utc_offset_s")
 _SEGMENT_NUMBERS = (
     "distance_m", "chord_m", "straightness", "max_deviation_m", "duration_s", "mean_speed_mps",
 )  # fmt: skip

@@ -69,7 +69,8 @@ SEGMENT_FIELDS = (
 #: The keys of a batch's run summary (``FileOutcome.run``), in order.
 RUN_FIELDS = (
     "file", "athlete", "name", "start", "end", "points", "distance_m", "duration_s",
-    "warmup_min", "verdict", "reasons", "segments", "notes", "lap_source",
+    "warmup_min", "verdict", "reasons", "segments", "notes", "lap_source", "time_zone",
+    "utc_offset_s",
 )  # fmt: skip
 
 
@@ -169,6 +170,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE VIEW season_segments AS
         SELECT r.file, r.athlete, s.* FROM segments AS s JOIN runs AS r USING (run_id)
         WHERE r.status = 'ok';
+    """,
+    # 5: the run's local time zone (IANA name, from its position) beside utc_offset_s,
+    # which is now filled (the offset at its start); older rows have neither.
+    """
+    ALTER TABLE runs ADD COLUMN time_zone TEXT;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -474,6 +480,8 @@ class SeasonStore:
             "checked_at": now_iso(),
             "activity_id": key.activity_id,
             "activity_type": outcome.activity_type,
+            "time_zone": run.get("time_zone"),
+            "utc_offset_s": run.get("utc_offset_s"),
             "line": shape.line if shape is not None else None,
             "grid_t0": shape.grid_t0 if shape is not None else None,
             "grid": shape.grid if shape is not None and shape.grid_t0 is not None else None,
@@ -695,7 +703,8 @@ class SeasonStore:
         )
         for frame in (runs, segments):
             frame["start"] = pd.to_datetime(frame["start"], utc=True, format="ISO8601")
-        runs["warmup_min"] = pd.to_numeric(runs["warmup_min"], errors="coerce")
+        for col in ("warmup_min", "utc_offset_s"):
+            runs[col] = pd.to_numeric(runs[col], errors="coerce").astype(float)
         for col in SEGMENT_COLUMNS:
             if col not in ("file", "athlete", "start", "verdict", "reasons"):
                 segments[col] = pd.to_numeric(segments[col], errors="coerce")
