@@ -18,7 +18,6 @@ import numpy as np
 from .config import Config
 from .errors import LapError, UnmarkedRunError
 from .geo import LocalProjection
-from .localtime import RunZone, local_iso, run_zone
 from .laps import (
     LapPlan,
     Segment,
@@ -27,6 +26,7 @@ from .laps import (
     read_lap_rows,
     watch_lap_rows,
 )
+from .localtime import RunZone, local_iso, run_zone
 from .metrics import SegmentMetrics, judged_path, segment_metrics, smooth_path
 from .readers import read_track
 from .rules import Judgement, Verdict, judge_run, judge_segment, worst

@@ -163,11 +163,7 @@ class LayerClasses:
     @property
     def tag_keys(self) -> tuple[str, ...]:
         """Every property the classification looks at."""
-        extra = [
-            key
-            for name in _TAG_LISTS
-            for key in self._table(name)
-        ]
+        extra = [key for name in _TAG_LISTS for key in self._table(name)]
         return tuple(dict.fromkeys([*BASE_TAG_KEYS, *extra]))
 
     @property

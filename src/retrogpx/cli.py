@@ -884,7 +884,7 @@ def _tell_reached(runs: list[dict[str, Any]], fail_on: str | None) -> None:
     n = len(runs)
     click.echo(f"--fail-on {fail_on}: {n} run{'s' * (n != 1)} reached it:", err=True)
     for run in runs:
-        when = local_time(run["start"], run["utc_offset_s"])
+        when = local_time(run["start"], run["utc_offset_s"], zone=run["time_zone"])
         why = reason_words(run["worst_reasons"]) or run["verdict"]
         click.echo(f"  {run['file']}  {when}  {run['verdict']}: {why}", err=True)
 

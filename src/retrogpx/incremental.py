@@ -382,9 +382,10 @@ def describe(plan: Plan) -> list[str]:
 
 def given_runs(store: SeasonStore, hashes: Sequence[str]) -> list[dict[str, Any]]:
     """The stored runs with these content hashes (this call's runs), by start: ``file``,
-    ``status``, ``verdict``, ``start``, ``utc_offset_s`` and ``worst_reasons`` (codes)."""
+    ``status``, ``verdict``, ``start``, ``utc_offset_s``, ``time_zone`` and
+    ``worst_reasons`` (codes)."""
     out: list[dict[str, Any]] = []
-    names = ("file", "status", "verdict", "start", "utc_offset_s", "worst_reasons")
+    names = ("file", "status", "verdict", "start", "utc_offset_s", "time_zone", "worst_reasons")
     for start in range(0, len(hashes), 500):
         chunk = list(hashes[start : start + 500])
         marks = ", ".join("?" for _ in chunk)

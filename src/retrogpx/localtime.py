@@ -111,6 +111,48 @@ def offset_words(offset_s: int) -> str:
     return f"UTC{sign}{hours:02d}:{minutes:02d}"
 
 
+def _aware(when: datetime | str) -> datetime:
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _zone_info(zone: str | None) -> ZoneInfo | None:
+    if not zone:
+        return None
+    try:
+        return ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def to_local(
+    when: datetime | str, zone: str | None = None, offset_s: int | None = None
+) -> datetime:
+    """``when`` (aware, or ISO 8601 text; naive means UTC) in the zone ``zone``, else at
+    the fixed offset ``offset_s``, else in UTC."""
+    from datetime import timezone
+
+    aware = _aware(when)
+    tz = _zone_info(zone)
+    if tz is not None:
+        return aware.astimezone(tz)
+    if offset_s is not None:
+        return aware.astimezone(timezone(timedelta(seconds=int(offset_s))))
+    return aware.astimezone(UTC)
+
+
+def zone_words(local: datetime, zone: str | None = None) -> str:
+    """How a local time's zone is named: ``CEST (Europe/Berlin)``, ``UTC+02:00``, ``UTC``."""
+    delta = local.utcoffset() or timedelta(0)
+    offset = offset_words(int(delta.total_seconds()))
+    if zone and _zone_info(zone) is not None:
+        abbr = local.tzname() or ""
+        # Zones without a letter abbreviation name themselves "+03": say UTC+03:00.
+        return f"{offset if not abbr or abbr[0] in '+-' else abbr} ({zone})"
+    return "UTC" if local.tzinfo is UTC else offset
+
+
 def local_words(
     when: datetime | str | None,
     zone: str | None = None,
@@ -123,26 +165,8 @@ def local_words(
     ``when`` may be an ISO 8601 string (``Z`` or an offset); None gives ``no times``."""
     if when is None or when == "":
         return "no times"
-    if isinstance(when, str):
-        when = datetime.fromisoformat(when.replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    if zone:
-        try:
-            local = when.astimezone(ZoneInfo(zone))
-        except (ZoneInfoNotFoundError, ValueError):
-            local = None
-        if local is not None:
-            abbr = local.tzname() or ""
-            # Zones without a letter abbreviation name themselves "+03": say UTC+03:00.
-            if not abbr or abbr[0] in "+-":
-                delta = local.utcoffset()
-                abbr = offset_words(int(delta.total_seconds())) if delta is not None else ""
-            return f"{local:{fmt}} {abbr} ({zone})"
-    utc = when.astimezone(UTC)
-    if offset_s is not None:
-        return f"{utc + timedelta(seconds=int(offset_s)):{fmt}} {offset_words(offset_s)}"
-    return f"{utc:{fmt}} UTC"
+    local = to_local(when, zone, offset_s)
+    return f"{local:{fmt}} {zone_words(local, zone)}"
 
 
 def local_iso(when: datetime | None, zone: RunZone | None) -> str | None:

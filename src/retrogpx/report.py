@@ -13,11 +13,14 @@ import io
 import json
 import math
 import os
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+
+from . import terminal
+from .localtime import local_words, to_local
+from .words import reason_words
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,62 +108,107 @@ def _fmt(value: float | None, digits: int = 0, unit: str = "") -> str:
 
 
 def _console(width: int | None) -> tuple[Any, io.StringIO]:
-    """A plain-text rich console writing into a buffer (no colour codes, fixed width)."""
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    return Console(file=buffer, width=width or 120, color_system=None, highlight=False), buffer
+    """A plain-text rich console writing into a buffer (see :func:`terminal.console`)."""
+    return terminal.console(width)
 
 
-def _table() -> Any:
-    from rich import box
-    from rich.table import Table
+def _table(width: int | None = None) -> Any:
+    return terminal.table(width or terminal.output_width())
 
-    return Table(box=box.SIMPLE_HEAD, pad_edge=False)
+
+def _local(iso: str | None, zone: str | None, offset_s: Any, fmt: str) -> str:
+    """A stored UTC time in the run's local time, for a table cell (``2024-04-30 19:10
+    CEST``, ``19:10:05``); the zone's full name is said once, above the table."""
+    if not iso:
+        return "no times"
+    return f"{to_local(iso, zone, None if offset_s is None else int(offset_s)):{fmt}}"
+
+
+def _zone_line(zones: Sequence[tuple[str | None, Any]]) -> str:
+    """``times in CEST (Europe/Berlin)``-style words for the zones of a table's rows."""
+    named = sorted({z for z, _ in zones if z})
+    shifted = any(z is None and o is not None for z, o in zones)
+    plain = any(z is None and o is None for z, o in zones)
+    parts = [*named, *(["the watch's offset"] * shifted), *(["UTC"] * plain)]
+    if not parts:
+        return "times in UTC"
+    if len(parts) == 1 and named:
+        return f"times in {named[0]}"
+    return "times local to each run: " + ", ".join(parts)
 
 
 def render_table(result: RunResult, *, width: int | None = None) -> str:
-    """The human-readable report: a header, one table row per segment, then notes."""
+    """The human-readable report: a header, one table row per segment, then notes.
+
+    Times are in the run's local time, its zone named. At :data:`terminal.NARROW_BELOW`
+    columns and more the reasons are the table's last column; below, a list under it.
+    """
+    width = width or terminal.output_width()
     console, buffer = _console(width)
     d = result.to_dict()
     tr = d["track"]
     warm = "–" if result.warmup_min is None else f"{result.warmup_min:.1f} min"
     km = None if tr["distance_m"] is None else tr["distance_m"] / 1000
-    counts = {v: sum(s.verdict == v for s in result.segments) for v in ("ok", "warn", "unsafe")}
+    when = local_words(tr["start"], tr["time_zone"], tr["utc_offset_s"])
     console.print(
-        f"{tr['file']}  ·  {(tr['start'] or 'no times')[:16].replace('T', ' ')} UTC  ·  "
-        f"{tr['points']} points, {_fmt(km, 2, ' km')}  ·  warm-up {warm}"
+        f"{tr['file']}  ·  {when}  ·  {tr['points']} points, {_fmt(km, 2, ' km')}  ·  "
+        f"warm-up {warm}"
     )
-    console.print(
-        f"verdict {result.verdict.upper()}: {len(result.segments)} reverse segments, "
-        + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-    )
-    table = _table()
-    for name, justify in (
-        ("#", "right"), ("start", "left"), ("chord m", "right"), ("covered m", "right"),
-        ("dev m", "right"), ("grade", "right"), ("speed", "right"), ("verdict", "left"),
-        ("reasons", "left"),
-    ):  # fmt: skip
-        table.add_column(name, justify=justify, no_wrap=name != "reasons")
+    console.print(verdict_line(result))
+    narrow = terminal.narrow(width)
+    table = _table(width)
+    columns = [
+        ("#", "right"), ("start", "left"), ("chord m", "right"),
+        ("covered m" if not narrow else "cov. m", "right"), ("dev m", "right"),
+        ("grade", "right"), ("speed", "right"), ("verdict", "left"),
+    ]  # fmt: skip
+    if not narrow:
+        columns.append(("reasons", "left"))
+    terminal.add_columns(table, columns, words=("reasons",))
+    reasons = []
     for seg in result.segments:
         m = seg.metrics
         start = seg.segment.start
-        table.add_row(
+        why = "; ".join(seg.judgement.notes) or "kept to the advice"
+        reasons.append((str(seg.segment.index), why))
+        cells = [
             str(seg.segment.index),
-            f"{start:%H:%M:%S}" if start is not None else seg.segment.source,
+            _local(_iso(start), tr["time_zone"], tr["utc_offset_s"], "%H:%M:%S")
+            if start is not None
+            else seg.segment.source,
             f"{m.chord_m:.0f} ±{m.chord_uncertainty_m:.0f}",
             f"{m.distance_m:.0f}",
             f"{m.max_deviation_m:.1f}",
             _fmt(m.grade_pct, 1, " %"),
             _fmt(m.mean_speed_mps, 1, " m/s"),
             seg.verdict,
-            "; ".join(seg.judgement.notes) or "kept to the advice",
+        ]
+        table.add_row(
+            *cells, *([why] if not narrow else []),
             style=_VERDICT_STYLE[seg.verdict] if seg.verdict != "ok" else None,
-        )
-    console.print(table)
+        )  # fmt: skip
+    if result.segments:
+        console.print(table)
+        if narrow:
+            console.print(terminal.notes_list(reasons, "reasons"))
     for note in [*result.run_judgement.notes, *result.notes]:
         console.print(f"note: {note}")
     return buffer.getvalue()
+
+
+def verdict_line(result: RunResult) -> str:
+    """``verdict UNSAFE: 4 reverse segments, 4 unsafe``; a run without any segment says
+    so, and why (the lap file marked none) instead of a verdict of nothing."""
+    counts = {v: sum(s.verdict == v for s in result.segments) for v in ("ok", "warn", "unsafe")}
+    n = len(result.segments)
+    if not n:
+        return f"verdict {result.verdict.upper()}: no reverse segment was checked"
+    tally = ", ".join(f"{k} {v}" for v, k in counts.items() if k)
+    return f"verdict {result.verdict.upper()}: {n} reverse segment{'s' * (n != 1)}, {tally}"
+
+
+def _iso(when: Any) -> str | None:
+    return None if when is None else when.isoformat()
 
 
 def render(result: RunResult, fmt: str) -> str:
@@ -171,7 +219,7 @@ def render(result: RunResult, fmt: str) -> str:
         return to_csv([result])
     if fmt == "geojson":
         return to_geojson([result])
-    return render_table(result, width=shutil.get_terminal_size((120, 24)).columns)
+    return render_table(result, width=terminal.output_width())
 
 
 #: Batch output columns: the per-segment CSV columns plus the file's status.
@@ -411,22 +459,40 @@ def render_season(
     from .season import SeasonData
 
     data = outcomes if isinstance(outcomes, SeasonData) else SeasonData.of(outcomes)
+    width = width or terminal.output_width()
     console, buffer = _console(width)
-    table = _table()
-    for name in ("athlete", "week", "runs", "segments", "reverse m", "m/s", "ok", "warn",
-                 "unsafe", "warm-up ok", "kcal", "flags"):  # fmt: skip
-        table.add_column(name, justify="left" if name in ("athlete", "week", "flags") else "right")
+    table = _table(width)
+    narrow = terminal.narrow(width)
+    names = (
+        ("athlete", "week", "runs", "segments", "reverse m", "m/s", "ok", "warn", "unsafe",
+         "warm-up ok", "kcal", "flags")
+        if not narrow
+        else ("athlete", "week", "runs", "segs", "rev m", "m/s", "ok", "warn", "unsafe",
+              "warm", "kcal")
+    )  # fmt: skip
+    terminal.add_columns(
+        table,
+        [(n, "left" if n in ("athlete", "week", "flags") else "right") for n in names],
+        words=("flags",),
+    )
+    flagged = []
     for w in weekly.itertuples(index=False):
         speed = w.mean_reverse_speed_mps
+        flags = reason_words(w.flags)
         table.add_row(
             str(w.athlete), w.week, str(w.runs), str(w.segments), f"{w.reverse_distance_m:.0f}",
             "–" if speed != speed else f"{speed:.2f}", str(w.ok), str(w.warn), str(w.unsafe),
-            f"{w.warmup_ok_runs}/{w.reverse_runs}", f"{w.energy_kcal:.0f}", ", ".join(w.flags),
+            f"{w.warmup_ok_runs}/{w.reverse_runs}", f"{w.energy_kcal:.0f}",
+            *([flags] if not narrow else []),
         )  # fmt: skip
+        if flags:
+            flagged.append((f"{w.athlete} {w.week}", flags))
     console.print(table)
+    if narrow and flagged:
+        console.print(terminal.notes_list(flagged, "flags"))
     console.print(files_line(data.files, data.counts))
     for o in data.not_checked:
-        console.print(f"{NOT_CHECKED_WORDS[o.status]}: {o.error}", soft_wrap=True)
+        console.print(terminal.notes_list([(f"{NOT_CHECKED_WORDS[o.status]}:", str(o.error))]))
     return buffer.getvalue()
 
 
@@ -452,39 +518,62 @@ def files_line(files: int, counts: dict[str, int]) -> str:
 
 
 def render_attention(runs: Sequence[dict[str, Any]], *, width: int | None = None) -> str:
-    """The runs needing attention (judged warn or unsafe, worst first): start (UTC),
-    athlete, file, verdict and the reasons that set it. Empty text for none."""
+    """The runs needing attention (judged warn or unsafe, worst first): start (in each
+    run's local time), athlete, file, verdict and the reasons that set it. Below
+    :data:`terminal.NARROW_BELOW` columns the reasons go on a line of their own under
+    each run. Empty text for none."""
     if not runs:
         return ""
+    width = width or terminal.output_width()
     console, buffer = _console(width)
-    console.print(f"needs attention: {len(runs)} run{'s' * (len(runs) != 1)}")
-    table = _table()
-    for name in ("start (UTC)", "athlete", "file", "verdict", "reasons"):
-        table.add_column(name, no_wrap=name != "reasons" and name != "file")
-    for run in runs:
-        start = (run["start"] or "no times")[:16].replace("T", " ")
-        table.add_row(
-            start, str(run["athlete"]), str(run["file"]), str(run["verdict"]),
-            ", ".join(run["reasons"]),
-        )  # fmt: skip
+    zones = [(run.get("time_zone"), run.get("utc_offset_s")) for run in runs]
+    console.print(f"needs attention: {len(runs)} run{'s' * (len(runs) != 1)} ({_zone_line(zones)})")
+    narrow = terminal.narrow(width)
+    table = _table(width)
+    columns = [("start", "left"), ("athlete", "left"), ("file", "left"), ("verdict", "left")]
+    terminal.add_columns(table, columns + [("reasons", "left")] * (not narrow), words=("reasons",))
+    notes = []
+    for k, run in enumerate(runs, 1):
+        start = _local(run["start"], run.get("time_zone"), run.get("utc_offset_s"), _WHEN)
+        why = reason_words(run["reasons"])
+        cells = [start, str(run["athlete"]), str(run["file"]), str(run["verdict"])]
+        if narrow:
+            cells[0] = f"{k}. {start}"
+            notes.append((f"{k}.", why))
+        table.add_row(*cells, *([why] if not narrow else []))
     console.print(table)
+    if narrow:
+        console.print(terminal.notes_list(notes, "reasons"))
     return buffer.getvalue()
+
+
+#: How a run's start shows in a table cell.
+_WHEN = "%Y-%m-%d %H:%M"
 
 
 def render_laps(track: Track, *, width: int | None = None) -> str:
     """A watch file's laps as a table, to decide which were reverse."""
+    from .analysis import zone_of
     from .watchlaps import lap_table
 
+    width = width or terminal.output_width()
     console, buffer = _console(width)
-    console.print(f"{track.source}  ·  {len(track.laps)} laps")
-    table = _table()
-    for name in ("lap", "start (UTC)", "elapsed", "distance m", "trigger", "m/s"):
-        table.add_column(name, justify="left" if name in ("start (UTC)", "trigger") else "right")
+    zone = zone_of(track)
+    name, offset = (zone.name, zone.offset_s) if zone is not None else (None, None)
+    console.print(f"{track.source}  ·  {len(track.laps)} laps  ·  {_zone_line([(name, offset)])}")
+    table = _table(width)
+    terminal.add_columns(
+        table,
+        [
+            (n, "left" if n in ("start", "trigger") else "right")
+            for n in ("lap", "start", "elapsed", "distance m", "trigger", "m/s")
+        ],
+    )
     for lap in lap_table(track.laps).to_dict("records"):
         minutes, seconds = divmod(round(lap["elapsed_s"]), 60)
         table.add_row(
             str(lap["number"]),
-            f"{lap['start']:%Y-%m-%d %H:%M:%S}",
+            f"{to_local(lap['start'].to_pydatetime(), name, offset):%Y-%m-%d %H:%M:%S}",
             f"{minutes}:{seconds:02d}",
             _fmt(None if math.isnan(lap["distance_m"]) else lap["distance_m"]),
             str(lap["trigger"]),

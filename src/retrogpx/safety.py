@@ -223,8 +223,7 @@ def _segment_safety(
     _, hazard_m = nearest_features(layers.hazards, geoms)
     venue, venue_frac = _venues(layers.venues, geoms, venue_step_m)
     near = {
-        kind: nearest_features(layers.layer(kind), paths)
-        for kind in ("obstacle", "bikes", "crowd")
+        kind: nearest_features(layers.layer(kind), paths) for kind in ("obstacle", "bikes", "crowd")
     }
     poi_m = _distances_within(layers.pois, paths, search_radius_m, POI_KEPT)
     xy, seg, weight = _length_samples(paths, venue_step_m)

@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from .htmlreport import data_uri, page
+from .localtime import to_local
 from .outcome import FileOutcome
 from .plots import VERDICT_COLOURS, VERDICTS
 from .plots.sketch import run_map_svg
@@ -178,7 +179,11 @@ def _header(r: SeasonReport) -> list[str]:
         if r.layers
         else "venue safety not checked: no map layer was given (--layers)"
     )
-    known = bool(r.offsets) or any(a.get("utc_offset_s") is not None for a in r.attention)
+    known = (
+        bool(r.offsets)
+        or any(a.get("utc_offset_s") is not None for a in r.attention)
+        or any((o.run or {}).get("utc_offset_s") is not None for o in r.runs)
+    )
     zone = "each run's local time (its zone named)" if known else "UTC"
     out = [
         f"<h1>{_e(r.title)}</h1>",
@@ -199,7 +204,7 @@ def _attention(r: SeasonReport) -> list[str]:
         verdict = str(run["verdict"])
         reasons = run_reasons(run["reasons"], run, run.get("segments") or [])
         why = "".join(f"<li>{_e(words)}</li>" for words in reasons)
-        when = local_time(run.get("start"), run.get("utc_offset_s"))
+        when = local_time(run.get("start"), run.get("utc_offset_s"), zone=run.get("time_zone"))
         items.append(
             f'<li class="attention v-{_e(verdict)}" data-file="{_e(run["file"])}">'
             f'<span class="badge v-{_e(verdict)}">{_e(verdict)}</span> '
@@ -227,7 +232,10 @@ def _counts_of(outcome: FileOutcome) -> dict[str, int]:
 
 def _when(outcome: FileOutcome, r: SeasonReport) -> str:
     run = outcome.run or {}
-    return local_time(run.get("start"), r.offsets.get(outcome.file))
+    offset = run.get("utc_offset_s")
+    if offset is None:
+        offset = r.offsets.get(outcome.file)
+    return local_time(run.get("start"), offset, zone=run.get("time_zone"))
 
 
 def _runs_table(r: SeasonReport) -> list[str]:
@@ -366,12 +374,17 @@ def _svg_uri(svg: str) -> str:
 
 def _segment_table(o: FileOutcome) -> str:
     rows = []
+    run = o.run or {}
     for seg in o.segments:
-        start = seg.get("start") or ""
+        start = (
+            f"{to_local(seg['start'], run.get('time_zone'), run.get('utc_offset_s')):%H:%M:%S}"
+            if seg.get("start")
+            else ""
+        )
         words = "; ".join(seg.get("notes") or []) or "kept to the advice"
         rows.append(
             f'<tr class="v-{_e(seg.get("verdict"))}"><td>{_e(seg.get("index"))}</td>'
-            f"<td>{_e(start[11:19])}</td>"
+            f"<td>{_e(start)}</td>"
             f"<td>{_num(seg.get('chord_m'))} ± {_num(seg.get('chord_uncertainty_m'))} m</td>"
             f"<td>{_num(seg.get('distance_m'), 0, ' m')}</td>"
             f"<td>{_num(seg.get('max_deviation_m'), 1, ' m')}</td>"
@@ -383,7 +396,7 @@ def _segment_table(o: FileOutcome) -> str:
         )
     head = "".join(
         f"<th>{h}</th>"
-        for h in ("#", "start (UTC)", "straight line", "covered", "off line", "grade", "speed",
+        for h in ("#", "start", "straight line", "covered", "off line", "grade", "speed",
                   "venue, road, hazard", "verdict", "reasons")
     )  # fmt: skip
     return (

@@ -737,20 +737,22 @@ class SeasonStore:
         self, where: SeasonFilter | None = None, *, details: bool = False
     ) -> list[dict[str, Any]]:
         """Runs judged ``warn`` or ``unsafe``, worst first, then by start: file, athlete,
-        start, name (the track's, or the export's activity name), verdict, worst reasons;
-        with ``details``, also ``warmup_min``, ``utc_offset_s`` and ``segments`` (the
+        start (UTC), its ``time_zone`` and ``utc_offset_s`` (None: unknown), name (the
+        track's, or the export's activity name), verdict, worst reasons;
+        with ``details``, also ``warmup_min`` and ``segments`` (the
         run's segments judged warn or unsafe, as the batch's segment records)."""
         cond, params = (where or SeasonFilter()).where("r")
         rows = self.query(
             "SELECT r.file, r.athlete, r.start, r.name, r.verdict, r.worst_reasons, r.run_id, "
-            "r.warmup_min, r.utc_offset_s FROM runs AS r "
+            "r.warmup_min, r.utc_offset_s, r.time_zone FROM runs AS r "
             f"WHERE r.status = 'ok' AND r.verdict IN ('warn', 'unsafe') AND {cond} "
             "ORDER BY r.verdict = 'unsafe' DESC, r.start, r.file",
             params,
         )
         out = []
-        for f, a, s, n, v, w, run_id, warm, offset in rows:
-            item = {"file": f, "athlete": a, "start": s, "name": n, "verdict": v}
+        for f, a, s, n, v, w, run_id, warm, offset, zone in rows:
+            item = {"file": f, "athlete": a, "start": s, "time_zone": zone,
+                    "utc_offset_s": offset, "name": n, "verdict": v}  # fmt: skip
             item["reasons"] = _split(w)
             if details:
                 cols = ", ".join(_q(c) for c in SEGMENT_FIELDS)
@@ -759,7 +761,7 @@ class SeasonStore:
                     'ORDER BY "index", rowid',
                     [run_id],
                 )
-                item.update(warmup_min=warm, utc_offset_s=offset)
+                item["warmup_min"] = warm
                 item["segments"] = [_segment_dict(f, a, seg) for seg in segs]
             out.append(item)
         return out

@@ -10,8 +10,9 @@ report and the terminal can say them without reading a track.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from .localtime import local_words
 
 #: Short words for reason codes and season flags.
 REASON_WORDS: dict[str, str] = {
@@ -132,16 +133,14 @@ def run_reasons(
     return out
 
 
-def local_time(iso: str | None, offset_s: int | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored UTC time as people read it: in the run's local time with its offset
-    named (``2024-04-30 19:10 UTC+02:00``) when the offset is known, else in UTC
+def local_time(
+    iso: str | None,
+    offset_s: int | None = None,
+    fmt: str = "%Y-%m-%d %H:%M",
+    zone: str | None = None,
+) -> str:
+    """A stored UTC time as people read it: in the run's zone with its abbreviation and
+    name (``2024-04-30 19:10 CEST (Europe/Berlin)``) when ``zone`` is known; else
+    shifted by its offset (``2024-04-30 19:10 UTC+02:00``); else in UTC
     (``2024-04-30 17:10 UTC``); ``no times`` for none."""
-    if not iso:
-        return "no times"
-    when = datetime.fromisoformat(iso).astimezone(UTC)
-    if offset_s is None:
-        return f"{when:{fmt}} UTC"
-    local = when + timedelta(seconds=int(offset_s))
-    sign = "+" if offset_s >= 0 else "-"
-    hours, minutes = divmod(abs(int(offset_s)) // 60, 60)
-    return f"{local:{fmt}} UTC{sign}{hours:02d}:{minutes:02d}"
+    return local_words(iso, zone, None if offset_s is None else int(offset_s), fmt)

@@ -148,9 +148,7 @@ def _pbf_area(
     """A multipolygon relation assembled by pyosmium, kept when it is of an area kind
     (a venue, hazard, crowded place or private ground)."""
     tags = tags_of(area.tags.get, keys)
-    kinds = [
-        k for k in classes.classify(tags, hazard_file=hazard_file) if k[0] in AREA_KINDS
-    ]
+    kinds = [k for k in classes.classify(tags, hazard_file=hazard_file) if k[0] in AREA_KINDS]
     if not kinds:
         return
     try:

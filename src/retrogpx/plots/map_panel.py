@@ -69,6 +69,7 @@ def draw_map(
     under the track when given."""
     from matplotlib.lines import Line2D
     from matplotlib.transforms import offset_copy
+
     ax = fig.add_axes(layout.fraction(layout.map_box(1)))
     ax.set_gid("map")
     tx, ty = _track_xy(result)

@@ -1,0 +1,93 @@
+"""Terminal tables that fit the terminal: its width, a fixed width when piped, and a
+narrow layout below :data:`NARROW_BELOW` columns.
+
+Every table is a `rich <https://rich.readthedocs.io>`_ table: the columns a reader
+looks things up by (week, file, verdict, times, numbers) never wrap and are never cut;
+the words (reasons, flags, places) wrap at word boundaries, and a word longer than its
+column folds onto the next line rather than end in an ellipsis. Below
+:data:`NARROW_BELOW` columns the gaps between columns shrink to one space, headers
+take short forms, and the reasons leave the table for a list of their own beneath it,
+where they have the whole width.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+#: The width of every table when the output is not a terminal (piped or redirected),
+#: so that what a script, a log or the README shows does not depend on the window it
+#: ran in. ``COLUMNS`` overrides it (and the terminal's own width).
+PIPE_WIDTH = 100
+#: Below this many columns, tables take their narrow layout.
+NARROW_BELOW = 100
+#: The narrowest width laid out (a narrower ``COLUMNS`` is taken as this).
+MIN_WIDTH = 60
+
+
+def output_width() -> int:
+    """The width to lay tables out in: ``$COLUMNS`` when set, else the terminal's width
+    when standard output is one, else :data:`PIPE_WIDTH`."""
+    value = os.environ.get("COLUMNS", "")
+    if value.isdigit() and int(value) > 0:
+        return max(int(value), MIN_WIDTH)
+    try:
+        if sys.stdout.isatty():
+            return max(os.get_terminal_size(sys.stdout.fileno()).columns, MIN_WIDTH)
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout
+        pass
+    return PIPE_WIDTH
+
+
+def console(width: int | None = None) -> tuple[Any, io.StringIO]:
+    """A plain-text rich console writing into a buffer (no colour codes) ``width``
+    columns wide (default :func:`output_width`)."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    shown = width or output_width()
+    return Console(file=buffer, width=shown, color_system=None, highlight=False), buffer
+
+
+def narrow(width: int) -> bool:
+    """Whether ``width`` takes the narrow layout."""
+    return width < NARROW_BELOW
+
+
+def table(width: int) -> Any:
+    """An empty table in the house style: a rule under the header, no outer edge;
+    columns two spaces apart, or one in the narrow layout."""
+    from rich import box
+    from rich.table import Table
+
+    padding = (0, 1, 0, 0) if narrow(width) else (0, 1)
+    return Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=padding)
+
+
+def add_columns(t: Any, columns: Sequence[tuple[str, str]], words: Sequence[str] = ()) -> None:
+    """Columns ``(header, justify)``: those named in ``words`` wrap (folding a word
+    longer than the column), all others keep every cell whole on one line."""
+    for name, justify in columns:
+        if name in words:
+            t.add_column(name, justify=justify, overflow="fold", ratio=1)
+        else:
+            t.add_column(name, justify=justify, no_wrap=True)
+
+
+def notes_list(items: Sequence[tuple[str, str]], title: str | None = None) -> Any:
+    """Keyed paragraphs under a table (the narrow layout's reasons): the key in a
+    column of its own, the words wrapping in the rest of the width."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, justify="right")
+    grid.add_column(overflow="fold", ratio=1)
+    if title:
+        grid.title = title
+        grid.title_justify = "left"
+    for key, text in items:
+        grid.add_row(key, text)
+    return grid
