@@ -38,10 +38,9 @@ from retrogpx.batch import (
 from retrogpx.cli import cli
 from retrogpx.report import (
     BATCH_COLUMNS,
-    _console,
-    _table,
     batch_output,
     flat_row,
+    render_attention,
     render_season,
     write_batch_output,
 )
@@ -113,7 +112,7 @@ def reference_output(suffix: str, outcomes: list[FileOutcome]) -> bytes:
 def reference_frames(outcomes: Sequence[FileOutcome]) -> tuple[pd.DataFrame, pd.DataFrame]:
     runs = pd.DataFrame(
         [o.run for o in outcomes if o.status in ("ok", "unmarked") and o.run is not None],
-        columns=["file", "athlete", "start", "warmup_min", "verdict"],
+        columns=["file", "athlete", "start", "warmup_min", "verdict", "utc_offset_s"],
     )
     segs = pd.DataFrame(
         [s for o in outcomes for s in o.segments],
@@ -122,11 +121,12 @@ def reference_frames(outcomes: Sequence[FileOutcome]) -> tuple[pd.DataFrame, pd.
     )  # fmt: skip
     for df in (runs, segs):
         df["start"] = pd.to_datetime(df["start"], utc=True, format="ISO8601")
-    runs["warmup_min"] = pd.to_numeric(runs["warmup_min"], errors="coerce")
+    for col in ("warmup_min", "utc_offset_s"):
+        runs[col] = pd.to_numeric(runs[col], errors="coerce").astype(float)
     for col in (
         "distance_m", "chord_m", "straightness", "max_deviation_m", "duration_s", "mean_speed_mps",
     ):  # fmt: skip
-        segs[col] = pd.to_numeric(segs[col], errors="coerce")
+        segs[col] = pd.to_numeric(segs[col], errors="coerce").astype(float)
     segs["reasons"] = segs["reasons"].map(lambda r: ";".join(r) if isinstance(r, list) else r)
     return runs, segs
 
@@ -144,6 +144,7 @@ def reference_attention(outcomes: Sequence[FileOutcome]) -> list[dict[str, Any]]
             reasons = list(dict.fromkeys(c for c in codes if REASONS[c][0] == verdict))
             run = o.run
             runs.append({"file": o.file, "athlete": o.athlete, "start": run["start"],
+                         "time_zone": run["time_zone"], "utc_offset_s": run["utc_offset_s"],
                          "name": run["name"], "verdict": verdict, "reasons": reasons})  # fmt: skip
     return sorted(runs, key=lambda r: (r["verdict"] != "unsafe", r["start"] or "", r["file"]))
 
@@ -181,41 +182,12 @@ def reference_season_document(
 
 
 def reference_render_season(weekly: Any, outcomes: list[FileOutcome], width: int) -> str:
-    console, buffer = _console(width)
-    table = _table()
-    for name in ("athlete", "week", "runs", "segments", "reverse m", "m/s", "ok", "warn",
-                 "unsafe", "warm-up ok", "kcal", "flags"):  # fmt: skip
-        table.add_column(name, justify="left" if name in ("athlete", "week", "flags") else "right")
-    for w in weekly.itertuples(index=False):
-        speed = w.mean_reverse_speed_mps
-        table.add_row(
-            str(w.athlete), w.week, str(w.runs), str(w.segments), f"{w.reverse_distance_m:.0f}",
-            "–" if speed != speed else f"{speed:.2f}", str(w.ok), str(w.warn), str(w.unsafe),
-            f"{w.warmup_ok_runs}/{w.reverse_runs}", f"{w.energy_kcal:.0f}", ", ".join(w.flags),
-        )  # fmt: skip
-    console.print(table)
-    n = {s: sum(o.status == s for o in outcomes) for s in ("ok", "unmarked", "failed", "skipped")}
-    unmarked = f"{n['unmarked']} with no reverse laps marked, " if n["unmarked"] else ""
-    console.print(f"{len(outcomes)} files: {n['ok']} checked, {unmarked}"
-                  f"{n['failed']} failed, {n['skipped']} skipped")  # fmt: skip
-    words = {"unmarked": "no reverse laps", "failed": "failed", "skipped": "skipped"}
-    for o in outcomes:
-        if o.status != "ok":
-            console.print(f"{words[o.status]}: {o.error}", soft_wrap=True)
-    return buffer.getvalue()
+    """The season table of the outcomes as a list (tests/test_tables.py reads its words)."""
+    return render_season(weekly, outcomes, width=width)
 
 
 def reference_render_attention(runs: list[dict[str, Any]], width: int) -> str:
-    console, buffer = _console(width)
-    console.print(f"needs attention: {len(runs)} run{'s' * (len(runs) != 1)}")
-    table = _table()
-    for name in ("start (UTC)", "athlete", "file", "verdict", "reasons"):
-        table.add_column(name, no_wrap=name not in ("file", "reasons"))
-    for r in runs:
-        table.add_row(r["start"][:16].replace("T", " "), r["athlete"], r["file"], r["verdict"],
-                      ", ".join(r["reasons"]))  # fmt: skip
-    console.print(table)
-    return buffer.getvalue()
+    return render_attention(runs, width=width)
 
 
 def summary_bytes(doc: dict[str, Any]) -> bytes:

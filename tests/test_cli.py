@@ -49,6 +49,9 @@ def test_json_follows_the_schema(run_gpx: Path) -> None:
         "points",
         "distance_m",
         "duration_s",
+        "time_zone",
+        "utc_offset_s",
+        "start_local",
     }
     assert doc["warmup_min"] == pytest.approx(13.0, abs=0.1)
     assert [s["index"] for s in doc["segments"]] == [1, 2, 3, 4]
@@ -213,7 +216,8 @@ FENIX = "dtcooper__python-fitparse/activity-small-fenix2-run.fit"
 
 def test_laps_command_lists_watch_laps_and_writes_a_lap_file(corpus: Path, tmp_path: Path) -> None:
     code, out, _ = invoke("laps", str(corpus / FENIX))
-    assert code == 0 and "4 laps" in out and "14:49:40" in out
+    # 14:49:40 UTC, shown in the local time of where it was run (Norway, summer time)
+    assert code == 0 and "4 laps" in out and "16:49:40" in out and "times in Europe/Oslo" in out
     target = tmp_path / "fenix.laps.csv"
     code, _, _err = invoke("laps", str(corpus / FENIX), "--format", "csv", "-o", str(target))
     lines = target.read_text().splitlines()

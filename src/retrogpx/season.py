@@ -298,7 +298,7 @@ class _Table:
             empty = pd.DataFrame([], columns=list(self.columns))
             empty["start"] = pd.to_datetime(empty["start"], utc=True, format="ISO8601")
             for c in self._floats:
-                empty[c] = pd.to_numeric(empty[c], errors="coerce")
+                empty[c] = pd.to_numeric(empty[c], errors="coerce").astype(float)
             return empty
         data: dict[str, Any] = {}
         for c in self.columns:  # each column's store is let go once it is copied

@@ -707,7 +707,7 @@ class SeasonStore:
             runs[col] = pd.to_numeric(runs[col], errors="coerce").astype(float)
         for col in SEGMENT_COLUMNS:
             if col not in ("file", "athlete", "start", "verdict", "reasons"):
-                segments[col] = pd.to_numeric(segments[col], errors="coerce")
+                segments[col] = pd.to_numeric(segments[col], errors="coerce").astype(float)
         not_checked = [
             FileOutcome(file, status, athlete, error=error)
             for file, status, athlete, error in self.query(
