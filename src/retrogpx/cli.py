@@ -11,7 +11,6 @@ Heavy imports (pandas, pyproj, matplotlib) happen inside the commands so that
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -59,6 +58,13 @@ def _config(
         )
         config = dataclasses.replace(config, layers=layers)
     return config
+
+
+def _width() -> int:
+    """Terminal tables' width: the terminal's, 100 columns when piped, or $COLUMNS."""
+    from .terminal import output_width
+
+    return output_width()
 
 
 def _path_option(*names: str, **kwargs: Any) -> Callable[[F], F]:
@@ -392,7 +398,7 @@ def layers_show(
             max_file_bytes=int(config.limits.max_file_mb * mib),
             max_decompressed_bytes=int(config.limits.max_decompressed_mb * mib),
         )
-        click.echo(("\n" if i else "") + summary.to_text())
+        click.echo(("\n" if i else "") + summary.to_text(_width()))
         if not config.layers.cache:
             click.echo("index: not used (--no-cache)")
             continue
@@ -649,7 +655,7 @@ def venues_command(
 
         write_atomic(report_path, venue_report_html(search))
         click.echo(f"wrote {report_path}", err=True)
-    text = render(search, fmt, width=shutil.get_terminal_size((120, 24)).columns)
+    text = render(search, fmt, width=_width())
     if output:
         from .report import write_atomic
 
@@ -687,7 +693,7 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
     if fmt == "csv":
         text = laps_to_csv(loaded.laps)
     else:
-        text = render_laps(loaded, width=shutil.get_terminal_size((120, 24)).columns)
+        text = render_laps(loaded, width=_width())
     if output:
         write_atomic(output, text)
         click.echo(f"wrote {output} ({len(loaded.laps)} laps)", err=True)
@@ -961,7 +967,7 @@ def _season_outputs(
         write_atomic(summary, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     if plots_dir or report_path:
         _season_pictures(store, where, data, weekly, notes, config, plots_dir, report_path)
-    width = shutil.get_terminal_size((120, 24)).columns
+    width = _width()
     click.echo(render_season(weekly, data, width=width), nl=False)
     click.echo(render_attention(attention, width=width), nl=False)
     for note in notes:

@@ -260,20 +260,41 @@ class LayerSummary:
             for cls, n in self.counts.get(kind, {}).items()
         ]
 
-    def to_text(self) -> str:
-        """A few lines a user can read to judge whether the export is usable."""
+    def to_text(self, width: int = 100) -> str:
+        """A few lines a user can read to judge whether the export is usable, wrapped
+        at ``width`` columns (a class list under its kind, a long path whole)."""
+        import textwrap
+
+        def fit(text: str) -> str:
+            return textwrap.fill(
+                text, width - 1, subsequent_indent="  ", break_long_words=False,
+                break_on_hyphens=False,
+            )  # fmt: skip
+
+        def items(head: str, parts: list[str]) -> str:
+            # Whole "class count" items per line, the next lines under the first item.
+            out, line = [], head + "  ("
+            for k, part in enumerate(parts):
+                word = part + (", " if k < len(parts) - 1 else ")")
+                if len(line) + len(word.rstrip()) > width - 1 and not line.endswith("("):
+                    out.append(line.rstrip())
+                    line = " " * (len(head) + 3)
+                line += word
+            return "\n".join([*out, line])
+
         lines = [f"{self.path}: {self.format}, CRS {self.crs}, {self.feature_total:,} features"]
         if self.extent_lonlat is not None:
             x0, y0, x1, y1 = self.extent_lonlat
             lines.append(f"extent: lon {x0:.5f} .. {x1:.5f}, lat {y0:.5f} .. {y1:.5f}")
         for kind in KINDS:
             by_class = self.counts.get(kind, {})
-            detail = ", ".join(f"{c} {n:,}" for c, n in by_class.items())
             total = sum(by_class.values())
+            head = f"{KIND_LABELS[kind]:<15} {total:>8,}"
             lines.append(
-                f"{KIND_LABELS[kind]:<15} {total:>8,}" + (f"  ({detail})" if detail else "")
+                items(head, [f"{c} {n:,}" for c, n in by_class.items()]) if by_class else head
             )
-        lines.extend(f"note: {n}" for n in self.notes)
+        lines = [fit(line) if "\n" not in line else line for line in lines]
+        lines.extend(fit(f"note: {n}") for n in self.notes)
         return "\n".join(lines)
 
 

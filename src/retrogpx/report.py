@@ -461,35 +461,40 @@ def render_season(
     data = outcomes if isinstance(outcomes, SeasonData) else SeasonData.of(outcomes)
     width = width or terminal.output_width()
     console, buffer = _console(width)
-    table = _table(width)
-    narrow = terminal.narrow(width)
+    wide_names = ("athlete", "week", "runs", "segments", "reverse m", "m/s", "ok", "warn",
+                  "unsafe", "warm-up ok", "kcal")  # fmt: skip
+    rows, flagged = [], []
+    for w in weekly.itertuples(index=False):
+        speed = w.mean_reverse_speed_mps
+        rows.append([
+            str(w.athlete), w.week, str(w.runs), str(w.segments), f"{w.reverse_distance_m:.0f}",
+            "–" if speed != speed else f"{speed:.2f}", str(w.ok), str(w.warn), str(w.unsafe),
+            f"{w.warmup_ok_runs}/{w.reverse_runs}", f"{w.energy_kcal:.0f}",
+        ])  # fmt: skip
+        flagged.append(reason_words(w.flags))
+    # Narrow (or no room left for the flags beside the numbers): short headers, and the
+    # flags listed under the table.
+    narrow = terminal.narrow(width) or not terminal.room_for_words(
+        [list(wide_names), *rows], width, 20
+    )
     names = (
-        ("athlete", "week", "runs", "segments", "reverse m", "m/s", "ok", "warn", "unsafe",
-         "warm-up ok", "kcal", "flags")
+        (*wide_names, "flags")
         if not narrow
         else ("athlete", "week", "runs", "segs", "rev m", "m/s", "ok", "warn", "unsafe",
               "warm", "kcal")
     )  # fmt: skip
+    table = _table(width)
     terminal.add_columns(
         table,
         [(n, "left" if n in ("athlete", "week", "flags") else "right") for n in names],
         words=("flags",),
     )
-    flagged = []
-    for w in weekly.itertuples(index=False):
-        speed = w.mean_reverse_speed_mps
-        flags = reason_words(w.flags)
-        table.add_row(
-            str(w.athlete), w.week, str(w.runs), str(w.segments), f"{w.reverse_distance_m:.0f}",
-            "–" if speed != speed else f"{speed:.2f}", str(w.ok), str(w.warn), str(w.unsafe),
-            f"{w.warmup_ok_runs}/{w.reverse_runs}", f"{w.energy_kcal:.0f}",
-            *([flags] if not narrow else []),
-        )  # fmt: skip
-        if flags:
-            flagged.append((f"{w.athlete} {w.week}", flags))
+    for cells, flags in zip(rows, flagged, strict=True):
+        table.add_row(*cells, *([flags] if not narrow else []))
+    listed = [(f"{r[0]} {r[1]}", f) for r, f in zip(rows, flagged, strict=True) if f]
     console.print(table)
-    if narrow and flagged:
-        console.print(terminal.notes_list(flagged, "flags"))
+    if narrow and listed:
+        console.print(terminal.notes_list(listed, "flags"))
     console.print(files_line(data.files, data.counts))
     for o in data.not_checked:
         console.print(terminal.notes_list([(f"{NOT_CHECKED_WORDS[o.status]}:", str(o.error))]))
@@ -528,22 +533,30 @@ def render_attention(runs: Sequence[dict[str, Any]], *, width: int | None = None
     console, buffer = _console(width)
     zones = [(run.get("time_zone"), run.get("utc_offset_s")) for run in runs]
     console.print(f"needs attention: {len(runs)} run{'s' * (len(runs) != 1)} ({_zone_line(zones)})")
-    narrow = terminal.narrow(width)
-    table = _table(width)
-    columns = [("start", "left"), ("athlete", "left"), ("file", "left"), ("verdict", "left")]
-    terminal.add_columns(table, columns + [("reasons", "left")] * (not narrow), words=("reasons",))
-    notes = []
-    for k, run in enumerate(runs, 1):
+    rows = []
+    for run in runs:
         start = _local(run["start"], run.get("time_zone"), run.get("utc_offset_s"), _WHEN)
-        why = reason_words(run["reasons"])
-        cells = [start, str(run["athlete"]), str(run["file"]), str(run["verdict"])]
-        if narrow:
-            cells[0] = f"{k}. {start}"
-            notes.append((f"{k}.", why))
-        table.add_row(*cells, *([why] if not narrow else []))
-    console.print(table)
+        rows.append(([start, str(run["athlete"]), str(run["file"]), str(run["verdict"])],
+                     reason_words(run["reasons"])))  # fmt: skip
+    # Narrow: the file and reasons of each run listed under the table, whole (a path too
+    # long for the width folds onto the next line, never cut).
+    narrow = terminal.narrow(width) or not terminal.room_for_words([r for r, _ in rows], width)
+    table = _table(width)
     if narrow:
-        console.print(terminal.notes_list(notes, "reasons"))
+        terminal.add_columns(table, [("#", "right"), ("start", "left"), ("athlete", "left"),
+                                     ("verdict", "left")])  # fmt: skip
+        for k, ((start, athlete, _, verdict), _) in enumerate(rows, 1):
+            table.add_row(f"{k}.", start, athlete, verdict)
+        console.print(table)
+        notes = [(f"{k}.", f"{cells[2]}\n{why}") for k, (cells, why) in enumerate(rows, 1)]
+        console.print(terminal.notes_list(notes, "file and reasons"))
+        return buffer.getvalue()
+    columns = [("start", "left"), ("athlete", "left"), ("file", "left"), ("verdict", "left"),
+               ("reasons", "left")]  # fmt: skip
+    terminal.add_columns(table, columns, words=("reasons",))
+    for cells, why in rows:
+        table.add_row(*cells, why)
+    console.print(table)
     return buffer.getvalue()
 
 

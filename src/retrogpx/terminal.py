@@ -24,8 +24,9 @@ from typing import Any
 PIPE_WIDTH = 100
 #: Below this many columns, tables take their narrow layout.
 NARROW_BELOW = 100
-#: The narrowest width laid out (a narrower ``COLUMNS`` is taken as this).
-MIN_WIDTH = 60
+#: The narrowest width laid out (a narrower ``COLUMNS`` is taken as this): the
+#: narrow layouts' whole-cell columns need about 70.
+MIN_WIDTH = 70
 
 
 def output_width() -> int:
@@ -55,6 +56,16 @@ def console(width: int | None = None) -> tuple[Any, io.StringIO]:
 def narrow(width: int) -> bool:
     """Whether ``width`` takes the narrow layout."""
     return width < NARROW_BELOW
+
+
+def room_for_words(cells: Sequence[Sequence[str]], width: int, words_min: int = 24) -> bool:
+    """Whether rows of whole ``cells`` (each row's cells kept on one line; the longest
+    of each column counts) leave ``words_min`` columns for a column of words beside
+    them, in the wide layout's spacing."""
+    if not cells:
+        return True
+    columns = [max(len(row[k]) for row in cells) for k in range(len(cells[0]))]
+    return sum(columns) + 2 * len(columns) + words_min <= width
 
 
 def table(width: int) -> Any:

@@ -105,10 +105,10 @@ def render_venues(search: VenueSearch, *, width: int | None = None) -> str:
     ground), then each stretch's words, and notes; or why nothing was found."""
     import textwrap
 
-    from .report import _console, _table
+    from . import terminal
 
-    console, buffer = _console(width)
-    cols = width or 120
+    cols = width or terminal.output_width()
+    console, buffer = terminal.console(cols)
 
     def say(text: str, first: str = "", rest: str = "") -> None:
         # Wrapped here with a hanging indent; rich must not wrap it again.
@@ -119,15 +119,14 @@ def render_venues(search: VenueSearch, *, width: int | None = None) -> str:
     if not search.stretches:
         say(f"nothing suggested: {search.why_none()}", rest="  ")
     else:
-        table = _table()
+        table = terminal.table(cols)
         near = search.near_lonlat is not None
         columns = [("#", "right"), ("score", "right"), ("m", "right"), ("road m", "right"),
                    ("where", "left"), ("ground", "left"), ("lit", "left")]  # fmt: skip
         if near:
             columns.append(("walk m", "right"))
         columns.append(("start, heading", "left"))
-        for name, justify in columns:
-            table.add_column(name, justify=justify, no_wrap=name != "where")
+        terminal.add_columns(table, columns, words=("where",))
         for s in search.stretches:
             (lon, lat), _ = s.lonlat
             row = [

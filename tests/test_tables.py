@@ -1,0 +1,140 @@
+"""Every terminal table at 80, 100 and 120 columns: within the width, nothing cut.
+
+The columns a reader looks things up by (week, file, verdict) are whole on one line,
+and the reasons are all there, wrapped but never ended in an ellipsis. Below 100
+columns the narrow layout lists the reasons (and the weeks' flags) under the table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import SAMPLES
+
+from retrogpx import terminal
+from retrogpx.analysis import check_file, load_track
+from retrogpx.cli import cli
+from retrogpx.config import Config
+from retrogpx.layers import describe_layer
+from retrogpx.report import render_laps, render_table
+from retrogpx.venue_report import render_venues
+from retrogpx.venues import find_venues
+
+WIDTHS = (80, 100, 120)
+PARK = SAMPLES / "park.osm"
+
+
+def assert_fits(text: str, width: int) -> None:
+    assert "…" not in text and "..." not in text, text
+    too_long = [line for line in text.splitlines() if len(line.rstrip()) > width]
+    assert not too_long, too_long
+
+
+def lines_with(text: str, word: str) -> list[str]:
+    return [
+        line for line in text.splitlines() if re.search(rf"(?<!\S){re.escape(word)}(?!\S)", line)
+    ]
+
+
+def words(text: str) -> list[str]:
+    """The words of a text however it was wrapped."""
+    return text.split()
+
+
+@pytest.fixture(scope="module")
+def roadside() -> object:
+    return check_file(SAMPLES / "roadside.gpx", layers=[PARK])
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_check_table(roadside: object, width: int) -> None:
+    text = render_table(roadside, width=width)  # type: ignore[arg-type]
+    assert_fits(text, width)
+    rows = [line for line in text.splitlines() if re.match(r"\s*[1-4]\.?\s+\d\d:\d\d:\d\d", line)]
+    assert len(rows) == 4 and all(" unsafe" in row for row in rows)
+    # Every reason whole: its words in order, whatever the wrapping.
+    flat = " ".join(words(text))
+    for seg in roadside.segments:  # type: ignore[attr-defined]
+        assert " ".join(words("; ".join(seg.judgement.notes))) in flat
+    header = lines_with(text, "reasons")[0].split()
+    assert header == (["reasons"] if width < 100 else [*header[:-1], "reasons"])
+    if width < terminal.NARROW_BELOW:  # the narrow layout: reasons listed under the table
+        assert lines_with(text, "reasons")[0].strip() == "reasons"
+        assert "8 m from Ahornstraße (residential) (limit 30 m)" in text
+    assert "2024-04-30 19:10 CEST (Europe/Berlin)" in " ".join(words(text))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_laps_table(width: int) -> None:
+    pytest.importorskip("fitdecode")
+    track = load_track(SAMPLES / "watch" / "track_intervals.fit", Config())
+    text = render_laps(track, width=width)
+    assert_fits(text, width)
+    assert len(re.findall(r"^\s*\d+\s+20\d\d-\d\d-\d\d \d\d:\d\d:\d\d", text, re.M)) == len(
+        track.laps
+    )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_layers_summary(width: int) -> None:
+    text = describe_layer(PARK).to_text(width)
+    assert_fits(text, width)
+    for item in ("residential 2", "secondary 1", "unclassified 1", "track 1", "playground 1"):
+        assert item in text  # an item never split over two lines
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_venues_table(width: int) -> None:
+    text = render_venues(find_venues([PARK], Config(), limit=5), width=width)
+    assert_fits(text, width)
+    assert len(re.findall(r"^\s*[1-5]\s+\d+\s+\d+", text, re.M)) == 5
+
+
+@pytest.fixture(scope="module")
+def season_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """The sample season and the roadside run, batched once (its piped output kept)."""
+    store = tmp_path_factory.mktemp("tables") / "season.sqlite"
+    files = [str(SAMPLES / "season"), str(SAMPLES / "roadside.gpx")]
+    result = CliRunner().invoke(
+        cli, ["batch", *files, "--layers", str(PARK), "--store", str(store), "-j", "1",
+              "--no-progress"],
+        env={"COLUMNS": "80"},
+    )  # fmt: skip
+    assert result.exit_code == 4, result.output  # the sample season's corrupt file
+    yield store, result.stdout
+
+
+def season_view(store: Path, width: int) -> str:
+    result = CliRunner().invoke(cli, ["season", str(store)], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_season_weeks_and_runs(season_store: tuple[Path, str], width: int) -> None:
+    store, batch_80 = season_store
+    text = season_view(store, width)
+    if width == 80:
+        assert text == batch_80  # batch shows the same view as season
+    assert_fits(text, width)
+    weeks = re.findall(r"^\s*athlete\s+(2024-W\d\d)\s+\d", text, re.M)
+    assert weeks == [f"2024-W{n}" for n in range(10, 23)]
+    # The runs needing attention: each file whole on one line, with its start and verdict
+    # on its row (narrow: on the table row its number names), and its reasons.
+    expected = [("roadside.gpx", "2024-04-30 19:10", "unsafe"),
+                ("season/2024-03-25.gpx", "2024-03-25 06:06", "warn"),
+                ("season/2024-05-18.gpx", "2024-05-18 10:11", "warn")]  # fmt: skip
+    for name, start, verdict in expected:
+        (line,) = lines_with(text, str(SAMPLES / name))
+        if width < terminal.NARROW_BELOW or "file and reasons" in text:  # paths too long
+            number = line.split()[0]
+            (line,) = [row for row in text.splitlines() if row.split()[:1] == [number]
+                       and start in row]  # fmt: skip
+        assert start in line and f" {verdict}" in line, line
+    assert "near a road, crosses a road, near a hazard" in " ".join(words(text))
+    assert "no warm-up" in text
+    assert "volume jump" in text and "ran before walking" in " ".join(words(text))
