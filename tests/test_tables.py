@@ -89,8 +89,11 @@ def test_layers_summary(width: int) -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_venues_table(width: int) -> None:
-    text = render_venues(find_venues([PARK], Config(), limit=5), width=width)
+    search = find_venues([PARK], Config(), limit=5)
+    text = render_venues(search, width=width)
     assert_fits(text, width)
+    for stretch in search.stretches:  # where each is: every word there, none dropped
+        assert all(w in words(text) for w in words(stretch.place)), stretch.place
     assert len(re.findall(r"^\s*[1-5]\s+\d+\s+\d+", text, re.M)) == 5
 
 

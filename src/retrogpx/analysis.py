@@ -351,6 +351,21 @@ def load_layer_set(
     )
 
 
+def _no_reverse_label(rows: Sequence[Any], lap_path: Path) -> UnmarkedRunError:
+    """A lap file whose every lap is labelled something else than reverse: which
+    labels it has, and the labels that mark reverse laps."""
+    from .laps import REVERSE_LABELS
+
+    labels = list(dict.fromkeys(row.label.strip() for row in rows))
+    shown = ", ".join(f"'{label}'" for label in labels[:5]) + (" ..." if len(labels) > 5 else "")
+    marks = ", ".join(sorted(REVERSE_LABELS))
+    return UnmarkedRunError(
+        f"no lap is labelled reverse: its labels are {shown}",
+        path=lap_path,
+        hint=f"label the reverse laps with one of {marks} (any case), or leave the label blank",
+    )
+
+
 #: ``--laps-tz`` / ``[laps] timezone``: lap times without a zone are in the run's own zone.
 AUTO_ZONE = "auto"
 
@@ -399,7 +414,10 @@ def plan_for(
     if laps is not None or lap_path.is_file():
         zone = lap_zone(config, track)
         rows = read_lap_rows(lap_path, timezone=zone, watch_laps=track.laps)
-        return plan_segments(track, rows, path=lap_path), str(lap_path)
+        plan = plan_segments(track, rows, path=lap_path)
+        if not plan.segments:
+            raise _no_reverse_label(rows, lap_path)
+        return plan, str(lap_path)
     if reverse_laps is not None:
         from .watchlaps import parse_lap_spec, select_laps
 

@@ -54,9 +54,11 @@ if TYPE_CHECKING:
     from .shape import RunShape
     from .track import Track
 
-TRACK_SUFFIXES = tuple(
-    f"{base}{comp}" for base in (".gpx", ".tcx", ".fit") for comp in ("", ".gz", ".bz2")
-)
+TRACK_FORMATS = (".gpx", ".tcx", ".fit")
+COMPRESSIONS = (".gz", ".bz2")
+TRACK_SUFFIXES = tuple(f"{base}{comp}" for base in TRACK_FORMATS for comp in ("", *COMPRESSIONS))
+#: What a folder is searched for, in words (every message that says so says this).
+LOOKED_FOR = f"looked for {', '.join(TRACK_FORMATS)} (also {', '.join(COMPRESSIONS)})"
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def discover(inputs: Iterable[str | Path]) -> list[Path]:
             raise RetrogpxError(
                 "holds no track files",
                 path=text,
-                hint=f"looked for {', '.join(TRACK_SUFFIXES[:3])}",
+                hint=LOOKED_FOR,
             )
         found.update(matches)
     return sorted(found)
@@ -186,7 +188,7 @@ def discover_sources(inputs: Iterable[str | Path], options: BatchOptions) -> Dis
             raise RetrogpxError(
                 "holds no track files",
                 path=text,
-                hint="looked for .gpx, .tcx, .fit (also .gz, .bz2), .zip exports",
+                hint=f"{LOOKED_FOR}, and .zip exports",
             )
     found.sources.extend(source_of(f, options) for f in sorted(files))
     found.sources.sort(key=lambda s: s.file)

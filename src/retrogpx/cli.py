@@ -95,6 +95,24 @@ reverse_laps_option = click.option(
     help="TCX/FIT without a lap file: the watch laps run backwards (2,4,6 | 3-9 | even | odd "
     "| manual = lap-button laps of 20-300 m).",
 )
+laps_tz_option = click.option(
+    "--laps-tz",
+    help="Time zone of lap-file times written without one: an IANA name (Europe/Berlin), or "
+    "'auto' for the run's own zone (from where it was run) [the config's, else UTC].",
+)
+
+
+def _with_laps_tz(config: Config, laps_tz: str | None) -> Config:
+    """The config with --laps-tz, when given."""
+    if not laps_tz:
+        return config
+    import dataclasses
+
+    from .config import LapSettings
+
+    return dataclasses.replace(config, laps=LapSettings(timezone=laps_tz))
+
+
 output_option = _path_option(
     "--output", "-o", help="Write the output to this file instead of the terminal."
 )
@@ -197,14 +215,14 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("track", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("track", type=click.Path(path_type=Path))
 @laps_option
 @config_option
 @layer_options
 @_format_option(["table", "json", "csv", "geojson"], "Output format.")
 @output_option
 @fail_on_option
-@click.option("--laps-tz", help="Time zone of lap-file times written without one [UTC].")
+@laps_tz_option
 @reverse_laps_option
 @_path_option("--plot", "plot_path", help="Also draw the run plot (.png, .svg or .pdf).")
 @_path_option("--report", "report_path", help="Also write a self-contained HTML report.")
@@ -229,21 +247,26 @@ def check(
 ) -> None:
     """Check one run: measure every reverse segment and give verdicts.
 
+    Times are shown in the run's local time (its zone from where it was run); JSON
+    keeps UTC and adds the zone and offset. Tables fit the terminal (100 columns when
+    the output is piped; $COLUMNS overrides).
+
+    \b
+    Exit codes: 0 checked (whatever the verdicts, unless --fail-on); 1 the run's
+    verdict reached --fail-on; 2 bad input or usage (one line on stderr: the file,
+    line or option, and what to do); 3 an internal error (a bug: please report it);
+    130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
     \b
     Example:
       retrogpx check sample_tracks/clean_meadow.gpx --layers sample_tracks/park.osm
       retrogpx check run.gpx --laps run.laps.csv --format json -o run.json
     """
-    import dataclasses
-
-    from .config import LapSettings
     from .report import render, write_atomic
     from .rules import at_least
 
     _EXIT.fast = True  # one run: nothing outlives it (see main)
-    config = _config(config_path, cache_dir, no_cache, **thresholds)
-    if laps_tz:
-        config = dataclasses.replace(config, laps=LapSettings(timezone=laps_tz))
+    _one_track(track)
+    config = _with_laps_tz(_config(config_path, cache_dir, no_cache, **thresholds), laps_tz)
     result = _check_run(track, laps_path, reverse_laps, config, layer_paths, hazard_paths)
     _write_pictures(result, config, plot_path, report_path)
     text = render(result, fmt)
@@ -256,6 +279,18 @@ def check(
         click.echo(text, nl=False)
     if fail_on and at_least(result.verdict, fail_on):  # type: ignore[arg-type]
         sys.exit(EXIT_FAIL_ON)
+
+
+def _one_track(track: Path) -> None:
+    """A folder given where one track is read: say so, and that batch reads folders."""
+    if track.is_dir():
+        from .errors import RetrogpxError
+
+        raise RetrogpxError(
+            "is a folder; this command reads one track file",
+            path=track,
+            hint=f"to check every run in it: retrogpx batch {track}",
+        )
 
 
 def _check_run(
@@ -304,9 +339,10 @@ def _write_pictures(
 
 
 @cli.command()
-@click.argument("track", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("track", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @laps_option
+@laps_tz_option
 @reverse_laps_option
 @config_option
 @layer_options
@@ -316,6 +352,7 @@ def plot(
     track: Path,
     output: Path,
     laps_path: Path | None,
+    laps_tz: str | None,
     reverse_laps: str | None,
     config_path: Path | None,
     layer_paths: tuple[Path, ...],
@@ -330,7 +367,8 @@ def plot(
     Example:
       retrogpx plot sample_tracks/roadside.gpx roadside.png --layers sample_tracks/park.osm
     """
-    config = _config(config_path, cache_dir, no_cache, **thresholds)
+    _one_track(track)
+    config = _with_laps_tz(_config(config_path, cache_dir, no_cache, **thresholds), laps_tz)
     result = _check_run(track, laps_path, reverse_laps, config, layer_paths, hazard_paths)
     _write_pictures(result, config, output, None)
 
@@ -690,10 +728,7 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
         raise LapError(
             "the file stores no laps", path=track, hint="GPX has no laps: write a lap file instead"
         )
-    if fmt == "csv":
-        text = laps_to_csv(loaded.laps)
-    else:
-        text = render_laps(loaded, width=_width())
+    text = laps_to_csv(loaded.laps) if fmt == "csv" else render_laps(loaded, width=_width())
     if output:
         write_atomic(output, text)
         click.echo(f"wrote {output} ({len(loaded.laps)} laps)", err=True)
@@ -731,6 +766,7 @@ store_option = _path_option(
     "--laps-table",
     help="Season lap table (CSV): file or activity_id, then lap, or start,end [,label].",
 )
+@laps_tz_option
 @reverse_laps_option
 @click.option(
     "--activity-types",
@@ -763,6 +799,7 @@ def batch(
     paths: tuple[str, ...],
     laps_dir: Path | None,
     laps_table: Path | None,
+    laps_tz: str | None,
     reverse_laps: str | None,
     activity_types: str,
     config_path: Path | None,
@@ -811,7 +848,7 @@ def batch(
     from .store import SeasonStore
     from .watchlaps import parse_lap_spec
 
-    config = _config(config_path, cache_dir, no_cache, **thresholds)
+    config = _with_laps_tz(_config(config_path, cache_dir, no_cache, **thresholds), laps_tz)
     if output:
         batch_writer(output)  # an unknown format fails now, not after the whole batch
     if reverse_laps is not None:
