@@ -101,7 +101,7 @@ def _rows(page: Page, table: str) -> list[list[tuple[dict[str, str | None], str]
 def test_segment_table_has_one_row_per_segment(runs) -> None:
     page = Page(html_report(runs, title="Spring block"))
     header = [text for _, text in page.tables["segments"][0]]
-    assert header[:3] == ["file", "#", "start (UTC)"] and "verdict" in header
+    assert header[:3] == ["file", "#", "start (local time)"] and "verdict" in header
     rows = _rows(page, "segments")
     segments = [(r, s) for r in runs for s in r.segments]
     assert len(rows) == len(segments) == 5

@@ -332,7 +332,7 @@ def test_header_line(session) -> None:
     result, layers = session
     header = run_header(result)
     assert header.startswith("park session.gpx")
-    assert "2025-05-03 07:00 UTC" in header
+    assert "2025-05-03 09:00 CEST (Europe/Berlin)" in header  # 07:00 UTC, in Berlin
     assert f"warm-up {result.warmup_min:.1f} min" in header
     assert "1 ok / 1 warn / 1 unsafe" in header
     fig = plot_run(result, layers=layers)
@@ -400,7 +400,7 @@ def test_run_without_segments_draws_the_map_only() -> None:
     result, _ = build_run(sections=(), layers=False)
     fig = plot_run(result)
     assert [ax.get_gid() for ax in fig.axes] == ["map"]
-    assert "0 reverse segments" in fig.get_suptitle()
+    assert "0 segments" in fig.get_suptitle()
     _draw(fig)
 
 

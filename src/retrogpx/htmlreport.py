@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .analysis import RunResult, segment_dict
+from .localtime import local_words, to_local
 from .plots import VERDICT_COLOURS, VERDICTS, verdict_counts
 from .words import segment_place
 
@@ -121,16 +122,25 @@ def _verdict_cell(verdict: str) -> str:
     return f'<td class="verdict v-{_e(verdict)}">{_e(verdict)}</td>'
 
 
+def _when(r: RunResult, when: Any, fmt: str = "%Y-%m-%d %H:%M", zone: bool = True) -> str:
+    """A time of the run in its local time, with its zone named (``zone``) or alone."""
+    if when is None:
+        return "no times"
+    name, offset = (r.zone.name, r.zone.offset_s) if r.zone is not None else (None, None)
+    if zone:
+        return local_words(when, name, offset, fmt)
+    return f"{to_local(when, name, offset):{fmt}}"
+
+
 def _runs_table(results: Sequence[RunResult]) -> str:
     rows = []
     for r in results:
         counts = verdict_counts(r)
-        start = r.track.start
         rows.append(
             "<tr>"
             f"<td>{_e(_file_name(r))}</td>"
             f"<td>{_e(r.track.name or '')}</td>"
-            f"<td>{_e(f'{start:%Y-%m-%d %H:%M}') if start is not None else 'no times'}</td>"
+            f"<td>{_e(_when(r, r.track.start))}</td>"
             f'<td class="num">{_num(r.distance_m / 1000.0, 2, " km")}</td>'
             f'<td class="num">{_num(r.warmup_min, 1, " min")}</td>'
             f'<td class="num">{len(r.segments)}</td>'
@@ -140,7 +150,7 @@ def _runs_table(results: Sequence[RunResult]) -> str:
             "</tr>"
         )
     head = (
-        "<tr><th>file</th><th>name</th><th>start (UTC)</th><th>distance</th><th>warm-up</th>"
+        "<tr><th>file</th><th>name</th><th>start (local time)</th><th>distance</th><th>warm-up</th>"
         "<th>segments</th>" + "".join(f"<th>{v}</th>" for v in VERDICTS) + "<th>verdict</th>"
         "<th>venue safety</th></tr>"
     )
@@ -158,13 +168,13 @@ def _segments_table(results: Sequence[RunResult]) -> str:
         for seg in r.segments:
             m = seg.metrics
             start = seg.segment.start
+            when = _when(r, start, "%H:%M:%S", zone=False) if start else seg.segment.source
             words = "; ".join(seg.judgement.notes) or "kept to the advice"
             rows.append(
                 f'<tr data-reasons="{_e(";".join(seg.judgement.reasons))}">'
                 f"<td>{_e(name)}</td>"
                 f'<td class="num">{seg.segment.index}</td>'
-                f"<td>{_e(f'{start:%H:%M:%S}') if start is not None else _e(seg.segment.source)}"
-                "</td>"
+                f"<td>{_e(when)}</td>"
                 f'<td class="num">{_num(m.chord_m)} ± {_num(m.chord_uncertainty_m)} m</td>'
                 f'<td class="num">{_num(m.distance_m, 0, " m")}</td>'
                 f'<td class="num">{_num(m.max_deviation_m, 1, " m")}</td>'
@@ -175,7 +185,7 @@ def _segments_table(results: Sequence[RunResult]) -> str:
                 "</tr>"
             )
     head = (
-        "<tr><th>file</th><th>#</th><th>start (UTC)</th><th>chord</th><th>covered</th>"
+        "<tr><th>file</th><th>#</th><th>start (local time)</th><th>chord</th><th>covered</th>"
         "<th>off line</th><th>grade</th><th>venue / road</th><th>verdict</th><th>reasons</th></tr>"
     )
     if not rows:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Thresholds
+from ..localtime import local_words
 from ..metrics import MetricSettings
 from ._figure import DEFAULT_DPI, check_suffix, figure_bytes, new_figure, save_figure
 from ._layout import TITLE_CHARS, RunLayout
@@ -120,11 +121,12 @@ def run_header(result: RunResult) -> str:
     """One line: file, date, warm-up minutes, verdict counts, run verdict."""
     track = result.track
     name = Path(track.source).name or track.source
-    when = f"{track.start:%Y-%m-%d %H:%M} UTC" if track.start is not None else "no times"
+    zone = result.zone
+    when = local_words(track.start, zone.name if zone else None, zone.offset_s if zone else None)
     warm = "–" if result.warmup_min is None else f"{result.warmup_min:.1f} min"
     counts = verdict_counts(result)
     tally = " / ".join(f"{counts[v]} {v}" for v in VERDICTS)
     return (
-        f"{name}  ·  {when}  ·  warm-up {warm}  ·  {len(result.segments)} reverse segments: "
-        f"{tally}  ·  run verdict {result.verdict.upper()}"
+        f"{name}  ·  {when}  ·  warm-up {warm}  ·  {len(result.segments)} segments: "
+        f"{tally}  ·  verdict {result.verdict.upper()}"
     )
