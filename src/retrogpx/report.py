@@ -150,10 +150,8 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
     warm = "–" if result.warmup_min is None else f"{result.warmup_min:.1f} min"
     km = None if tr["distance_m"] is None else tr["distance_m"] / 1000
     when = local_words(tr["start"], tr["time_zone"], tr["utc_offset_s"])
-    console.print(
-        f"{tr['file']}  ·  {when}  ·  {tr['points']} points, {_fmt(km, 2, ' km')}  ·  "
-        f"warm-up {warm}"
-    )
+    parts = [tr["file"], when, f"{tr['points']} points, {_fmt(km, 2, ' km')}", f"warm-up {warm}"]
+    console.print(terminal.joined(parts, width), soft_wrap=True)
     console.print(verdict_line(result))
     narrow = terminal.narrow(width)
     table = _table(width)

@@ -102,3 +102,17 @@ def notes_list(items: Sequence[tuple[str, str]], title: str | None = None) -> An
     for key, text in items:
         grid.add_row(key, text)
     return grid
+
+
+def joined(parts: Sequence[str], width: int, sep: str = "  ·  ") -> str:
+    """``parts`` joined by ``sep`` on as few lines of ``width`` as it takes, each line
+    breaking between parts (a part longer than a line stays whole on its own)."""
+    lines: list[str] = []
+    line = ""
+    for part in parts:
+        if line and len(line) + len(sep) + len(part) > width:
+            lines.append(line)
+            line = part
+        else:
+            line = f"{line}{sep}{part}" if line else part
+    return "\n".join([*lines, line])
