@@ -291,7 +291,8 @@ def test_segment_panels_match_the_metrics(session) -> None:
         title = _one(fig, f"panel-{i}").get_title(loc="left")
         assert title.startswith(f"{i} · {seg.verdict.upper()}")
     assert "not straight" in _one(fig, "panel-2").get_title(loc="left")
-    assert "near a road" in _one(fig, "panel-3").get_title(loc="left")
+    # the road that set it, named with its distance
+    assert "14 m from Birkenweg (residential)" in " ".join(_one(fig, "panel-3").get_title(loc="left").split())
     assert _one(fig, "panel-1").get_title(loc="left").startswith("1 · OK\nchord")
 
 

@@ -25,23 +25,29 @@ _ROAD_STYLE: dict[str, tuple[str, float, str]] = {
     "unclassified": ("minor road", 2.0, "#666666"),
     "residential": ("minor road", 2.0, "#666666"),
     "living_street": ("minor road", 1.8, "#666666"),
-    "service": ("service road", 1.3, "#808080"),
+    "service": ("service road", 1.3, "#a3a3a3"),
 }
+#: Service roads dashed (long dashes; foot ways have short thin ones): told from minor
+#: roads by the pattern, not only by a shade of grey.
+_SERVICE_DASH = (0, (6.0, 2.0))
 _OTHER_ROAD = ("minor road", 2.0, "#666666")
-#: Soft-venue fills, drawn in this order (large areas first, so the grass, pitches and
-#: tracks inside a park stay visible), with their legend names.
+#: Soft-venue fills and their legend names (drawn larger classes first, so the grass,
+#: pitches and tracks inside a park stay visible).
 _VENUE_STYLE: dict[str, tuple[str, str]] = {
     "park": ("#e6f3de", "park"),
     "recreation_ground": ("#e6f3de", "recreation ground"),
-    "grassland": ("#cfe8c2", "grassland"),
-    "meadow": ("#cfe8c2", "meadow"),
-    "grass": ("#cfe8c2", "grass"),
-    "pitch": ("#b4dba8", "pitch"),
-    "track": ("#f0d2b4", "athletics track"),
-    "athletics_track": ("#f0d2b4", "athletics track"),
+    # grass yellow-green, pitches blue-green: told apart by hue, not by a shade of green
+    "grassland": ("#d8ebaa", "grassland"),
+    "meadow": ("#d8ebaa", "meadow"),
+    "grass": ("#d8ebaa", "grass"),
+    "pitch": ("#97d0b9", "pitch"),
+    "track": ("#e8a878", "athletics track"),
+    "athletics_track": ("#e8a878", "athletics track"),
 }
 _OTHER_VENUE = ("#dcefd5", "")
-_BUFFER_FILL = "#f6c9b3"
+#: The near-road zone: a pale red under red hatching (the athletics track is a flat tan).
+_BUFFER_FILL = "#fbe0d6"
+_BUFFER_HATCH = "#e07b5f"
 _HAZARD_FILL = "#CC79A7"
 #: What a backward runner cannot see coming: crowded places (Okabe-Ito sky blue),
 #: private ground (grey, hatched), obstacles (dark brown marks and lines).
@@ -95,12 +101,12 @@ def draw_layers(
     arrays = _layer_arrays(layers)
     handles: list[Any] = []
     venues, venue_class = arrays["venues"], arrays["venue_class"]
-    order = list(_VENUE_STYLE)
     named: set[str] = set()
-    for cls in sorted(
-        {str(c) for c in venue_class},
-        key=lambda c: (c not in order, order.index(c) if c in order else 0, c),
-    ):
+    # Classes with larger areas first, so that what lies inside another (the pitch in
+    # an athletics track's infield, the grass in a park) is drawn over it.
+    areas = shapely.area(venues) if len(venues) else np.zeros(0)
+    largest = {str(c): float(areas[venue_class == c].max()) for c in set(venue_class)}
+    for cls in sorted(largest, key=lambda c: (-largest[c], c)):
         colour, name = _VENUE_STYLE.get(cls, _OTHER_VENUE)
         name = name or cls.replace("_", " ")
         drawn = _fill(
@@ -122,17 +128,21 @@ def draw_layers(
         keep = ~shapely.is_missing(cut) & ~shapely.is_empty(cut)
         merged = shapely.union_all(shapely.buffer(cut[keep], limits[keep]))
         zone = clip(np.array([merged], dtype=object))
-        if _fill(ax, zone, origin, _BUFFER_FILL, 1.5, "layer-road-zone", alpha=0.6):
+        zone_style: dict[str, Any] = {"hatch": "////", "ec": _BUFFER_HATCH, "lw": 0.0}
+        if _fill(ax, zone, origin, _BUFFER_FILL, 1.5, "layer-road-zone", alpha=0.75, **zone_style):
             limit = "by road class" if th.near_road_m_by_class else f"{th.near_road_m:g} m"
             label = f"near-road zone ({limit})"
-            handles.append(Patch(fc=_BUFFER_FILL, alpha=0.6, ec="none", label=label))
+            handles.append(Patch(fc=_BUFFER_FILL, alpha=0.75, label=label, **zone_style))
     groups: dict[str, tuple[float, str]] = {}
     for hw in sorted({str(h) for h in highway}):
         group, width, colour = _ROAD_STYLE.get(hw, _OTHER_ROAD)
-        if _lines(ax, clip(roads[highway == hw]), origin, colour, width, 2.5, f"layer-road-{hw}"):
+        dash = _SERVICE_DASH if group == "service road" else "solid"
+        if _lines(ax, clip(roads[highway == hw]), origin, colour, width, 2.5, f"layer-road-{hw}",
+                  ls=dash):  # fmt: skip
             groups.setdefault(group, (width, colour))
     for group, (width, colour) in sorted(groups.items(), key=lambda g: -g[1][0]):
-        handles.append(Line2D([], [], color=colour, lw=width, label=group))
+        dash = _SERVICE_DASH if group == "service road" else "solid"
+        handles.append(Line2D([], [], color=colour, lw=width, ls=dash, label=group))
     foot_style: dict[str, Any] = {"color": "#8c8c8c", "lw": 0.8, "ls": (0, (3, 1.5))}
     if _lines(ax, clip(arrays["footways"]), origin, gid="layer-footway", zorder=2.4, **foot_style):
         handles.append(Line2D([], [], label="foot way", **foot_style))

@@ -11,6 +11,7 @@ import numpy as np
 
 from ._layout import LEGEND_COLUMNS, MAP_BOTTOM_IN, RunLayout, nice_length
 from ._style import INK, VERDICT_COLOURS, VERDICTS
+from .causes import clearance, draw_causes, segment_points
 from .map_layers import draw_layers
 
 if TYPE_CHECKING:
@@ -90,7 +91,8 @@ def draw_map(
     ax.set_position(layout.fraction(box))
     # Map scale in points per metre: the equal aspect fits the view's longer side.
     scale = 72.0 * min(box[2] / (xmax - xmin), box[3] / (ymax - ymin))
-    placed: list[tuple[float, float]] = []
+    placed: list[tuple[float, float, float, float]] = []
+    paths = segment_points(result, np.array([ox, oy]), scale)
     for seg in result.segments:
         i = seg.segment.index
         colour = VERDICT_COLOURS[seg.verdict]
@@ -105,7 +107,10 @@ def draw_map(
         )
         chord.set_gid(f"chord-{i}")
         direction_arrow(ax, sx, sy, i)
-        number_label(ax, sx, sy, i, colour, placed, scale)
+        number_label(ax, sx, sy, i, colour, placed, scale, paths)
+    if layers is not None:
+        frame = ((xmin - ox) * scale, (ymin - oy) * scale, (xmax - ox) * scale, (ymax - oy) * scale)
+        draw_causes(ax, result, layers, (ox, oy), placed, scale, frame)
     for verdict in VERDICTS:
         if verdict in verdicts:
             handles.append(
@@ -179,8 +184,10 @@ def add_north_arrow(ax: Axes) -> None:
         va="center",
         fontsize=11,
         fontweight="bold",
+        # a white ground, so that no road or track line runs through the letter
+        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
         arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 1.5},
-        zorder=8,
+        zorder=10,
     )
     north.set_gid("north-arrow")
 
@@ -224,15 +231,18 @@ def number_label(
     sy: np.ndarray,
     index: int,
     colour: str,
-    placed: list[tuple[float, float]],
+    placed: list[tuple[float, float, float, float]],
     points_per_m: float,
+    paths: list[np.ndarray] = (),  # type: ignore[assignment]
 ) -> None:
-    """The segment's number beside its midpoint, clear of the labels placed before.
+    """The segment's number beside its midpoint, clear of the labels placed before and
+    of every segment's path (``paths``: their points, in points on the map).
 
     Reverse laps often repeat on the same strip of grass, so their labels would sit on
-    top of each other. Candidate spots lie on a grid beside the segment (across and
-    along its chord, nearest first); the first whose label box (about 20 x 16 points)
-    overlaps no earlier one is taken, else the one furthest from all of them."""
+    top of each other or on the next lap's line. Candidate spots lie on a grid beside
+    the segment (across and along its chord, nearest first); the first whose label box
+    (about 20 x 16 points) overlaps no earlier label and no path is taken, else the
+    clearest of them."""
     mid = len(sx) // 2
     mx, my = float(sx[mid]), float(sy[mid])
     dx, dy = float(sx[-1] - sx[0]), float(sy[-1] - sy[0])
@@ -249,21 +259,21 @@ def number_label(
         ),
         key=lambda c: math.hypot(*c),
     )
-    best, best_score = (nx * _ACROSS_PT[0], ny * _ACROSS_PT[0]), -math.inf
+    best, best_score = (nx * _ACROSS_PT[0], ny * _ACROSS_PT[0]), (-math.inf, -math.inf)
     for across, along in candidates:
         off = (across * nx + along * ux, across * ny + along * uy)
         px, py = anchor[0] + off[0], anchor[1] + off[1]
-        # Overlap in units of the label box: under 1 on both axes means the boxes touch.
-        score = min(
-            (max(abs(px - qx) / _LABEL_W_PT, abs(py - qy) / _LABEL_H_PT) for qx, qy in placed),
-            default=math.inf,
-        )
-        if score >= 1.0:
+        # Overlap in units of the label box: under 1 on both axes means the boxes touch;
+        # other labels count first, paths after (a label may sit on a line if it must).
+        half = (_LABEL_W_PT / 2, _LABEL_H_PT / 2)
+        labels = min(clearance(px, py, *half, placed, []), 1.0)
+        score = (labels, min(clearance(px, py, *half, [], list(paths)), 1.0))
+        if score == (1.0, 1.0):
             best = off
             break
         if score > best_score:
             best, best_score = off, score
-    placed.append((anchor[0] + best[0], anchor[1] + best[1]))
+    placed.append((anchor[0] + best[0], anchor[1] + best[1], _LABEL_W_PT / 2, _LABEL_H_PT / 2))
     text = ax.annotate(
         str(index),
         xy=(mx, my),

@@ -49,7 +49,7 @@ def panel_title(seg: SegmentResult, width: int) -> str:
     """Number, verdict and reasons, then the measured lengths, wrapped to the panel
     between phrases (never inside "chord 72 ± 6 m")."""
     m = seg.metrics
-    reasons = [REASON_WORDS.get(c, c.replace("_", " ")) for c in seg.judgement.reasons]
+    reasons = [reason_phrase(c, seg) for c in seg.judgement.reasons]
     head = f"{seg.segment.index} · {seg.verdict.upper()}"
     if reasons:
         reasons[0] = f"{head}: {reasons[0]}"
@@ -63,6 +63,29 @@ def panel_title(seg: SegmentResult, width: int) -> str:
     return "\n".join(
         [*_wrap_phrases(reasons or [head], ", ", width), *_wrap_phrases(numbers, " · ", width)]
     )
+
+
+def reason_phrase(code: str, seg: SegmentResult) -> str:
+    """A reason in a few words; a safety reason with what set it: ``8 m from Ahornstraße
+    (residential)``, ``crosses Parkwirtschaftsweg (service)``, ``kerb 0.6 m from the
+    path`` (the numbers of the other reasons are on the title's next line)."""
+    from ..analysis import segment_dict
+    from ..words import segment_fact
+
+    safety = seg.safety
+    if code in ("near_road", "near_hazard") and safety is not None:
+        return segment_fact(code, segment_dict(seg)) or REASON_WORDS[code]
+    if code == "crosses_road" and safety is not None:
+        crossed = ", ".join(safety.crossed_roads) or segment_fact(code, segment_dict(seg))
+        return f"crosses {crossed}"
+    if (
+        code == "obstacle"
+        and safety is not None
+        and safety.obstacle
+        and safety.obstacle_m is not None
+    ):
+        return f"{safety.obstacle} {safety.obstacle_m:.1f} m from the path"
+    return REASON_WORDS.get(code, code.replace("_", " "))
 
 
 def _wrap_phrases(phrases: Sequence[str], sep: str, width: int) -> list[str]:
@@ -167,24 +190,57 @@ def draw_segment_panels(
         va="center",
         **label,
     )
-    # Label the guides once, on the first panel.
-    blend = first.get_xaxis_transform()
+    # Label the guides once, on the first panel: each length just left of its line (so
+    # the last never runs past the frame, however narrow the panel), the deviation
+    # limit in the corner of the band its path stays furthest from.
+    from matplotlib.transforms import offset_copy
+
+    blend = offset_copy(first.get_xaxis_transform(), fig=fig, x=-2.0, units="points")
     for mark in (th.min_chord_m, th.max_length_m):
-        first.text(
+        guide = first.text(
             mark,
             0.97,
             f"{mark:g} m",
             transform=blend,
             fontsize=7,
-            ha="center",
+            ha="right",
             va="top",
             bbox={"fc": "white", "ec": "none", "pad": 0.5},
+            zorder=6,
         )
-    first.text(
-        0.01,
-        (th.max_deviation_m + ylim) / (2 * ylim),
+        guide.set_gid(f"guide-{mark:g}")
+    (rx, ry), (sx, sy) = curves[0]
+    x_frac, y_sign = _band_corner(np.concatenate([rx, sx]), np.concatenate([ry, sy]), xlim, th)
+    band = first.text(
+        x_frac,
+        (y_sign * th.max_deviation_m + ylim) / (2 * ylim),
         f"±{th.max_deviation_m:g} m",
         transform=first.transAxes,
         fontsize=7,
-        va="bottom",
+        ha="left" if x_frac < 0.5 else "right",
+        va="bottom" if y_sign > 0 else "top",
+        bbox={"fc": "white", "ec": "none", "pad": 0.5, "alpha": 0.85},
+        zorder=6,
     )
+    band.set_gid("guide-band")
+
+
+def _band_corner(
+    along: np.ndarray, lateral: np.ndarray, xlim: tuple[float, float], th: Thresholds
+) -> tuple[float, float]:
+    """Where the "±10 m" label goes on the first panel: (x as a fraction of the panel,
+    +1 above the upper limit line or -1 below the lower one), the corner whose box (a
+    fifth of the panel wide, 40 % of the band high) holds the fewest of its points."""
+    width = xlim[1] - xlim[0]
+    box_w, box_h = 0.2 * width, 0.4 * th.max_deviation_m
+    best, fewest = (0.01, 1.0), None
+    for x_frac, y_sign in ((0.01, 1.0), (0.99, 1.0), (0.01, -1.0), (0.99, -1.0)):
+        x0 = xlim[0] + x_frac * width - (box_w if x_frac > 0.5 else 0.0)
+        y = y_sign * th.max_deviation_m
+        y0, y1 = (y, y + box_h) if y_sign > 0 else (y - box_h, y)
+        inside = int(
+            ((along >= x0) & (along <= x0 + box_w) & (lateral >= y0) & (lateral <= y1)).sum()
+        )
+        if fewest is None or inside < fewest:
+            best, fewest = (x_frac, y_sign), inside
+    return best

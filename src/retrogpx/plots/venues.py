@@ -62,7 +62,7 @@ def plot_venues(
     colour = VERDICT_COLOURS["ok"]
     width_in = VENUE_FIGSIZE_IN[0] - 1.0
     scale = 72.0 * width_in / max(xmax - xmin, ymax - ymin)
-    placed: list[tuple[float, float]] = []
+    placed: list[tuple[float, float, float, float]] = []
     for s in search.stretches:
         sx = np.array([s.xy[0][0], s.xy[1][0]]) - ox
         sy = np.array([s.xy[0][1], s.xy[1][1]]) - oy
