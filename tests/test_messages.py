@@ -136,3 +136,43 @@ def test_laps_tz_auto_reads_lap_times_in_the_runs_zone(tmp_path: Path) -> None:
         "batch", str(tmp_path / "run.gpx"), "--laps-tz", "auto", "--store", str(tmp_path / "s")
     )
     assert code == 0 and "1 checked" in out
+
+
+def test_a_known_place_finds_its_zone_without_loading_timezonefinder(tmp_path: Path) -> None:
+    """The zone cache: the first check near a place loads timezonefinder (about 70 ms)
+    and keeps the cell's zone; the next process answers from the cache alone. A cell
+    across a zone border is never kept (each point there is looked up)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from retrogpx.localtime import zone_name_at; "
+        "print(zone_name_at(52.5161, 13.4449), 'timezonefinder' in sys.modules)"
+    )
+    env = {**os.environ, "RETROGPX_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+            for _ in range(2)]  # fmt: skip
+    assert [r.stdout.split() for r in runs] == [
+        ["Europe/Berlin", "True"],
+        ["Europe/Berlin", "False"],
+    ]
+    assert json.loads((tmp_path / "zones.json").read_text()) == {"5251,1344": "Europe/Berlin"}
+
+
+def test_a_cell_across_a_zone_border_is_never_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrogpx.localtime as lt
+
+    monkeypatch.setenv("RETROGPX_CACHE_DIR", str(tmp_path))
+    # A border through the cell: its west is in one zone, its east in another.
+    monkeypatch.setattr(
+        lt, "_lookup", lambda lat, lon: "Europe/Berlin" if lon < 15.005 else "Europe/Warsaw"
+    )
+    assert zone_name_at(51.1545, 15.001) == "Europe/Berlin"
+    assert not (tmp_path / "zones.json").exists()
+    assert zone_name_at(51.1545, 15.009) == "Europe/Warsaw"  # looked up again, rightly
+    monkeypatch.setattr(lt, "_lookup", lambda lat, lon: "Europe/Berlin")
+    assert zone_name_at(51.1545, 15.001) == "Europe/Berlin"
+    assert json.loads((tmp_path / "zones.json").read_text()) == {"5115,1500": "Europe/Berlin"}

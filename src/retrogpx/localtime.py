@@ -4,17 +4,25 @@ Times stay timezone-aware UTC inside retrogpx; people read them in the run's loc
 with the zone named: ``2024-04-30 19:10 CEST (Europe/Berlin)``. The zone comes from
 where the run was: the IANA zone at its first located point, found offline by
 `timezonefinder <https://github.com/jannikmi/timezonefinder>`_ (the zones' boundary
-polygons, shipped with it; imported on first use: loading it costs about 70 ms, one
-lookup then about 10 µs). A run without positions falls back to the local-time offset
-its device recorded (a FIT file's ``activity`` message), told as ``UTC+02:00``.
+polygons, shipped with it). Loading timezonefinder costs about 70 ms (mostly the C
+declarations cffi parses for its point-in-polygon code), a lookup then about 10 µs; so
+zones found are kept in a small cache (``zones.json`` in the map layer cache's folder),
+by cells of 0.01° whose corners and centre all lie in one zone: a runner's next run
+from the same park finds its zone there without loading timezonefinder. A run without
+positions falls back to the local-time offset its device recorded (a FIT file's
+``activity`` message), told as ``UTC+02:00``.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,14 +67,83 @@ def _finder() -> Any:
     return TimezoneFinder()
 
 
-def zone_name_at(lat: float, lon: float) -> str | None:
+#: The zone cache's cells, in degrees (about 1 km), and its file in the cache folder.
+CELL_DEG = 0.01
+ZONE_CACHE = "zones.json"
+#: Cells kept at most (the oldest are dropped: a cache, not a record).
+ZONE_CACHE_CELLS = 4096
+
+
+def _cache_path() -> Path | None:
+    """The zone cache file: in ``$RETROGPX_CACHE_DIR``, else the user's cache folder."""
+    folder = os.environ.get("RETROGPX_CACHE_DIR")
+    if not folder:
+        try:
+            import platformdirs
+
+            folder = platformdirs.user_cache_dir("retrogpx", appauthor=False)
+        except Exception:  # no home folder: no cache
+            return None
+    return Path(folder).expanduser() / ZONE_CACHE
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int]:
+    return math.floor(lat / CELL_DEG), math.floor(lon / CELL_DEG)
+
+
+def _read_cache(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _write_cache(path: Path, cells: dict[str, str]) -> None:
+    """Write the cache through a temporary file renamed over it (a reader sees the old
+    or the new file; two writers: the last one's cells are kept, which only costs a
+    lookup later). Nothing is said when it cannot be written: it only saves time."""
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".zones.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(dict(list(cells.items())[-ZONE_CACHE_CELLS:]), fh)
+        os.replace(tmp, path)
+    except OSError:
+        with suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
+
+
+def _lookup(lat: float, lon: float) -> str | None:
+    name: str | None = _finder().timezone_at(lng=float(lon), lat=float(lat))
+    return name
+
+
+def zone_name_at(lat: float, lon: float, *, cache: bool = True) -> str | None:
     """The IANA time zone at a point (``Europe/Berlin``), or None off the globe or
-    where no zone is known (timezonefinder's ``Etc/GMT±N`` over the open sea is kept)."""
+    where no zone is known (timezonefinder's ``Etc/GMT±N`` over the open sea is kept).
+
+    With ``cache``, a point in a cell of :data:`CELL_DEG` found before in one zone
+    is answered from the zone cache; a new cell wholly in one zone is added to it."""
     if not (math.isfinite(lat) and math.isfinite(lon)):
         return None
     if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
         return None
-    name: str | None = _finder().timezone_at(lng=float(lon), lat=float(lat))
+    path = _cache_path() if cache else None
+    row, col = _cell(lat, lon)
+    key = f"{row},{col}"
+    cells = _read_cache(path) if path is not None else {}
+    name = cells.get(key)
+    if name is None:
+        name = _lookup(lat, lon)
+        if name is not None and path is not None:
+            lat0, lon0 = row * CELL_DEG, col * CELL_DEG
+            corners = [(lat0 + a * CELL_DEG, lon0 + b * CELL_DEG) for a in (0, 1) for b in (0, 1)]
+            if all(_lookup(a, b) == name for a, b in corners if -90.0 <= a <= 90.0):
+                cells[key] = name
+                _write_cache(path, cells)
     if name is None:
         return None
     try:
