@@ -292,7 +292,8 @@ def test_segment_panels_match_the_metrics(session) -> None:
         assert title.startswith(f"{i} · {seg.verdict.upper()}")
     assert "not straight" in _one(fig, "panel-2").get_title(loc="left")
     # the road that set it, named with its distance
-    assert "14 m from Birkenweg (residential)" in " ".join(_one(fig, "panel-3").get_title(loc="left").split())
+    title = " ".join(_one(fig, "panel-3").get_title(loc="left").split())
+    assert "14 m from Birkenweg (residential)" in title
     assert _one(fig, "panel-1").get_title(loc="left").startswith("1 · OK\nchord")
 
 
