@@ -105,7 +105,7 @@ def test_attention_names_every_warn_and_unsafe_run_with_reasons_in_words(
     # worst first, then by start; the watch session once (as its FIT file)
     assert names == ["roadside.gpx", "2024-03-25.gpx", "track_intervals.fit", "2024-05-18.gpx"]
     road = visible(items[0])
-    assert "unsafe" in road and "2024-04-30 17:10 UTC" in road
+    assert "unsafe" in road and "2024-04-30 19:10 CEST (Europe/Berlin)" in road  # 17:10 UTC
     assert "near a road — segment 1: 8 m from Ahornstraße (residential)" in road
     assert "crosses a road — segment 2: Parkwirtschaftsweg (service)" in road
     assert "near a hazard — segment 3: 6 m from a marked hazard" in road
@@ -197,7 +197,7 @@ def test_fail_on_names_the_runs_that_reached_it(season: dict[str, Any]) -> None:
     err = season["result"].stderr
     assert "--fail-on unsafe: 1 run reached it:" in err
     (line,) = [ln for ln in err.splitlines() if "roadside.gpx" in ln]
-    assert "2024-04-30 17:10 UTC" in line
+    assert "2024-04-30 19:10 CEST (Europe/Berlin)" in line  # 17:10 UTC, in Berlin
     assert line.endswith("unsafe: near a road, crosses a road, near a hazard")
 
 

@@ -99,10 +99,12 @@ class RunResult:
         }
 
 
-def zone_of(track: Track) -> RunZone | None:
-    """The track's local time zone (:func:`retrogpx.localtime.run_zone`)."""
+def zone_of(track: Track, config: Config | None = None) -> RunZone | None:
+    """The track's local time zone (:func:`retrogpx.localtime.run_zone`); its zone
+    cache where ``config`` keeps the map layer cache (none with ``cache = false``)."""
     pts = track.columns
-    return run_zone(pts.lat, pts.lon, track.start, track.utc_offset_s)
+    cache = config.layers.cache_option if config is not None else True
+    return run_zone(pts.lat, pts.lon, track.start, track.utc_offset_s, cache)
 
 
 def track_dict(track: Track, distance_m: float, zone: RunZone | None = None) -> dict[str, Any]:
@@ -138,7 +140,7 @@ def track_facts(track: Track, config: Config) -> dict[str, Any]:
     else:
         x, y = LocalProjection.for_points(pts.lat, pts.lon).to_xy(pts.lat, pts.lon)
     distance = track_distance_m(track, x, y, config.metrics.smoothing_s)
-    return track_dict(track, distance, zone_of(track))
+    return track_dict(track, distance, zone_of(track, config))
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -292,7 +294,7 @@ def analyse(
         safety_checked=layers is not None,
         lap_source=lap_source,
         layers=layers,
-        zone=zone_of(track),
+        zone=zone_of(track, config),
     )
 
 
@@ -380,7 +382,7 @@ def lap_zone(config: Config, track: Track) -> str:
     name = config.laps.timezone
     if name.lower() != AUTO_ZONE:
         return name
-    zone = zone_of(track)
+    zone = zone_of(track, config)
     if zone is not None and zone.name is not None:
         return zone.name
     if zone is not None and zone.offset_s is not None and zone.offset_s % 3600 == 0:

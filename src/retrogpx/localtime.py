@@ -74,8 +74,14 @@ ZONE_CACHE = "zones.json"
 ZONE_CACHE_CELLS = 4096
 
 
-def _cache_path() -> Path | None:
-    """The zone cache file: in ``$RETROGPX_CACHE_DIR``, else the user's cache folder."""
+def _cache_path(cache: bool | str | Path = True) -> Path | None:
+    """The zone cache file: in the folder ``cache`` names, else (True) in
+    ``$RETROGPX_CACHE_DIR``, else the user's cache folder; None for no cache (False),
+    as the map layer cache is chosen (``--cache-dir``, ``--no-cache``)."""
+    if cache is False:
+        return None
+    if cache is not True:
+        return Path(cache).expanduser() / ZONE_CACHE
     folder = os.environ.get("RETROGPX_CACHE_DIR")
     if not folder:
         try:
@@ -121,17 +127,18 @@ def _lookup(lat: float, lon: float) -> str | None:
     return name
 
 
-def zone_name_at(lat: float, lon: float, *, cache: bool = True) -> str | None:
+def zone_name_at(lat: float, lon: float, *, cache: bool | str | Path = True) -> str | None:
     """The IANA time zone at a point (``Europe/Berlin``), or None off the globe or
     where no zone is known (timezonefinder's ``Etc/GMT±N`` over the open sea is kept).
 
-    With ``cache``, a point in a cell of :data:`CELL_DEG` found before in one zone
-    is answered from the zone cache; a new cell wholly in one zone is added to it."""
+    With a ``cache`` (True: the default folder, or a folder), a point in a cell of
+    :data:`CELL_DEG` found before in one zone is answered from the zone cache; a new
+    cell wholly in one zone is added to it. False: always looked up, nothing written."""
     if not (math.isfinite(lat) and math.isfinite(lon)):
         return None
     if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
         return None
-    path = _cache_path() if cache else None
+    path = _cache_path(cache)
     row, col = _cell(lat, lon)
     key = f"{row},{col}"
     cells = _read_cache(path) if path is not None else {}
@@ -166,14 +173,16 @@ def run_zone(
     lon: np.ndarray,
     start: datetime | None = None,
     device_offset_s: float | None = None,
+    cache: bool | str | Path = True,
 ) -> RunZone | None:
     """A run's zone from its points (``lat``, ``lon`` in degrees, NaN where unknown):
     the IANA zone at its first located point; else the offset its device recorded
     (``device_offset_s``, a Track's ``utc_offset_s``); None when neither is known.
-    ``start``: the run's first time, for the offset in force then."""
+    ``start``: the run's first time, for the offset in force then; ``cache``: the zone
+    cache (:func:`zone_name_at`)."""
     located = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
     if len(located):
-        name = zone_name_at(float(lat[located[0]]), float(lon[located[0]]))
+        name = zone_name_at(float(lat[located[0]]), float(lon[located[0]]), cache=cache)
         if name is not None:
             return RunZone(name, offset_s_at(start, name), FROM_POSITION)
     if device_offset_s is not None and math.isfinite(device_offset_s):

@@ -494,8 +494,9 @@ def render_season(
     if narrow and listed:
         console.print(terminal.notes_list(listed, "flags"))
     console.print(files_line(data.files, data.counts))
+    # One line a file, however long (a log or grep finds the file with its reason).
     for o in data.not_checked:
-        console.print(terminal.notes_list([(f"{NOT_CHECKED_WORDS[o.status]}:", str(o.error))]))
+        console.print(f"{NOT_CHECKED_WORDS[o.status]}: {o.error}", soft_wrap=True)
     return buffer.getvalue()
 
 
