@@ -128,6 +128,9 @@ def test_runs_table_has_one_verdict_coloured_row_a_run(season: dict[str, Any]) -
     assert not any(f.endswith(("track_intervals.gpx", "track_intervals.tcx")) for f in files)
     road = next(r for r in rows if "roadside.gpx" in r[2][1])
     assert road[-1][1] == "unsafe" and "v-unsafe" in (road[-1][0].get("class") or "")
+    # every sample run is in Berlin: the zone named once, in the heading; each start in it
+    assert re.search(r"<th>start \(Europe/Berlin\)</th>", season["html"])
+    assert road[0][1] == "2024-04-30 19:10 CEST"  # 17:10 UTC
     unmarked = next(r for r in rows if "2024-04-20.gpx" in r[2][1])
     assert unmarked[-1][1] == "not judged"
     trs = [

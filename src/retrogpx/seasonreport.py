@@ -238,9 +238,18 @@ def _when(outcome: FileOutcome, r: SeasonReport) -> str:
     return local_time(run.get("start"), offset, zone=run.get("time_zone"))
 
 
+def _one_zone(r: SeasonReport) -> str | None:
+    """The time zone every run of the table shares, if they share one."""
+    zones = {(o.run or {}).get("time_zone") for o in r.runs}
+    return zones.pop() if len(zones) == 1 else None
+
+
 def _runs_table(r: SeasonReport) -> list[str]:
+    # One zone for all: named once in the heading, not on every row.
+    zone = _one_zone(r)
+    start = f"start ({_e(zone)})" if zone else "start"
     head = (
-        "<tr><th>start</th><th>athlete</th><th>file</th><th>distance</th><th>warm-up</th>"
+        f"<tr><th>{start}</th><th>athlete</th><th>file</th><th>distance</th><th>warm-up</th>"
         "<th>reverse segments</th><th>reverse distance</th>"
         + "".join(f"<th>{v}</th>" for v in VERDICTS)
         + "<th>verdict</th></tr>"
@@ -253,8 +262,9 @@ def _runs_table(r: SeasonReport) -> list[str]:
         reverse_m = sum(s.get("distance_m") or 0.0 for s in o.segments)
         name = run.get("name")
         named = f'<br><span class="muted">{_e(name)}</span>' if name else ""
+        when = _when(o, r).removesuffix(f" ({zone})")
         rows.append(
-            f'<tr class="v-{_e(verdict or "none")}"><td class="when">{_e(_when(o, r))}</td>'
+            f'<tr class="v-{_e(verdict or "none")}"><td class="when">{_e(when)}</td>'
             f"<td>{_e(o.athlete)}</td>"
             f'<td class="file"><a href="#{run_anchor(o.file)}" title="{_e(o.file)}">'
             f"{_e(Path(o.file).name)}</a>{named}</td>"
