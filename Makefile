@@ -23,12 +23,12 @@ demo: $(BIN)/.installed-demo
 	@mkdir -p $(OUT)
 	@for gpx in sample_tracks/*.gpx; do \
 		name=$$(basename "$$gpx" .gpx); \
-		$(BIN)/retrogpx check "$$gpx" --layers sample_tracks/park.osm \
+		$(BIN)/retrogpx check "$$gpx" --layers sample_tracks/park.osm --config sample_tracks/samples.toml \
 			--plot $(OUT)/$$name.png --report $(OUT)/$$name.html || exit 1; \
 	done
 	$(BIN)/retrogpx batch sample_tracks/season sample_tracks/roadside.gpx \
 		sample_tracks/watch/track_intervals.gpx sample_tracks/watch/track_intervals.tcx \
-		--layers sample_tracks/park.osm \
+		--layers sample_tracks/park.osm --config sample_tracks/samples.toml \
 		--output $(OUT)/season-segments.csv --summary $(OUT)/season.json \
 		--plots $(OUT) --report $(OUT)/season.html; test $$? -le 4
 	@echo "reports and plots are in $(OUT)/"

@@ -316,11 +316,14 @@ def check_track(track: Track) -> None:
 
 
 def check_plan(plan: LapPlan, track: Track) -> None:
-    """Segments lie inside the track, hold at least 3 points and do not overlap."""
+    """Segments lie inside the track, hold at least 3 points unless they are stubs, and
+    do not overlap."""
     placed = sorted(plan.segments + plan.context, key=lambda s: s.first)
     for seg in placed:
-        assert seg.first >= 0 and seg.last < len(track) and seg.points >= 3
-    for a, b in pairwise(placed):
+        assert 0 <= seg.first < len(track) and seg.first - 1 <= seg.last < len(track)
+        assert seg.stub or seg.points >= 3
+    holding = [seg for seg in placed if seg.points]
+    for a, b in pairwise(holding):
         assert a.last < b.first
 
 

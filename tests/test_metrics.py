@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retrogpx.grade import estimate_grade
 from retrogpx.metrics import (
     GpsErrorModel,
     MetricSettings,
     chord_uncertainty_m,
-    grade,
     segment_metrics,
     smooth_path,
 )
@@ -99,11 +99,17 @@ def test_smoother_is_exact_for_steady_straight_motion_at_the_ends() -> None:
 
 def test_grade_from_elevation() -> None:
     s = np.linspace(0, 80, 41)
-    g, u = grade(s, 100 + 0.08 * s)
+    t = np.arange(41.0)
+
+    def grade(e: np.ndarray | None) -> tuple[float | None, float | None]:
+        g = estimate_grade(s, t, e, drift_sigma_m=0.0, drift_correlation_s=600.0)
+        return (None, None) if g is None else (g.grade_pct, g.uncertainty_pct)
+
+    g, u = grade(100 + 0.08 * s)
     assert g == pytest.approx(8.0, abs=1e-6) and u is not None and u < 1e-6
-    assert grade(s, np.zeros_like(s)) == (None, None)  # flat-zero: the file has no elevation
-    assert grade(s, np.full_like(s, np.nan)) == (None, None)
-    assert grade(s, None) == (None, None)
+    assert grade(np.zeros_like(s)) == (None, None)  # flat-zero: the file has no elevation
+    assert grade(np.full_like(s, np.nan)) == (None, None)
+    assert grade(None) == (None, None)
 
 
 def test_without_times_time_metrics_are_none() -> None:

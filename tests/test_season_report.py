@@ -108,7 +108,7 @@ def test_attention_names_every_warn_and_unsafe_run_with_reasons_in_words(
     assert "unsafe" in road and "2024-04-30 19:10 CEST (Europe/Berlin)" in road  # 17:10 UTC
     assert "near a road — segment 1: 8 m from Ahornstraße (residential)" in road
     assert "crosses a road — segment 2: Parkwirtschaftsweg (service)" in road
-    assert "near a hazard — segment 3: 6 m from a marked hazard" in road
+    assert "near a hazard — segment 3: 3 m from a marked hazard" in road
     assert "no warm-up — first reverse section after 5.9 min" in visible(items[1])
     assert "too long — segment 3: covered 111 m" in visible(items[2])
     # each links to its run's section, which is open

@@ -82,7 +82,7 @@ def test_every_check_field_is_a_column(tmp_path: Path) -> None:
         # Columns added by a later migration come after the geometry (ALTER TABLE).
         assert columns == ["run_id", *SEGMENT_FIELDS[: SEGMENT_FIELDS.index("lit")],
                            *SEGMENT_FIELDS[SEGMENT_FIELDS.index("verdict") :], "geometry",
-                           "lit", "surface", "sun_elevation_deg"]  # fmt: skip
+                           "lit", "surface", "sun_elevation_deg", "safety_checked"]  # fmt: skip
         run_columns = {r[1] for r in store.query("PRAGMA table_info(runs)")}
         assert {"content_hash", "path", "file", "athlete", "start", "status", "error",
                 "verdict", "reasons", "worst_reasons", "notes", "lap_source", "warmup_min",
@@ -168,7 +168,7 @@ def _segment(draw: st.DrawFn, file: str, athlete: str, index: int) -> dict[str, 
             seg[name] = draw(st.none() | _text)
         elif name in ("start", "end"):
             seg[name] = draw(_time)
-        elif name == "crosses_road":
+        elif name in ("crosses_road", "safety_checked"):
             seg[name] = draw(st.sampled_from([None, True, False]))
         elif name == "reasons":
             seg[name] = draw(_codes)
@@ -226,7 +226,7 @@ def test_any_outcome_comes_back_exactly(outcomes: tuple[FileOutcome, ...]) -> No
 
 
 def v1_store(path: Path, version: int = 1) -> None:
-    """A store as retrogpx wrote it at schema ``version`` (1 to 3), with one run."""
+    """A store as retrogpx wrote it at schema ``version`` (1 to 5), with one run."""
     con = sqlite3.connect(path, isolation_level=None)
     for script in MIGRATIONS[:version]:
         for statement in script.split(";"):
@@ -247,9 +247,9 @@ def test_an_older_store_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     v1_store(path)
     with SeasonStore(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 5
+        assert store.schema_version() == SCHEMA_VERSION == 6
         segment_columns = {r[1] for r in store.query("PRAGMA table_info(segments)")}
-        assert {"lit", "surface", "sun_elevation_deg"} <= segment_columns
+        assert {"lit", "surface", "sun_elevation_deg", "safety_checked"} <= segment_columns
         assert store.query("SELECT file, athlete, activity_id FROM runs") == [
             ("r.gpx", "anna", None)
         ]
@@ -259,19 +259,24 @@ def test_an_older_store_is_migrated(tmp_path: Path) -> None:
         assert stale.tool_version == "0.0.9"  # so the next batch re-checks it
 
 
-def test_a_version_3_store_is_migrated_and_still_shown(tmp_path: Path) -> None:
-    """Schema 4 adds each run's line and time grid and the duplicates' run: a store of
-    version 3 keeps its runs, which have none (their maps are not drawn, never guessed)."""
-    path = tmp_path / "v3.sqlite"
-    v1_store(path, version=3)
+def _old_store_with_a_segment(path: Path, version: int) -> None:
+    """:func:`v1_store` at ``version``, its run holding one segment."""
+    v1_store(path, version=version)
     con = sqlite3.connect(path, isolation_level=None)
     con.execute(
         'INSERT INTO segments (run_id, "index", start, distance_m, verdict, reasons, notes) '
         "VALUES (1, 1, '2024-05-06T07:15:00Z', 75.0, 'ok', '', '[]')"
     )
     con.close()
+
+
+def test_a_version_3_store_is_migrated_and_still_shown(tmp_path: Path) -> None:
+    """Schema 4 adds each run's line and time grid and the duplicates' run: a store of
+    version 3 keeps its runs, which have none (their maps are not drawn, never guessed)."""
+    path = tmp_path / "v3.sqlite"
+    _old_store_with_a_segment(path, 3)
     with SeasonStore(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 5
+        assert store.schema_version() == SCHEMA_VERSION == 6
         assert store.query("SELECT line, grid_t0, grid, duplicate_of FROM runs") == [
             (None, None, None, None)
         ]
@@ -291,7 +296,7 @@ def test_a_version_4_store_gains_the_time_zone_and_keeps_its_runs(tmp_path: Path
     path = tmp_path / "v4.sqlite"
     v1_store(path, version=4)
     with SeasonStore(path) as store:
-        assert store.schema_version() == 5
+        assert store.schema_version() == SCHEMA_VERSION == 6
         assert store.query("SELECT time_zone, utc_offset_s FROM runs") == [(None, None)]
         run = {"file": "b.gpx", "athlete": "anna", "start": "2024-05-07T17:00:00Z",
                "time_zone": "Europe/Berlin", "utc_offset_s": 7200, "reasons": []}  # fmt: skip
@@ -301,6 +306,18 @@ def test_a_version_4_store_gains_the_time_zone_and_keeps_its_runs(tmp_path: Path
         ]
         (back,) = [o for o in store.outcomes() if o.file == "b.gpx"]
         assert back.run is not None and back.run["time_zone"] == "Europe/Berlin"
+
+
+def test_a_version_5_store_says_nothing_of_safety_checked(tmp_path: Path) -> None:
+    """Schema 6 adds whether each segment's venue safety was checked (issue 12): older
+    segments say nothing (None), never that they were checked."""
+    path = tmp_path / "v5.sqlite"
+    _old_store_with_a_segment(path, 5)
+    with SeasonStore(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 6
+        assert store.query("SELECT safety_checked FROM segments") == [(None,)]
+        (outcome,) = store.outcomes()
+        assert outcome.segments[0]["safety_checked"] is None
 
 
 def test_a_newer_store_is_refused_untouched(tmp_path: Path) -> None:

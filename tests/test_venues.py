@@ -383,9 +383,10 @@ def test_a_region_is_never_read_whole(tmp_path: Path) -> None:
 
 
 def test_the_simulated_check_can_fail(tmp_path: Path) -> None:
-    """The trials are not a formality: a line 33 m from a residential road (over the
-    30 m limit, but inside the GPS margin venues keeps) is judged unsafe in many of
-    its noisy runs; the margin's 36 m is enough."""
+    """The trials are not a formality: a line on the 30 m limit of a residential road
+    (inside the GPS margin venues keeps) is judged unsafe in some of its noisy runs (a
+    drift towards the road beyond the distance's uncertainty; within it a run is only
+    borderline, issue 12); the margin's 36 m is enough."""
     from test_layers import PROJ
 
     b, _, _ = planted_map()
@@ -399,7 +400,7 @@ def test_the_simulated_check_can_fail(tmp_path: Path) -> None:
         return Stretch(1, 0.0, 90.0, y, None, 30.0, "other", "", "", None, None, "", ends,
                        lonlat, 90.0)  # fmt: skip
 
-    assert _ok_share(at(33.0), [path], TRIALS, seed=7) < 0.95
+    assert _ok_share(at(30.0), [path], TRIALS, seed=7) < 0.95
     assert _ok_share(at(40.0), [path], TRIALS, seed=7) >= 0.95
 
 

@@ -56,7 +56,7 @@ from sample_venue import ORIGIN_LAT, ORIGIN_LON, write_osm  # noqa: E402
 DEFAULT_SEED = 20240406
 DEFAULT_OUT = TOOLS.parent / "sample_tracks"
 #: Files in the output folder that are written by hand, not by this tool.
-HAND_WRITTEN = frozenset({"README.md"})
+HAND_WRITTEN = frozenset({"README.md", "samples.toml"})
 #: Parts that --only can name besides single sessions.
 PARTS = ("map", "sessions", "watch", "season")
 

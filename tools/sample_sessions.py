@@ -402,7 +402,7 @@ def roadside(seed: int) -> Session:
             (
                 [(378, 97), (453, 97)],
                 2.3,
-                "straight 75 m passing 4 m from a construction pit (hazard=pit)",
+                "straight 75 m passing 1 m from a construction pit (hazard=pit)",
                 ("near_hazard",),
             ),
             (

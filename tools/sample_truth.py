@@ -36,6 +36,9 @@ WARMUP_MIN = 10.0
 #: The sessions keep hazards either within 5 m of a segment or over 40 m away, so any
 #: hazard distance threshold between those gives the designed result; 10 m is assumed.
 HAZARD_M = 10.0
+#: Two standard deviations of one point's position across a road: drift 2.5 m and
+#: jitter 0.5 m per axis (the default GPS model).
+POSITION_U_M = 2.0 * math.hypot(2.5, 0.5)
 #: A GPS dropout designed as ``gps_gap`` is at least this long; smart recording leaves
 #: at most 7 s between points.
 GAP_S = 30
@@ -129,12 +132,12 @@ def segment_truth(leg: Leg, start: datetime | None = None) -> dict[str, Any]:
         reasons.append("steep")
     if leg.dropout is not None and leg.dropout[1] - leg.dropout[0] >= GAP_S:
         reasons.append("gps_gap")
-    if around.nearest_road_m < ROAD_M:
-        reasons.append("near_road")
+    # Road and hazard distances carry one point's position uncertainty (retrogpx's
+    # position_uncertainty_m with the default model): within it, noise decides.
+    against(around.nearest_road_m, ROAD_M, POSITION_U_M, "near_road", above=False)
     if around.crosses_road:
         reasons.append("crosses_road")
-    if around.nearest_hazard_m < HAZARD_M:
-        reasons.append("near_hazard")
+    against(around.nearest_hazard_m, HAZARD_M, POSITION_U_M, "near_hazard", above=False)
     if around.venue is None:
         reasons.append("no_soft_venue")
 

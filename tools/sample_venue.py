@@ -293,7 +293,7 @@ def _features() -> list[Feature]:
         # Hazards.
         area(
             {"hazard": "pit", "name": "Baugrube", "construction": "yes"},
-            np.array([(416, 86), (424, 86), (424, 93), (416, 93)], float),
+            np.array([(416, 89), (424, 89), (424, 96), (416, 96)], float),
         ),
         line({"barrier": "kerb", "kerb": "raised", "hazard": "kerb"}, (470, 40), (530, 40)),
     ]

@@ -27,9 +27,17 @@ from .laps import (
     watch_lap_rows,
 )
 from .localtime import RunZone, local_iso, run_zone
-from .metrics import SegmentMetrics, judged_path, segment_metrics, smooth_path
+from .metrics import SegmentMetrics, judged_path, segment_metrics, smooth_path, stub_metrics
 from .readers import read_track
-from .rules import Judgement, Verdict, judge_run, judge_segment, worst
+from .rules import (
+    COVERAGE_MARGIN_M,
+    Judgement,
+    Verdict,
+    grade_judgeable,
+    judge_run,
+    judge_segment,
+    worst,
+)
 from .track import Track, seconds_between, utc_datetime
 
 if TYPE_CHECKING:
@@ -51,6 +59,7 @@ class SegmentResult:
     y: np.ndarray
     safety: SegmentSafety | None = None
     sun_elevation_deg: float | None = None  # at its middle time and point; None untimed
+    safety_checked: bool = False  # its venue safety was measured (a map covers it)
 
     @property
     def verdict(self) -> Verdict:
@@ -85,6 +94,30 @@ class RunResult:
         """Run-level reason codes."""
         return self.run_judgement.reasons
 
+    @property
+    def uncovered(self) -> list[int]:
+        """The segments a map was given for but does not cover (their venue safety was
+        not checked), by index."""
+        if self.layers is None:
+            return []
+        return [
+            s.segment.index for s in self.segments if s.metrics.measured and not s.safety_checked
+        ]
+
+    def safety_line(self) -> str:
+        """What the run's header says of venue safety: checked, or why not (all of it or
+        which segments)."""
+        if self.layers is None:
+            return "venue safety not checked: no map layer was given (--layers)"
+        missed = self.uncovered
+        if missed:
+            which = "segment" + ("s" if len(missed) > 1 else "")
+            return (
+                f"venue safety not checked: the map does not cover {which} "
+                + ", ".join(map(str, missed))
+            )
+        return "venue safety checked against the map"
+
     def to_dict(self) -> dict[str, Any]:
         """The ``retrogpx.check/1`` JSON document (see README)."""
         return {
@@ -94,6 +127,7 @@ class RunResult:
             "verdict": self.verdict,
             "reasons": self.reasons,
             "safety_checked": self.safety_checked,
+            "lap_source": self.lap_source,
             "notes": [*self.notes, *self.run_judgement.notes],
             "segments": [segment_dict(s) for s in self.segments],
         }
@@ -194,6 +228,7 @@ def segment_dict(s: SegmentResult) -> dict[str, Any]:
         "lit": safety.lit if safety else None,
         "surface": safety.surface if safety else None,
         "sun_elevation_deg": _r(s.sun_elevation_deg, 1),
+        "safety_checked": s.safety_checked,
         "verdict": s.verdict,
         "reasons": s.judgement.reasons,
         "notes": s.judgement.notes,
@@ -241,44 +276,84 @@ def analyse(
         x, y = proj.to_xy(pts.lat, pts.lon)
     t = track.seconds() if track.has_time else None
     ele, part = pts.ele, pts.part
+    barometric = config.metrics.gps.barometric(track.altitude_barometric)
     measured: list[tuple[Segment, SegmentMetrics, np.ndarray, np.ndarray]] = []
     notes = [*track.notes, *plan.notes]
     for seg in plan.segments:
         sl = slice(seg.first, seg.last + 1)
-        m = segment_metrics(None if t is None else t[sl], x[sl], y[sl], ele[sl], config.metrics)
+        if seg.stub:
+            duration = None if t is None or not seg.points else float(t[seg.last] - t[seg.first])
+            m = stub_metrics(seg.points, duration)
+        else:
+            ts = None if t is None else t[sl]
+            m = segment_metrics(ts, x[sl], y[sl], ele[sl], config.metrics, barometric=barometric)
         measured.append((seg, m, x[sl], y[sl]))
-        if (part[sl] != part[seg.first]).any():
+        if seg.points and (part[sl] != part[seg.first]).any():
             notes.append(f"segment {seg.index} spans a pause in the recording")
-    safeties: Sequence[SegmentSafety | None] = [None] * len(measured)
+    safeties: list[SegmentSafety | None] = [None] * len(measured)
+    covered = [False] * len(measured)
     if layers is not None:
         from .safety import segment_safety
 
         radius = max(100.0, config.rules.largest_distance_m)
+        reach = config.rules.largest_distance_m + COVERAGE_MARGIN_M
+        covered = [
+            m.measured and layers.covers(pts.lon[seg.first : seg.last + 1],
+                                         pts.lat[seg.first : seg.last + 1], reach)
+            for seg, m, _, _ in measured
+        ]  # fmt: skip
+        todo = [i for i, c in enumerate(covered) if c]
         judged = []
-        for seg, _, mx, my in measured:
+        for i in todo:
+            seg, _, mx, my = measured[i]
             ts = None if t is None else t[seg.first : seg.last + 1]
             _, jx, jy, _, _ = judged_path(ts, mx, my, config.metrics)
             judged.append((jx, jy))
-        safeties = segment_safety(
+        found = segment_safety(
             layers,
-            [(mx, my) for _, _, mx, my in measured],
+            [(measured[i][2], measured[i][3]) for i in todo],
             judged=judged,
             search_radius_m=radius,
         )
+        for i, s in zip(todo, found, strict=True):
+            safeties[i] = s
         notes.extend(layers.notes)
+        missed = [seg.index for (seg, m, _, _), c in zip(measured, covered, strict=True)
+                  if m.measured and not c]  # fmt: skip
+        if missed:
+            notes.insert(0, not_covered_note(missed, reach))
     else:
         notes.append("venue safety was not checked: no map layer was given (--layers)")
+    ungraded = [
+        seg.index
+        for seg, m, _, _ in measured
+        if m.measured and grade_judgeable(m, config.rules) is False
+    ]
+    if ungraded:
+        notes.append(ungraded_note(ungraded, barometric))
     sun = [_sun_at(seg, track) for seg, _, _, _ in measured]
     results = [
-        SegmentResult(seg, m, judge_segment(m, config.rules, s, sun_deg), mx, my, s, sun_deg)
-        for (seg, m, mx, my), s, sun_deg in zip(measured, safeties, sun, strict=True)
+        SegmentResult(
+            seg,
+            m,
+            judge_segment(
+                m, config.rules, s, sun_deg, uncovered=layers is not None and m.measured and not c
+            ),
+            mx,
+            my,
+            s,
+            sun_deg,
+            safety_checked=c,
+        )
+        for (seg, m, mx, my), s, sun_deg, c in zip(measured, safeties, sun, covered, strict=True)
     ]
     warmup = None
     start_ns = track.start_ns
-    if plan.segments and start_ns is not None and plan.segments[0].start is not None:
-        first_ns = track.columns.time_ns[plan.segments[0].first]
+    timed_segments = [seg for seg in plan.segments if seg.start is not None]
+    if timed_segments and start_ns is not None:
+        first_ns = track.columns.time_ns[timed_segments[0].first]
         warmup = seconds_between(start_ns, first_ns) / 60.0
-    elif plan.segments:
+    elif plan.segments and start_ns is None:
         notes.append("the track has no times: warm-up not checked")
     if not plan.segments:
         notes.append("the lap file marks no reverse segment")
@@ -291,10 +366,36 @@ def analyse(
         run_judgement=judge_run(warmup, config.rules),
         distance_m=track_distance_m(track, x, y, config.metrics.smoothing_s, t),
         notes=notes,
-        safety_checked=layers is not None,
+        safety_checked=layers is not None
+        and all(c for (_, m, _, _), c in zip(measured, covered, strict=True) if m.measured),
         lap_source=lap_source,
         layers=layers,
         zone=zone_of(track, config),
+    )
+
+
+def not_covered_note(indices: Sequence[int], reach_m: float) -> str:
+    """``venue safety not checked: the map does not cover segments 2, 3 ...``."""
+    which = "segment" + ("s" if len(indices) > 1 else "")
+    return (
+        f"venue safety not checked: the map does not cover {which} "
+        f"{', '.join(map(str, indices))} (and {reach_m:.0f} m around)"
+    )
+
+
+def ungraded_note(indices: Sequence[int], barometric: bool) -> str:
+    """The run's note for segments whose altitude cannot judge the grade."""
+    which = "segment" + ("s" if len(indices) > 1 else "")
+    kind = "barometric altitude glitches" if barometric else "GPS altitude drifts"
+    hint = (
+        ""
+        if barometric
+        else "; if the watch has a barometer, say so in the config: altitude = \"barometric\" "
+        "under gps"
+    )
+    return (
+        f"grade not judged on {which} {', '.join(map(str, indices))}: the {kind} too much "
+        f"over so short a stretch{hint}"
     )
 
 
@@ -403,16 +504,32 @@ def plan_for(
     laps: str | Path | None = None,
     reverse_laps: str | None = None,
 ) -> tuple[LapPlan, str]:
-    """The reverse segments of a run and where they came from.
+    """The reverse segments of a run and where they came from (said aloud: the second
+    value names the source, and the plan's notes say when a lap file beside the track
+    was passed by).
 
-    Order of precedence: an explicit lap file; the lap file beside the track; the
-    watch's own laps chosen by ``reverse_laps`` (TCX/FIT). A lap file with a ``lap``
-    column picks watch laps by number.
+    One lap source: an explicit lap file (``laps``) or the watch's own laps chosen by
+    ``reverse_laps`` (TCX/FIT), never both; with neither, the lap file beside the track.
+    A lap file with a ``lap`` column picks watch laps by number.
 
     Raises:
-        LapError: no lap source at all, or a bad lap file / selection.
+        LapError: both sources given, or a bad lap file / selection.
+        UnmarkedRunError: no lap source at all, a lap file labelling no lap reverse, or a
+            selection that matches no lap.
     """
-    lap_path = Path(laps) if laps is not None else lap_file_for(path)
+    if laps is not None and reverse_laps is not None:
+        raise LapError(
+            "--laps and --reverse-laps both choose the reverse laps",
+            path=path,
+            hint="give one of them",
+        )
+    beside = lap_file_for(path)
+    if reverse_laps is not None:
+        plan = plan_watch_laps(track, reverse_laps, path)
+        if beside.is_file():
+            plan.notes.insert(0, f"{beside.name} beside the track was not used: --reverse-laps")
+        return plan, f"watch laps {reverse_laps}"
+    lap_path = Path(laps) if laps is not None else beside
     if laps is not None or lap_path.is_file():
         zone = lap_zone(config, track)
         rows = read_lap_rows(lap_path, timezone=zone, watch_laps=track.laps)
@@ -420,24 +537,36 @@ def plan_for(
         if not plan.segments:
             raise _no_reverse_label(rows, lap_path)
         return plan, str(lap_path)
-    if reverse_laps is not None:
-        from .watchlaps import parse_lap_spec, select_laps
-
-        spec = parse_lap_spec(reverse_laps)
-        try:
-            chosen = select_laps(track.laps, spec)
-        except LapError as exc:  # the file's laps hold none of those chosen
-            raise UnmarkedRunError(
-                exc.message, path=exc.path or str(path), where=exc.where, hint=exc.hint
-            ) from None
-        return plan_segments(track, watch_lap_rows(chosen, track.laps), path=path), (
-            f"watch laps {reverse_laps}"
-        )
     raise UnmarkedRunError(
-        f"no lap file: expected {lap_path.name} beside the track",
+        f"no lap file: expected {beside.name} beside the track",
         path=path,
         hint="write one (start,end,label), pass --laps FILE, or --reverse-laps for TCX/FIT laps",
     )
+
+
+def plan_watch_laps(track: Track, reverse_laps: str, path: str | Path) -> LapPlan:
+    """The plan of the watch laps ``reverse_laps`` chooses: stub laps a range or pattern
+    covers are passed by with a note; one named by its number is a stub segment."""
+    from .watchlaps import parse_lap_spec, passed_stubs, select_laps, stub_laps
+
+    spec = parse_lap_spec(reverse_laps)
+    stubs = stub_laps(track, track.laps)
+    try:
+        chosen = select_laps(track.laps, spec, stubs)
+    except LapError as exc:  # the file's laps hold none of those chosen
+        raise UnmarkedRunError(
+            exc.message, path=exc.path or str(path), where=exc.where, hint=exc.hint
+        ) from None
+    plan = plan_segments(track, watch_lap_rows(chosen, track.laps), path=path)
+    passed = passed_stubs(track.laps, spec, stubs)
+    if passed:
+        laps = "stub lap" if len(passed) == 1 else "stub laps"
+        plan.notes.insert(
+            0,
+            f"{laps} {', '.join(map(str, passed))} passed by (fewer than 3 points or under "
+            "1 s); name one by its number to check it anyway",
+        )
+    return plan
 
 
 def check_file(

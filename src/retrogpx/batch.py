@@ -432,7 +432,9 @@ def _plan(track: Track, src: RunSource, options: BatchOptions) -> tuple[LapPlan,
         return plan_segments(
             track, rows, path=src.lap_rows.table
         ), f"lap table {src.lap_rows.table}"
-    return plan_for(track, src.file, config, laps=src.laps, reverse_laps=options.reverse_laps)
+    if src.laps is not None:  # the run's own lap file wins over the batch's --reverse-laps
+        return plan_for(track, src.file, config, laps=src.laps)
+    return plan_for(track, src.file, config, reverse_laps=options.reverse_laps)
 
 
 def _unmarked(

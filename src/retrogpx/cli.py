@@ -92,8 +92,13 @@ laps_option = _path_option(
 )
 reverse_laps_option = click.option(
     "--reverse-laps",
-    help="TCX/FIT without a lap file: the watch laps run backwards (2,4,6 | 3-9 | even | odd "
-    "| manual = lap-button laps of 20-300 m).",
+    help="TCX/FIT: the watch laps run backwards (2,4,6 | 3-9 | even | odd | manual = "
+    "lap-button laps of 20-300 m); wins over the lap file beside the track, not with --laps.",
+)
+batch_reverse_laps_option = click.option(
+    "--reverse-laps",
+    help="TCX/FIT runs without a lap file of their own: the watch laps run backwards (2,4,6 "
+    "| 3-9 | even | odd | manual = lap-button laps of 20-300 m).",
 )
 laps_tz_option = click.option(
     "--laps-tz",
@@ -261,6 +266,7 @@ def check(
       retrogpx check sample_tracks/clean_meadow.gpx --layers sample_tracks/park.osm
       retrogpx check run.gpx --laps run.laps.csv --format json -o run.json
     """
+    from .clean import counted
     from .report import render, write_atomic
     from .rules import at_least
 
@@ -273,7 +279,9 @@ def check(
     if output:
         write_atomic(output, text)
         click.echo(
-            f"wrote {output} ({len(result.segments)} segments, verdict {result.verdict})", err=True
+            f"wrote {output} ({counted(len(result.segments), 'segment')}, verdict "
+            f"{result.verdict})",
+            err=True,
         )
     else:
         click.echo(text, nl=False)
@@ -698,14 +706,17 @@ def venues_command(
         from .report import write_atomic
 
         write_atomic(output, text)
-        click.echo(f"wrote {output} ({len(search.stretches)} stretches)", err=True)
+        n = len(search.stretches)
+        click.echo(f"wrote {output} ({n} stretch{'es' if n != 1 else ''})", err=True)
     else:
         click.echo(text, nl=False)
 
 
 @cli.command("laps")
 @click.argument("track", type=click.Path(dir_okay=False, path_type=Path))
-@_format_option(["table", "csv"], "table to read, csv to write a lap file to edit.")
+@_format_option(
+    ["table", "csv", "json"], "table to read; csv or json to write a lap file to edit."
+)
 @_path_option(
     "--output", "-o", help="Write to this file (e.g. RUN.laps.csv) instead of the terminal."
 )
@@ -716,10 +727,14 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
     Example:
       retrogpx laps run.fit
       retrogpx laps run.fit --format csv -o run.laps.csv   # then label the reverse laps
+
+    A stub (fewer than 3 points or under 1 s, as a watch writes when stopped) is
+    marked; ranges, even and odd in --reverse-laps pass stubs by.
     """
     from .analysis import load_track
+    from .clean import counted
     from .report import render_laps, write_atomic
-    from .watchlaps import laps_to_csv
+    from .watchlaps import laps_to_csv, laps_to_json
 
     loaded = load_track(track, _config(None))
     if not loaded.laps:
@@ -728,10 +743,15 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
         raise LapError(
             "the file stores no laps", path=track, hint="GPX has no laps: write a lap file instead"
         )
-    text = laps_to_csv(loaded.laps) if fmt == "csv" else render_laps(loaded, width=_width())
+    if fmt == "csv":
+        text = laps_to_csv(loaded.laps)
+    elif fmt == "json":
+        text = laps_to_json(loaded)
+    else:
+        text = render_laps(loaded, width=_width())
     if output:
         write_atomic(output, text)
-        click.echo(f"wrote {output} ({len(loaded.laps)} laps)", err=True)
+        click.echo(f"wrote {output} ({counted(len(loaded.laps), 'lap')})", err=True)
     else:
         click.echo(text, nl=False)
 
@@ -767,7 +787,7 @@ store_option = _path_option(
     help="Season lap table (CSV): file or activity_id, then lap, or start,end [,label].",
 )
 @laps_tz_option
-@reverse_laps_option
+@batch_reverse_laps_option
 @click.option(
     "--activity-types",
     default="run",

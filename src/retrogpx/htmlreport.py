@@ -113,9 +113,30 @@ def _file_name(result: RunResult) -> str:
 
 def _run_notes(result: RunResult) -> list[str]:
     notes = [*result.run_judgement.notes, *result.notes]
-    if not result.safety_checked and not any("safety was not checked" in n for n in notes):
+    no_map = result.layers is None and not result.safety_checked
+    if no_map and not any("safety was not checked" in n for n in notes):
         notes.append(SAFETY_NOT_CHECKED)
     return notes
+
+
+def _lap_source(source: str | None) -> str:
+    """Where the laps came from, short: ``watch laps 7,8``, a lap file by its name."""
+    if not source:
+        return "–"
+    if source.startswith(("watch laps ", "lap table ")):
+        return source
+    return Path(source).name or source
+
+
+def _safety_cell(r: RunResult) -> str:
+    """``yes``; ``not checked`` (no map); ``not checked: segments 2, 3`` (the map does not
+    cover them)."""
+    missed = r.uncovered
+    if missed:
+        return "not checked: segment" + ("s" if len(missed) > 1 else "") + " " + ", ".join(
+            map(str, missed)
+        )
+    return "yes" if r.safety_checked else "not checked"
 
 
 def _verdict_cell(verdict: str) -> str:
@@ -146,13 +167,14 @@ def _runs_table(results: Sequence[RunResult]) -> str:
             f'<td class="num">{len(r.segments)}</td>'
             + "".join(f'<td class="num">{counts[v]}</td>' for v in VERDICTS)
             + _verdict_cell(r.verdict)
-            + f"<td>{'yes' if r.safety_checked else 'not checked'}</td>"
+            + f"<td>{_e(_lap_source(r.lap_source))}</td>"
+            + f"<td>{_e(_safety_cell(r))}</td>"
             "</tr>"
         )
     head = (
         "<tr><th>file</th><th>name</th><th>start (local time)</th><th>distance</th><th>warm-up</th>"
         "<th>segments</th>" + "".join(f"<th>{v}</th>" for v in VERDICTS) + "<th>verdict</th>"
-        "<th>venue safety</th></tr>"
+        "<th>laps</th><th>venue safety</th></tr>"
     )
     return (
         f'<table id="runs">\n<thead>{head}</thead>\n<tbody>\n'

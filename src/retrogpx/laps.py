@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -42,11 +43,17 @@ from .track import (
     seconds_between,
     utc_datetime,
 )
+from .watchlaps import STUB_POINTS, lap_spans
+from .watchlaps import STUB_S as WATCH_STUB_S
 
 REVERSE_LABELS = frozenset({"reverse", "backward", "backwards", "retro", "r"})
 KNOWN_COLUMNS = ("start", "end", "label", "lap")
-#: A lap needs this many points to be measured.
-MIN_POINTS = 3
+#: A lap needs this many points to be measured, and to last this long (seconds).
+MIN_POINTS = STUB_POINTS
+STUB_S = WATCH_STUB_S
+#: Laps in a lap file may overlap this much (seconds, or metres on an untimed track)
+#: and are clipped where the next starts; more is an error in the file.
+OVERLAP_TOLERANCE = 1.0
 
 BoundKind = Literal["time", "elapsed", "distance"]
 
@@ -83,6 +90,12 @@ class LapRow:
     start: LapBound
     end: LapBound
     label: str
+    note: str = ""  # what was done to it before (a watch lap's overrun clipped)
+
+    @property
+    def watch(self) -> bool:
+        """True for a lap the watch stored (chosen by number, not written in a file)."""
+        return self.origin.startswith("watch lap")
 
     @property
     def reverse(self) -> bool:
@@ -108,7 +121,17 @@ class Segment:
     @property
     def points(self) -> int:
         """Number of track points in the segment."""
-        return self.last - self.first + 1
+        return max(self.last - self.first + 1, 0)
+
+    @property
+    def stub(self) -> bool:
+        """Too short to measure: fewer than :data:`MIN_POINTS` points, or under
+        :data:`STUB_S` long (a watch's one-point lap)."""
+        if self.points < MIN_POINTS:
+            return True
+        if self.start is None or self.end is None:
+            return False
+        return (self.end - self.start).total_seconds() < STUB_S
 
 
 @dataclass
@@ -230,24 +253,32 @@ def watch_lap_rows(
 ) -> list[LapRow]:
     """Lap rows for laps the watch stored.
 
-    A lap ends where the next one starts (TCX's TotalTimeSeconds is timer time, so
-    start + elapsed ends early when the watch was paused inside the lap); the last lap
-    ends at start + elapsed time.
+    A lap ends where the next one starts (:func:`~retrogpx.watchlaps.lap_spans`): an
+    elapsed time that runs past the next start is clipped (the row's note says so when
+    by more than :data:`OVERLAP_TOLERANCE`), one that ends early (TCX's timer time, a
+    pause inside the lap) is stretched to it; the last lap ends at start + elapsed.
     """
-    next_start = {
-        a.number: b.start for a, b in pairwise(sorted(all_laps or chosen, key=lambda x: x.number))
-    }
+    spans = lap_spans(all_laps or chosen)
     rows = []
     for lap in chosen:
-        end = lap.start + timedelta(seconds=lap.elapsed_s)
-        if lap.number in next_start:
-            end = max(end, next_start[lap.number] - timedelta(milliseconds=1))
+        span = spans[lap.number]
+        note = ""
+        if span.overrun_s > OVERLAP_TOLERANCE:
+            after = span.next_number
+            note = (
+                f"watch lap {lap.number}'s elapsed time runs {span.overrun_s:.1f} s past the "
+                f"start of lap {after}: it is taken to end where lap {after} starts"
+            )
+        # Just before the next lap starts: the point it starts with is the next lap's,
+        # whether that lap is placed too or not.
+        end = span.end - timedelta(milliseconds=1) if span.next_number is not None else span.end
         rows.append(
             LapRow(
                 f"watch lap {lap.number}",
-                LapBound("time", time=lap.start, text=f"{lap.start:%H:%M:%S}"),
-                LapBound("time", time=end, text=f"{end:%H:%M:%S}"),
+                LapBound("time", time=span.start, text=f"{span.start:%H:%M:%S}"),
+                LapBound("time", time=end, text=f"{span.end:%H:%M:%S}"),
                 label,
+                note,
             )
         )
     return rows
@@ -256,7 +287,8 @@ def watch_lap_rows(
 def read_lap_rows(
     path: str | Path, *, timezone: str = "UTC", watch_laps: Sequence[WatchLap] = ()
 ) -> list[LapRow]:
-    """Read and parse a lap file.
+    """Read and parse a lap file: CSV, or the JSON ``retrogpx laps --format json`` writes
+    (its laps' ``start``, ``end`` and ``label``).
 
     A file with a ``lap`` column (``lap,label``) picks the watch's own laps by number
     (TCX/FIT); ``watch_laps`` are those laps.
@@ -267,8 +299,11 @@ def read_lap_rows(
     """
     path = Path(path)
     tz = _zone(timezone)
+    text = _lap_text(path, "lap file")
+    if text.lstrip().startswith("{"):
+        return _json_lap_rows(text, tz, path)
     wanted = "start,end[,label] (or lap[,label] for watch laps)"
-    columns, records = _lap_csv(path, "lap file", KNOWN_COLUMNS, wanted)
+    columns, records = _lap_csv(path, "lap file", KNOWN_COLUMNS, wanted, text)
     by_number = "lap" in columns and "start" not in columns and "end" not in columns
     if not by_number and ("start" not in columns or "end" not in columns):
         raise _bad_header(columns, [], path, wanted)
@@ -283,15 +318,51 @@ def read_lap_rows(
     return rows
 
 
-def _lap_csv(
-    path: Path, kind: str, known: tuple[str, ...], wanted: str
-) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The lower-cased header and the (line, cells by column) records of a lap CSV file
-    (``,`` ``;`` or tab, BOM and any line ending); blank and ``#`` lines left out.
+def _json_lap_rows(text: str, tz: ZoneInfo, path: Path) -> list[LapRow]:
+    """The laps of a JSON lap file: ``{"laps": [{"start": ..., "end": ..., "label": ...}]}``,
+    each named ``lap N`` (its ``lap`` number, else its place in the list)."""
+    import json
+
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LapError(
+            f"not valid JSON ({exc.msg})", path=path, where=f"line {exc.lineno}"
+        ) from None
+    except RecursionError:
+        raise LapError("not valid JSON (nested too deeply)", path=path) from None
+    laps = doc.get("laps") if isinstance(doc, dict) else None
+    if not isinstance(laps, list):
+        raise LapError(
+            'a JSON lap file needs a list "laps"',
+            path=path,
+            hint="write it with: retrogpx laps TRACK --format json",
+        )
+    rows = []
+    for k, lap in enumerate(laps, start=1):
+        number = lap.get("lap") if isinstance(lap, dict) else None
+        where = f"lap {number}" if isinstance(number, int) else f"laps entry {k}"
+        cells = lap if isinstance(lap, dict) else {}
+        record = {key: cells.get(key) for key in ("start", "end", "label")}
+        if not all(isinstance(v, str) for v in record.values() if v is not None) or not (
+            record["start"] and record["end"]
+        ):
+            raise LapError(
+                "a lap needs start and end as text (and a label if you like)",
+                path=path,
+                where=where,
+            )
+        rows.append(_bound_lap_at(where, {k: v for k, v in record.items() if v}, tz, path))
+    if not rows:
+        raise LapError("lap file holds no laps", path=path)
+    return rows
+
+
+def _lap_text(path: Path, kind: str) -> str:
+    """A lap file's text (UTF-8, a BOM dropped).
 
     Raises:
-        LapError: unreadable, not UTF-8, empty, an unknown column, a record with more
-            values than the header has columns.
+        LapError: unreadable, not UTF-8, empty.
     """
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -304,6 +375,22 @@ def _lap_csv(
         raise LapError(f"cannot read {kind} ({exc.strerror})", path=path) from None
     if not text.strip():
         raise LapError(f"{kind} is empty", path=path, hint="add a header start,end,label")
+    return text
+
+
+def _lap_csv(
+    path: Path, kind: str, known: tuple[str, ...], wanted: str, text: str | None = None
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The lower-cased header and the (line, cells by column) records of a lap CSV file
+    (``,`` ``;`` or tab, BOM and any line ending); blank and ``#`` lines left out.
+    ``text``: the file's text, when read already.
+
+    Raises:
+        LapError: unreadable, not UTF-8, empty, an unknown column, a record with more
+            values than the header has columns.
+    """
+    if text is None:
+        text = _lap_text(path, kind)
     # Only CR / LF end lines: str.splitlines would also split at U+0085, U+2028 ...
     header = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     delimiter = max((",", ";", "\t"), key=header.count)
@@ -338,13 +425,18 @@ def _bad_header(columns: list[str], unknown: list[str], path: Path, wanted: str)
 
 
 def _bound_lap(lineno: int, record: dict[str, str], tz: ZoneInfo, path: Path) -> LapRow:
-    """One lap given by its ``start`` and ``end`` bounds."""
+    """One lap given by its ``start`` and ``end`` bounds, on line ``lineno``."""
+    return _bound_lap_at(f"line {lineno}", record, tz, path)
+
+
+def _bound_lap_at(where: str, record: dict[str, str], tz: ZoneInfo, path: Path) -> LapRow:
+    """One lap given by its ``start`` and ``end`` bounds, found ``where``."""
     try:
         start = parse_bound(record.get("start", ""), tz)
         end = parse_bound(record.get("end", ""), tz)
     except ValueError as exc:
-        raise LapError(str(exc), path=path, where=f"line {lineno}") from None
-    return LapRow(f"line {lineno}", start, end, record.get("label", ""))
+        raise LapError(str(exc), path=path, where=where) from None
+    return LapRow(where, start, end, record.get("label", ""))
 
 
 def _csv_records(text: str, delimiter: str, path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -377,7 +469,8 @@ def _numbered_lap(
     match = [lap for lap in watch_laps if lap.number == number]
     if not match:
         raise LapError(
-            f"the track has no watch lap {number} ({len(watch_laps)} laps stored)",
+            f"the track has no watch lap {number} "
+            f"({len(watch_laps)} lap{'s' * (len(watch_laps) != 1)} stored)",
             path=path,
             where=where,
             hint="list them with: retrogpx laps TRACK",
@@ -389,14 +482,30 @@ def _numbered_lap(
 def _bound_seconds(
     bound: LapBound, start_ns: int | None, dist: np.ndarray, t_s: np.ndarray
 ) -> float:
-    """A bound as seconds since the first point, or as metres when there are no times."""
+    """A bound as seconds since the first point, or as metres when there are no times.
+
+    A distance beyond the end of the track is infinitely late (it has no time)."""
     if bound.kind == "elapsed":
         return bound.value
     if bound.kind == "time":
         assert start_ns is not None and bound.time is not None
         return seconds_between(start_ns, ns_of(bound.time))
+    if bound.value > dist[-1]:
+        return math.inf
     # distance -> time of the point where the track reaches it (interpolated)
     return float(np.interp(bound.value, dist, t_s))
+
+
+@dataclass
+class _Placed:
+    """A lap row placed on the track: its bounds on the axis (seconds or metres) and
+    its points ``first`` .. ``last`` (inclusive; ``last < first`` when it holds none)."""
+
+    row: LapRow
+    a: float
+    b: float
+    first: int
+    last: int
 
 
 def plan_segments(
@@ -407,10 +516,18 @@ def plan_segments(
 ) -> LapPlan:
     """Turn lap rows into point slices of ``track``.
 
-    Errors (LapError naming the line): a lap that ends before it starts, lies wholly
-    outside the track, overlaps another lap, or holds fewer than 3 points; a time-based
-    lap on a track without times. Warning (a note; the lap is clipped and analysed): a
-    lap that runs past either end of the track.
+    Errors (LapError naming the line): a lap that ends before it starts; a lap file
+    whose every lap lies outside the track; laps of a lap file that overlap by more than
+    :data:`OVERLAP_TOLERANCE` (laps that touch, one ending where the next starts, never
+    do: the point on the boundary starts the later lap); a time-based lap on a track
+    without times.
+
+    Never an error: a lap reaching past either end of the track is clipped to it (a note
+    says which end); a lap holding fewer than :data:`MIN_POINTS` points or lasting under
+    :data:`STUB_S` (a watch's one-point lap, a lap outside the recorded points when
+    others are inside) is a *stub*: a reverse one becomes a segment that
+    :func:`~retrogpx.rules.judge_segment` gives ``too_few_points``, another is left out.
+    Watch laps that overlap (a broken file) are clipped where the next starts.
     """
     pts = track.columns
     n = len(pts)
@@ -422,10 +539,11 @@ def plan_segments(
         dist = cumulative_distance(x, y, pts.part)
     # Without times, everything is placed by distance along the track.
     axis = track.seconds() if timed else dist
-    unit = "s" if timed else "m"
     t0 = track.start_ns  # once: each call scans the times
-    notes: list[str] = []
-    placed: list[tuple[LapRow, int, int]] = []
+    lo, hi = float(axis[0]), float(axis[-1])
+    notes = [row.note for row in rows if row.note]
+    placed: list[_Placed] = []
+    outside: list[tuple[LapRow, float, float]] = []
     for row in rows:
         where = row.origin
         if not timed and (row.start.kind, row.end.kind) != ("distance", "distance"):
@@ -436,71 +554,138 @@ def plan_segments(
             )
         a = _bound_seconds(row.start, t0, dist, axis) if timed else row.start.value
         b = _bound_seconds(row.end, t0, dist, axis) if timed else row.end.value
-        if b <= a:
+        if b < a and not (row.watch or math.isinf(a)):  # b == a: a lap of no length
             raise LapError(
                 f"ends ({row.end.text}) before it starts ({row.start.text})",
                 path=path,
                 where=where,
                 hint="swap start and end",
             )
-        lo, hi = float(axis[0]), float(axis[-1])
-        if b < lo or a > hi:
-            span = (
-                f"{track.start:%Y-%m-%d %H:%M:%S} to {track.end:%H:%M:%S} UTC"
-                if timed
-                else f"0 to {hi:.0f} m"
-            )
-            hint = "check the lap file belongs to this track"
-            if timed and "time" in (row.start.kind, row.end.kind):
-                hint += "; times without a zone are read as UTC unless laps timezone is set"
-            raise LapError(
-                f"lap {row.start.text} to {row.end.text} lies outside the track ({span})",
-                path=path,
-                where=where,
-                hint=hint,
-            )
-        if a < lo or b > hi:
-            notes.append(
-                f"lap at {where}: lap runs past the end of the track; only the recorded part "
-                "is analysed"
-            )
+        if b < lo or a > hi or b < a:
+            outside.append((row, a, b))
+            continue
+        notes += _clip_notes(row, a, b, lo, hi, timed)
         first = int(np.searchsorted(axis, a - 1e-6, side="left"))
-        last = int(np.searchsorted(axis, b + 1e-6, side="right")) - 1
-        count = last - first + 1
-        if count < MIN_POINTS:
-            raise LapError(
-                f"lap holds {max(count, 0)} recorded points, fewer than {MIN_POINTS}",
-                path=path,
-                where=where,
-                hint=f"check its start and end ({unit} on the track)",
-            )
-        placed.append((row, first, min(last, n - 1)))
-    order = sorted(placed, key=lambda p: p[1])
-    for (r1, _f1, l1), (r2, f2, _l2) in pairwise(order):
-        if f2 <= l1:
-            raise LapError(
-                f"lap overlaps the lap at {r1.origin}",
-                path=path,
-                where=r2.origin,
-                hint="make each lap end before the next starts",
-            )
+        last = min(int(np.searchsorted(axis, b + 1e-6, side="right")) - 1, n - 1)
+        placed.append(_Placed(row, a, b, first, last))
+    if outside and not placed:
+        _all_outside(track, outside[0][0], timed, hi, path)
+    for row, a, b in outside:
+        k = min(int(np.searchsorted(axis, min(max(a, lo), hi), side="left")), n - 1)
+        placed.append(_Placed(row, a, b, k, k - 1))
+        if a > hi:
+            where_ = "lies after the last recorded point"
+        elif b < lo:
+            where_ = "lies before the first recorded point"
+        else:
+            where_ = "has no length"
+        notes.append(f"lap at {row.origin} {where_}: nothing of it is measured")
+    placed.sort(key=lambda p: (p.a, p.b))
+    _settle_overlaps(placed, axis, notes, path)
     times = pts.time_ns
     segments: list[Segment] = []
     context: list[Segment] = []
-    for row, first, last in order:
-        target = segments if row.reverse else context
-        target.append(
-            Segment(
-                index=len(target) + 1,
-                label=row.label.strip() or "reverse",
-                first=first,
-                last=last,
-                start=utc_datetime(times[first]) if timed else None,
-                end=utc_datetime(times[last]) if timed else None,
-                source=f"lap file {row.origin}" if row.origin.startswith("line") else row.origin,
-            )
+    for p in placed:
+        row = p.row
+        seg = Segment(
+            index=0,
+            label=row.label.strip() or "reverse",
+            first=p.first,
+            last=p.last,
+            start=utc_datetime(times[p.first]) if timed and p.last >= p.first else None,
+            end=utc_datetime(times[p.last]) if timed and p.last >= p.first else None,
+            source=row.origin if row.watch else f"lap file {row.origin}",
         )
+        if not row.reverse and seg.stub:
+            continue  # a stub of context: nothing to draw or say
+        target = segments if row.reverse else context
+        target.append(replace(seg, index=len(target) + 1))
     return LapPlan(segments, context, notes)
+
+
+def _clip_notes(row: LapRow, a: float, b: float, lo: float, hi: float, timed: bool) -> list[str]:
+    """Notes for a lap reaching past either end of the track (by more than the
+    tolerance): which end, and by how much."""
+    unit = "s" if timed else "m"
+    out = []
+    if a < lo - OVERLAP_TOLERANCE:
+        out.append(
+            f"lap at {row.origin} starts {_amount(lo - a, unit)} before the first recorded "
+            "point: only the recorded part is measured"
+        )
+    if b > hi + OVERLAP_TOLERANCE:
+        past = "the track's end" if math.isinf(b) else _amount(b - hi, unit)
+        out.append(
+            f"lap at {row.origin} ends {past} after the last recorded point"
+            if not math.isinf(b)
+            else f"lap at {row.origin} ends beyond the end of the track"
+        )
+        out[-1] += ": only the recorded part is measured"
+    return out
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "m":
+        return f"{value:,.0f} m"
+    minutes, seconds = divmod(round(value), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes}:{seconds:02d} min" if minutes else f"{value:.0f} s"
+
+
+def _all_outside(
+    track: Track, row: LapRow, timed: bool, hi: float, path: str | Path | None
+) -> None:
+    """Raise: every lap lies outside the track (the lap file is for another one)."""
+    span = (
+        f"{track.start:%Y-%m-%d %H:%M:%S} to {track.end:%H:%M:%S} UTC"
+        if timed
+        else f"0 to {hi:.0f} m"
+    )
+    if timed and "distance" in (row.start.kind, row.end.kind):
+        span += f", 0 to {_track_length_m(track):,.0f} m"
+    hint = "check the lap file belongs to this track"
+    if timed and "time" in (row.start.kind, row.end.kind):
+        hint += "; times without a zone are read as UTC unless laps timezone is set"
+    raise LapError(
+        f"lap {row.start.text} to {row.end.text} lies outside the track ({span})",
+        path=path,
+        where=row.origin,
+        hint=hint,
+    )
+
+
+def _track_length_m(track: Track) -> float:
+    pts = track.columns
+    x, y = LocalProjection.for_points(pts.lat, pts.lon).to_xy(pts.lat, pts.lon)
+    return float(cumulative_distance(x, y, pts.part)[-1])
+
+
+def _settle_overlaps(
+    placed: list[_Placed], axis: np.ndarray, notes: list[str], path: str | Path | None
+) -> None:
+    """Laps in order of their start: the point on the boundary of two laps that touch
+    starts the later one; a lap overlapping the next by up to :data:`OVERLAP_TOLERANCE`
+    (any watch lap) ends where the next starts; more is an error of the lap file."""
+    for p, q in pairwise(placed):
+        if q.a < p.b - OVERLAP_TOLERANCE and not (p.row.watch and q.row.watch):
+            raise LapError(
+                f"lap overlaps the lap at {p.row.origin} by {_amount(p.b - q.a, 's')}",
+                path=path,
+                where=q.row.origin,
+                hint="make each lap end where (or before) the next starts",
+            )
+        if q.a < p.b and p.row.watch and q.row.watch and p.b - q.a > OVERLAP_TOLERANCE:
+            notes.append(
+                f"{p.row.origin} runs {p.b - q.a:.1f} s into {q.row.origin}: "
+                f"it is taken to end where {q.row.origin} starts"
+            )
+        if q.first <= p.last and q.last >= q.first:
+            # The boundary (or overlap) goes to the later lap.
+            p.last = min(p.last, q.first - 1)
+            p.b = min(p.b, q.a)
+            p.last = min(p.last, int(np.searchsorted(axis, q.a - 1e-6, side="left")) - 1)
 
 
 # --- the season lap table -------------------------------------------------------------------

@@ -84,6 +84,9 @@ KIND_ATTRS = {
     "private": "private",
 }
 NO_MAP_DATA_NOTE = "no map data near this track"
+#: Metres in a degree of latitude (and of longitude at the equator), as the coverage test
+#: grows a box: a few metres off over a town matter nothing next to its margin.
+METRES_PER_DEGREE = 111_195.0
 
 
 class FeatureLayer:
@@ -204,6 +207,13 @@ class Coverage:
 
     declared: Box | None
     data: Box | None
+    near_track: bool = True  # it holds features near the track it was read for
+    hazards: bool = False  # a hazard file (--hazards): it says nothing of roads
+
+    @property
+    def box(self) -> Box | None:
+        """What it covers: the declared box, else the data's extent."""
+        return self.declared if self.declared is not None else self.data
 
 
 @dataclass(eq=False)
@@ -233,6 +243,45 @@ class LayerSet:
     def is_empty(self) -> bool:
         """True when no feature of any kind was kept."""
         return not any(len(self.layer(kind)) for kind in KINDS)
+
+    def covers(self, lon: np.ndarray, lat: np.ndarray, reach_m: float) -> bool:
+        """Whether one layer file covers the points ``lon``, ``lat`` (degrees) and
+        ``reach_m`` metres around them (see :meth:`covered`)."""
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        if not ok.any():
+            return False
+        lon, lat = lon[ok], lat[ok]
+        box = np.array([[lon.min(), lat.min(), lon.max(), lat.max()]])
+        return bool(self.covered(box, reach_m)[0])
+
+    def covered(self, boxes: np.ndarray, reach_m: float) -> np.ndarray:
+        """For each lon/lat box (rows ``min_lon, min_lat, max_lon, max_lat``): whether
+        one layer file covers it grown by ``reach_m`` metres: its :attr:`Coverage.box`
+        holds it, and the file holds features near the track. A file that says nothing
+        of what it covers and has no features covers nothing; hazard files count only
+        when no other file was given (they say nothing of roads). A set built by hand,
+        with no :attr:`coverage`, is taken to cover what it was built for."""
+        boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+        if not self.coverage:  # a set built by hand: its maker chose it for this track
+            return np.ones(len(boxes), dtype=bool)
+        dlat = reach_m / METRES_PER_DEGREE
+        worst_lat = np.minimum(np.maximum(np.abs(boxes[:, 1]), np.abs(boxes[:, 3])) + dlat, 89.9)
+        dlon = reach_m / (METRES_PER_DEGREE * np.cos(np.radians(worst_lat)))
+        grown = boxes + np.column_stack([-dlon, -np.full(len(boxes), dlat), dlon,
+                                         np.full(len(boxes), dlat)])  # fmt: skip
+        out = np.zeros(len(boxes), dtype=bool)
+        maps = [c for c in self.coverage.values() if not c.hazards]
+        for c in maps or self.coverage.values():
+            b = c.box
+            if c.near_track and b is not None:
+                out |= (
+                    (b[0] <= grown[:, 0])
+                    & (b[1] <= grown[:, 1])
+                    & (grown[:, 2] <= b[2])
+                    & (grown[:, 3] <= b[3])
+                )
+        return out
 
     def layer(self, kind: str) -> FeatureLayer:
         """The feature layer of one kind (one of :data:`KINDS`)."""
@@ -449,8 +498,11 @@ def load_layers(
     jobs = [(Path(p), False) for p in paths] + [(Path(p), True) for p in hazards]
     for path, hazard_file in jobs:
         raw = _read(path, classes, box_deg, hazard_file, limits, cache, progress)
-        coverage[str(path)] = Coverage(raw.declared, to_lonlat_extent(raw.data_extent, raw.crs))
         feats = _local(raw, projection, box_xy)
+        data = to_lonlat_extent(raw.data_extent, raw.crs)
+        coverage[str(path)] = Coverage(
+            raw.declared, data, near_track=bool(len(feats.geoms)), hazards=hazard_file
+        )
         sources.append(str(path))
         notes.extend(feats.notes)
         if not feats.classified:

@@ -31,9 +31,10 @@ Metric definitions (``p_i`` = smoothed points, ``u`` = unit chord vector, ``n`` 
   smoothed path re-discretised at ``heading_step_m`` (default 10 m, over 4 sigma of GPS
   noise, as Benhamou 2004 advises for sinuosity).
 * ``mean_speed_mps`` = L / duration. ``max_gap_s`` = the longest time between two points.
-* ``grade_pct`` = 100 x the least-squares slope of elevation against distance along
-  the smoothed path; None when elevation is absent, constant zero, or the segment is
-  shorter than 10 m.
+* ``grade_pct`` = 100 x the Theil-Sen slope of the altitude, its glitches taken out,
+  against distance along the smoothed path, with an uncertainty that carries the
+  altitude's drift (barometric or GPS); see :mod:`retrogpx.grade`. None when the
+  altitude is absent, constant zero, or the segment is shorter than 10 m.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from .errors import ConfigError
+from .grade import estimate_grade
 
 #: Coverage factor for the reported uncertainties (about 95 % for a normal error).
 COVERAGE_K = 2.0
@@ -55,11 +59,45 @@ class GpsErrorModel:
     per axis (4.9 m 95 % horizontal for the GPS service itself, watches somewhat worse),
     drifting with an e-folding time of 30 s, plus white jitter of at least 0.5 m (the
     jitter actually measured on the segment is used when larger).
+
+    Altitude (see :mod:`retrogpx.grade`): GPS altitude drifts ``altitude_sigma_m`` with
+    an e-folding time of ``altitude_correlation_s``, barometric altitude
+    ``barometric_sigma_m`` / ``barometric_correlation_s``. ``altitude`` says which a
+    track's altitude is: ``auto`` (barometric when the file says so, a FIT file naming
+    its barometer; else GPS), ``barometric`` or ``gps``.
     """
 
     sigma_m: float = 2.5
     correlation_s: float = 30.0
     white_m: float = 0.5
+    altitude_sigma_m: float = 8.0
+    altitude_correlation_s: float = 120.0
+    barometric_sigma_m: float = 1.0
+    barometric_correlation_s: float = 600.0
+    altitude: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.altitude not in ALTITUDE_MODELS:
+            raise ConfigError(
+                f"altitude is '{self.altitude}'", hint=f"use one of {', '.join(ALTITUDE_MODELS)}"
+            )
+
+    def barometric(self, file_says: bool | None) -> bool:
+        """Whether to judge a track's altitude as barometric: ``file_says`` is what its
+        file says (True barometric, False not, None nothing)."""
+        if self.altitude == "auto":
+            return bool(file_says)
+        return self.altitude == "barometric"
+
+    def altitude_drift(self, barometric: bool) -> tuple[float, float]:
+        """``(sigma_m, correlation_s)`` of the altitude's drift."""
+        if barometric:
+            return self.barometric_sigma_m, self.barometric_correlation_s
+        return self.altitude_sigma_m, self.altitude_correlation_s
+
+
+#: Values of ``[gps] altitude``.
+ALTITUDE_MODELS = ("auto", "barometric", "gps")
 
 
 @dataclass(frozen=True)
@@ -92,6 +130,14 @@ class SegmentMetrics:
     deviation_uncertainty_m: float
     grade_uncertainty_pct: float | None
     jitter_m: float
+    altitude_glitches: int = 0  # altitude steps taken out as glitches
+    altitude_barometric: bool = False  # the grade was judged as barometric altitude
+    position_uncertainty_m: float = 0.0  # of one recorded point (road, hazard distances)
+
+    @property
+    def measured(self) -> bool:
+        """False for a stub lap, which is too short to measure (:func:`stub_metrics`)."""
+        return math.isfinite(self.distance_m)
 
     def as_dict(self) -> dict[str, float | int | None]:
         """The metrics as a plain dict (JSON-ready)."""
@@ -183,27 +229,6 @@ def lateral_offsets(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return ((x - x[0]) * -dy + (y - y[0]) * dx) / chord
 
 
-def grade(s: np.ndarray, ele: np.ndarray | None) -> tuple[float | None, float | None]:
-    """Least-squares grade (percent) of elevation against distance, and its uncertainty
-    (COVERAGE_K standard errors). None when elevation is missing or all zero."""
-    if ele is None:
-        return None, None
-    e = np.asarray(ele, dtype=float)
-    ok = np.isfinite(e)
-    if ok.sum() < 3 or np.all(e[ok] == 0.0):
-        return None, None
-    s, e = s[ok], e[ok]
-    ds = s - s.mean()
-    sxx = float(np.dot(ds, ds))
-    if s[-1] - s[0] < 10.0 or sxx <= 0:
-        return None, None
-    slope = float(np.dot(ds, e - e.mean()) / sxx)
-    resid = e - e.mean() - slope * ds
-    dof = max(len(e) - 2, 1)
-    se = math.sqrt(float(np.dot(resid, resid)) / dof / sxx)
-    return 100.0 * slope, 100.0 * COVERAGE_K * se
-
-
 def robust_jitter_m(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:
     """Per-axis white jitter from the residuals about the smoothed path.
 
@@ -254,6 +279,8 @@ def segment_metrics(
     y: np.ndarray,
     ele: np.ndarray | None = None,
     settings: MetricSettings | None = None,
+    *,
+    barometric: bool = False,
 ) -> SegmentMetrics:
     """Measure one segment.
 
@@ -264,6 +291,7 @@ def segment_metrics(
         x, y: projected coordinates in metres.
         ele: elevations in metres (NaN where absent), or None.
         settings: smoothing and GPS error model.
+        barometric: judge the altitude as barometric (else as GPS altitude).
     """
     settings = settings or MetricSettings()
     gps = settings.gps
@@ -289,7 +317,10 @@ def segment_metrics(
     # Deviation: the drift that is not shared with the chord's end points.
     half = 1.0 - math.exp(-max(duration, 0.0) / (2.0 * gps.correlation_s))
     u_dev = COVERAGE_K * math.sqrt(gps.sigma_m**2 * half + max(jitter, gps.white_m) ** 2 / 3.0)
-    g, u_g = grade(along, ele)
+    sigma_d, tau_d = gps.altitude_drift(barometric)
+    g = estimate_grade(
+        along, tt, ele, drift_sigma_m=sigma_d, drift_correlation_s=tau_d, coverage_k=COVERAGE_K
+    )
     return SegmentMetrics(
         duration_s=duration if timed else None,
         points=n,
@@ -301,13 +332,48 @@ def segment_metrics(
         rms_deviation_m=float(np.sqrt(np.mean(lateral**2))),
         heading_change_deg=total_heading_change_deg(xs, ys, settings.heading_step_m),
         mean_speed_mps=distance / duration if timed and duration > 0 else None,
-        grade_pct=g,
+        grade_pct=None if g is None else g.grade_pct,
         max_gap_s=float(np.diff(tt).max()) if timed else None,
         chord_uncertainty_m=u_chord,
         distance_uncertainty_m=u_distance,
         deviation_uncertainty_m=u_dev,
-        grade_uncertainty_pct=u_g,
+        grade_uncertainty_pct=None if g is None else g.uncertainty_pct,
         jitter_m=jitter,
+        altitude_glitches=0 if g is None else g.glitches,
+        altitude_barometric=barometric,
+        position_uncertainty_m=position_uncertainty_m(jitter, gps),
+    )
+
+
+def position_uncertainty_m(jitter_m: float, gps: GpsErrorModel) -> float:
+    """Uncertainty (COVERAGE_K sigma) of one recorded point's position across a line
+    (a road's edge, a hazard): the drift and the white jitter of one axis. A distance
+    to a road or hazard, measured from the recorded points, carries it."""
+    return COVERAGE_K * math.hypot(gps.sigma_m, max(jitter_m, gps.white_m))
+
+
+def stub_metrics(points: int, duration_s: float | None) -> SegmentMetrics:
+    """The metrics of a stub lap (too few points or too short to measure): its point
+    count and duration, every length NaN (written as null), no grade."""
+    nan = math.nan
+    return SegmentMetrics(
+        duration_s=duration_s,
+        points=points,
+        distance_m=nan,
+        raw_distance_m=nan,
+        chord_m=nan,
+        straightness=None,
+        max_deviation_m=nan,
+        rms_deviation_m=nan,
+        heading_change_deg=nan,
+        mean_speed_mps=None,
+        grade_pct=None,
+        max_gap_s=None,
+        chord_uncertainty_m=nan,
+        distance_uncertainty_m=nan,
+        deviation_uncertainty_m=nan,
+        grade_uncertainty_pct=None,
+        jitter_m=nan,
     )
 
 

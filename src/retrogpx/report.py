@@ -39,7 +39,7 @@ CSV_COLUMNS = (
     "mean_speed_mps", "grade_pct", "max_gap_s", "chord_uncertainty_m", "distance_uncertainty_m",
     "raw_distance_m", "nearest_road_m", "nearest_road_highway", "nearest_road_name",
     "crosses_road", "nearest_hazard_m", "venue", "lit", "surface", "sun_elevation_deg",
-    "verdict", "reasons", "notes",
+    "safety_checked", "verdict", "reasons", "notes",
 )  # fmt: skip
 
 
@@ -153,6 +153,8 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
     parts = [tr["file"], when, f"{tr['points']} points, {_fmt(km, 2, ' km')}", f"warm-up {warm}"]
     console.print(terminal.joined(parts, width), soft_wrap=True)
     console.print(verdict_line(result))
+    said = [f"laps: {result.lap_source}"] if result.lap_source else []
+    console.print(terminal.joined([*said, result.safety_line()], width), soft_wrap=True)
     narrow = terminal.narrow(width)
     table = _table(width)
     columns = [
@@ -174,9 +176,9 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
             _local(_iso(start), tr["time_zone"], tr["utc_offset_s"], "%H:%M:%S")
             if start is not None
             else seg.segment.source,
-            f"{m.chord_m:.0f} ±{m.chord_uncertainty_m:.0f}",
-            f"{m.distance_m:.0f}",
-            f"{m.max_deviation_m:.1f}",
+            f"{m.chord_m:.0f} ±{m.chord_uncertainty_m:.0f}" if m.measured else "–",
+            _fmt(m.distance_m if m.measured else None),
+            _fmt(m.max_deviation_m if m.measured else None, 1),
             _fmt(m.grade_pct, 1, " %"),
             _fmt(m.mean_speed_mps, 1, " m/s"),
             seg.verdict,
@@ -566,32 +568,39 @@ _WHEN = "%Y-%m-%d %H:%M"
 def render_laps(track: Track, *, width: int | None = None) -> str:
     """A watch file's laps as a table, to decide which were reverse."""
     from .analysis import zone_of
-    from .watchlaps import lap_table
+    from .clean import counted
+    from .watchlaps import lap_points, lap_table, stub_laps
 
     width = width or terminal.output_width()
     console, buffer = _console(width)
     zone = zone_of(track)
     name, offset = (zone.name, zone.offset_s) if zone is not None else (None, None)
-    console.print(f"{track.source}  ·  {len(track.laps)} laps  ·  {_zone_line([(name, offset)])}")
+    laps = counted(len(track.laps), "lap")
+    console.print(f"{track.source}  ·  {laps}  ·  {_zone_line([(name, offset)])}")
+    points, stubs = lap_points(track, track.laps), stub_laps(track, track.laps)
     table = _table(width)
     terminal.add_columns(
         table,
         [
             (n, "left" if n in ("start", "trigger") else "right")
-            for n in ("lap", "start", "elapsed", "distance m", "trigger", "m/s")
+            for n in ("lap", "start", "elapsed", "distance m", "trigger", "m/s", "points")
         ],
     )
     for lap in lap_table(track.laps).to_dict("records"):
         minutes, seconds = divmod(round(lap["elapsed_s"]), 60)
+        number = int(lap["number"])
         table.add_row(
-            str(lap["number"]),
+            f"{number}*" if number in stubs else str(number),
             f"{to_local(lap['start'].to_pydatetime(), name, offset):%Y-%m-%d %H:%M:%S}",
             f"{minutes}:{seconds:02d}",
             _fmt(None if math.isnan(lap["distance_m"]) else lap["distance_m"]),
             str(lap["trigger"]),
             _fmt(None if math.isnan(lap["mean_speed_mps"]) else lap["mean_speed_mps"], 2),
+            str(points[number]),
         )
     console.print(table)
+    if stubs:
+        console.print("* stub: fewer than 3 points or under 1 s; ranges, even and odd pass it by")
     return buffer.getvalue()
 
 

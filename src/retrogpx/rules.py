@@ -33,6 +33,15 @@ REASONS: dict[str, tuple[Severity, str]] = {
     "not_straight": ("warn", "smoothed path strays from the chord more than allowed (10 m)"),
     "steep": ("warn", "grade steeper than allowed (4 %)"),
     "gps_gap": ("warn", "a gap in the recording longer than allowed (15 s)"),
+    "too_few_points": (
+        "warn",
+        "a lap too short to measure: fewer than 3 points or under 1 s (a watch's stub lap)",
+    ),
+    "map_not_covering": (
+        "warn",
+        "the map does not cover the segment and the largest distance limit around it: "
+        "venue safety not checked",
+    ),
     "near_road": ("unsafe", "closer to a motor-traffic road than allowed (30 m)"),
     "crosses_road": ("unsafe", "crosses a motor-traffic road"),
     "near_hazard": ("unsafe", "closer to a marked hazard than allowed (10 m)"),
@@ -105,12 +114,20 @@ class _Collector:
             )
         return False
 
+    def note(self, note: str) -> None:
+        """A note that carries no reason code."""
+        self.notes.append(note)
+
     def judgement(self) -> Judgement:
         # Codes in a stable order: as REASONS lists them.
         order = list(REASONS)
         reasons = sorted(self.reasons, key=order.index)
         return Judgement(verdict_of(reasons), reasons, self.notes)
 
+
+#: A segment is safety-checked only when a map covers it and this much more than the
+#: largest distance limit around it (metres): the GPS error of its points.
+COVERAGE_MARGIN_M = 10.0
 
 #: A segment is on private ground when at least this share of its length is.
 PRIVATE_SHARE = 0.2
@@ -121,12 +138,23 @@ def judge_segment(
     th: Thresholds,
     safety: SegmentSafety | None = None,
     sun_elevation_deg: float | None = None,
+    *,
+    uncovered: bool = False,
 ) -> Judgement:
     """Reasons, verdict and notes for one reverse segment.
 
-    ``safety``: its map measures (None: no map was given); ``sun_elevation_deg``: the
-    sun's elevation at its time and place (None: the track has no times)."""
+    ``safety``: its map measures (None: no map was given, or it does not cover the
+    segment: ``uncovered``, which gives ``map_not_covering``); ``sun_elevation_deg``:
+    the sun's elevation at its time and place (None: the track has no times)."""
     c = _Collector()
+    if not m.measured:
+        c.add(
+            "too_few_points",
+            f"a stub lap of {m.points} point{'' if m.points == 1 else 's'}"
+            + (f" and {m.duration_s:.1f} s" if m.duration_s is not None else "")
+            + ": too short to measure or judge",
+        )
+        return c.judgement()
     c.over(
         "too_short",
         "straight line",
@@ -151,20 +179,62 @@ def judge_segment(
             f"deviation {m.max_deviation_m:.0f} ± {m.deviation_uncertainty_m:.0f} m is within "
             f"its uncertainty of the {th.max_deviation_m:.0f} m limit",
         )
-    if m.grade_pct is not None:
-        u = m.grade_uncertainty_pct or 0.0
-        if abs(m.grade_pct) - u > th.max_grade_pct:
-            c.add("steep", f"grade {m.grade_pct:+.1f} % is steeper than {th.max_grade_pct:.0f} %")
+    _judge_grade(c, m, th)
     if m.max_gap_s is not None and m.max_gap_s > th.max_gap_s:
         c.add(
             "gps_gap",
             f"{m.max_gap_s:.0f} s without a recorded point (limit {th.max_gap_s:.0f} s): "
             "the path in the gap is unknown",
         )
-    if safety is not None:
-        _judge_safety(c, safety, th)
+    if uncovered:
+        c.add(
+            "map_not_covering",
+            "venue safety not checked: the map does not cover this segment and "
+            f"{th.largest_distance_m + COVERAGE_MARGIN_M:.0f} m around it",
+        )
+    elif safety is not None:
+        _judge_safety(c, safety, th, m.position_uncertainty_m)
     _judge_light(c, safety, th, sun_elevation_deg)
     return c.judgement()
+
+
+#: The altitude is too glitchy to judge a grade from when more than this share of its
+#: steps were glitches.
+GLITCH_SHARE = 0.2
+
+
+def grade_judgeable(m: SegmentMetrics, th: Thresholds) -> bool | None:
+    """Whether the segment's altitude can judge its grade against ``th``: its uncertainty
+    no larger than the limit and at most :data:`GLITCH_SHARE` of its steps glitches.
+    None when it has no grade (no altitude)."""
+    if m.grade_pct is None:
+        return None
+    u = m.grade_uncertainty_pct or 0.0
+    return u <= th.max_grade_pct and m.altitude_glitches <= GLITCH_SHARE * max(m.points - 1, 1)
+
+
+def _judge_grade(c: _Collector, m: SegmentMetrics, th: Thresholds) -> None:
+    """``steep`` beyond the limit by more than the grade's uncertainty, ``borderline``
+    within it; a note and no verdict when the altitude is too noisy to judge."""
+    judgeable = grade_judgeable(m, th)
+    if judgeable is None or m.grade_pct is None:
+        return
+    g, u, limit = m.grade_pct, m.grade_uncertainty_pct or 0.0, th.max_grade_pct
+    if not judgeable:
+        if abs(g) > limit:
+            kind = "barometric" if m.altitude_barometric else "GPS"
+            c.note(
+                f"grade {g:+.0f} ± {u:.0f} % measured, but the {kind} altitude is too noisy "
+                "to judge it: not called steep"
+            )
+        return
+    if abs(g) - u > limit:
+        c.add("steep", f"grade {g:+.1f} ± {u:.1f} % is steeper than {limit:.0f} %")
+    elif abs(abs(g) - limit) <= u:
+        c.add(
+            "borderline",
+            f"grade {g:+.1f} ± {u:.1f} % is within its uncertainty of the {limit:.0f} % limit",
+        )
 
 
 def _judge_light(
@@ -181,9 +251,13 @@ def _judge_light(
     c.add("dark", f"run in the dark (the sun {-sun_deg:.0f}° below the horizon) and {way}")
 
 
-def road_verdicts(s: SegmentSafety, th: Thresholds) -> list[tuple[float, str, float]]:
+def road_verdicts(
+    s: SegmentSafety, th: Thresholds, uncertainty_m: float = 0.0
+) -> list[tuple[float, str, float]]:
     """The roads within their limits of a segment, nearest first, as
-    ``(distance m, road label, limit m)``: one per highway class and ``maxspeed``."""
+    ``(distance m, road label, limit m)``: one per highway class and ``maxspeed``.
+    With ``uncertainty_m``: the roads closer than their limit by more than it (those
+    within it of the limit are :func:`road_borderline`)."""
     from .safety import NearRoad  # here: safety loads shapely, needed only with a map
 
     near = s.roads_near or tuple(
@@ -193,7 +267,7 @@ def road_verdicts(s: SegmentSafety, th: Thresholds) -> list[tuple[float, str, fl
     out = []
     for road in near:
         limit = th.road_limit_m(road.highway, road.maxspeed_kmh)
-        if road.distance_m < limit:
+        if road.distance_m < limit - uncertainty_m:
             label = road.label
             if road.maxspeed_kmh is not None and road.maxspeed_kmh > th.fast_road_kmh:
                 label += f", {_speed(road.maxspeed_kmh)}"
@@ -201,22 +275,50 @@ def road_verdicts(s: SegmentSafety, th: Thresholds) -> list[tuple[float, str, fl
     return sorted(out)
 
 
+def road_borderline(
+    s: SegmentSafety, th: Thresholds, uncertainty_m: float
+) -> list[tuple[float, str, float]]:
+    """The roads whose distance lies within ``uncertainty_m`` of their limit (either
+    side), nearest first, as :func:`road_verdicts` gives them."""
+    within = road_verdicts(s, th, -uncertainty_m)
+    clear = {(d, label) for d, label, _ in road_verdicts(s, th, uncertainty_m)}
+    return [r for r in within if (r[0], r[1]) not in clear]
+
+
 def _speed(kmh: float) -> str:
     return "no speed limit" if kmh == float("inf") else f"{kmh:.0f} km/h"
 
 
-def _judge_safety(c: _Collector, s: SegmentSafety, th: Thresholds) -> None:
-    close = road_verdicts(s, th)
+def _judge_safety(c: _Collector, s: SegmentSafety, th: Thresholds, unc: float = 0.0) -> None:
+    """Map reasons. A road or hazard distance carries the position uncertainty ``unc``
+    of the recorded points: closer than the limit by more than it sets the reason,
+    within it of the limit is ``borderline``, as for lengths."""
+    close = road_verdicts(s, th, unc)
     if close:
         dist, road, limit = close[0]
         c.add("near_road", f"{dist:.0f} m from {road} (limit {limit:.0f} m)")
+    else:
+        edge = road_borderline(s, th, unc)
+        if edge:
+            dist, road, limit = edge[0]
+            c.add(
+                "borderline",
+                f"{dist:.0f} ± {unc:.0f} m from {road} is within its uncertainty of the "
+                f"{limit:.0f} m limit",
+            )
     if s.crosses_road:
         names = ", ".join(s.crossed_roads) or "a motor road"
         c.add("crosses_road", f"crosses {names}")
-    if s.nearest_hazard_m is not None and s.nearest_hazard_m < th.near_hazard_m:
+    if s.nearest_hazard_m is not None and s.nearest_hazard_m < th.near_hazard_m - unc:
         c.add(
             "near_hazard",
             f"{s.nearest_hazard_m:.0f} m from a marked hazard (limit {th.near_hazard_m:.0f} m)",
+        )
+    elif s.nearest_hazard_m is not None and abs(s.nearest_hazard_m - th.near_hazard_m) <= unc:
+        c.add(
+            "borderline",
+            f"{s.nearest_hazard_m:.0f} ± {unc:.0f} m from a marked hazard is within its "
+            f"uncertainty of the {th.near_hazard_m:.0f} m limit",
         )
     if s.bikes_m is not None and s.bikes_m < th.near_bikes_m:
         where = "along or across" if s.bikes_m > 0 else "on"

@@ -64,7 +64,7 @@ SEGMENT_FIELDS = (
     "mean_speed_mps", "grade_pct", "max_gap_s", "chord_uncertainty_m", "distance_uncertainty_m",
     "raw_distance_m", "nearest_road_m", "nearest_road_highway", "nearest_road_name",
     "crosses_road", "nearest_hazard_m", "venue", "lit", "surface", "sun_elevation_deg",
-    "verdict", "reasons", "notes",
+    "safety_checked", "verdict", "reasons", "notes",
 )  # fmt: skip
 #: The keys of a batch's run summary (``FileOutcome.run``), in order.
 RUN_FIELDS = (
@@ -175,6 +175,11 @@ MIGRATIONS: tuple[str, ...] = (
     # which is now filled (the offset at its start); older rows have neither.
     """
     ALTER TABLE runs ADD COLUMN time_zone TEXT;
+    """,
+    # 6: whether a segment's venue safety was checked (a map covering it, issue 12);
+    # older rows say nothing (NULL).
+    """
+    ALTER TABLE segments ADD COLUMN safety_checked INTEGER;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -936,7 +941,7 @@ def _segment_values(seg: dict[str, Any]) -> list[Any]:
             values.append(";".join(seg.get("reasons") or []))
         elif c == "notes":
             values.append(json.dumps(seg.get("notes") or [], ensure_ascii=False))
-        elif c == "crosses_road":
+        elif c in ("crosses_road", "safety_checked"):
             value = seg.get(c)
             values.append(None if value is None else int(bool(value)))
         else:
@@ -950,7 +955,7 @@ _ROAD = SEGMENT_FIELDS.index("nearest_road_highway")
 _TAIL = SEGMENT_FIELDS[_ROAD + 2 :]  # crosses_road, nearest_hazard_m, venue, lit, ...
 assert _TAIL == (
     "crosses_road", "nearest_hazard_m", "venue", "lit", "surface", "sun_elevation_deg",
-    "verdict", "reasons", "notes",
+    "safety_checked", "verdict", "reasons", "notes",
 )  # fmt: skip
 
 
@@ -959,9 +964,9 @@ def _segment_dict(file: str, athlete: str, row: Sequence[Any]) -> dict[str, Any]
     ``retrogpx.check/1`` fields, then ``coordinates`` when the row has its geometry)."""
     out: dict[str, Any] = {"file": file, "athlete": athlete}
     out.update(zip(SEGMENT_FIELDS[:_ROAD], row[:_ROAD], strict=True))
-    highway, name, crosses, hazard, venue, lit, surface, sun, verdict, reasons, notes = row[
-        _ROAD : _ROAD + 11
-    ]
+    highway, name, crosses, hazard, venue, lit, surface, sun, checked, verdict, reasons, notes = (
+        row[_ROAD : _ROAD + 12]
+    )
     out["nearest_road"] = {"highway": highway, "name": name} if highway else None
     out["crosses_road"] = None if crosses is None else bool(crosses)
     out["nearest_hazard_m"] = hazard
@@ -969,6 +974,7 @@ def _segment_dict(file: str, athlete: str, row: Sequence[Any]) -> dict[str, Any]
     out["lit"] = lit
     out["surface"] = surface
     out["sun_elevation_deg"] = sun
+    out["safety_checked"] = None if checked is None else bool(checked)
     out["verdict"] = verdict
     out["reasons"] = _split(reasons)
     out["notes"] = json.loads(notes) if notes and notes != "[]" else []

@@ -250,6 +250,9 @@ class Track:
         laps: laps the watch stored (TCX/FIT); empty for GPX.
         utc_offset_s: the device's local time minus UTC (seconds) when the file says
             (a FIT file's ``activity`` message), else None.
+        altitude_barometric: True when the file says its altitude is barometric (a FIT
+            file's ``device_info`` naming the watch's own barometer), None when it says
+            nothing (GPX, TCX, most FIT files).
         projected: the points already projected into a local frame when the track was
             cleaned (so that it is projected once), or None.
     """
@@ -261,6 +264,7 @@ class Track:
     notes: list[str] = field(default_factory=list)
     laps: list[WatchLap] = field(default_factory=list)
     utc_offset_s: float | None = None
+    altitude_barometric: bool | None = None
     projected: ProjectedPoints | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:

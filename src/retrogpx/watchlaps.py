@@ -19,7 +19,7 @@ for a runner who presses the button a little early or late).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -29,7 +29,7 @@ import numpy as np
 from .clean import counted
 from .errors import LapError
 from .geo import LocalProjection, cumulative_distance
-from .track import PointColumns, Track, WatchLap
+from .track import PointColumns, Track, WatchLap, ns_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,8 +119,14 @@ def started_by_lap_button(laps: Sequence[WatchLap]) -> list[bool]:
     return [trigger.get(lap.number - 1) == "manual" for lap in laps]
 
 
-def select_laps(laps: Sequence[WatchLap], spec: LapSpec) -> list[WatchLap]:
+def select_laps(
+    laps: Sequence[WatchLap], spec: LapSpec, stubs: Collection[int] = ()
+) -> list[WatchLap]:
     """The laps ``spec`` names, in lap order.
+
+    ``stubs`` (lap numbers, see :func:`stub_laps`) are taken only when named by their
+    own number: a range, ``even``, ``odd`` or ``manual`` passes them by (see
+    :func:`passed_stubs`).
 
     Raises:
         LapError: a number or range names laps the file does not have (naming them and
@@ -133,14 +139,11 @@ def select_laps(laps: Sequence[WatchLap], spec: LapSpec) -> list[WatchLap]:
             f"--reverse-laps '{spec.text}': the file has no lap {_format_ranges(missing)}",
             hint=f"it has {counted(len(laps), 'lap')}; list them with 'retrogpx laps FILE'",
         )
-    by_button = started_by_lap_button(laps)
+    named, by_pattern = _matches(laps, spec)
     chosen = [
         lap
-        for lap, button in zip(laps, by_button, strict=True)
-        if any(first <= lap.number <= last for first, last in spec.ranges)
-        or (spec.even and lap.number % 2 == 0)
-        or (spec.odd and lap.number % 2 == 1)
-        or (spec.manual and button and _manual_length(lap))
+        for lap, one, many in zip(laps, named, by_pattern, strict=True)
+        if one or (many and lap.number not in stubs)
     ]
     if not chosen:
         raise LapError(
@@ -154,6 +157,101 @@ def select_laps(laps: Sequence[WatchLap], spec: LapSpec) -> list[WatchLap]:
             ),
         )
     return sorted(chosen, key=lambda lap: lap.number)
+
+
+def passed_stubs(
+    laps: Sequence[WatchLap], spec: LapSpec, stubs: Collection[int]
+) -> list[int]:
+    """The stub laps a range or pattern of ``spec`` covers but :func:`select_laps` passes
+    by (not named by their own number)."""
+    named, by_pattern = _matches(laps, spec)
+    return [
+        lap.number
+        for lap, one, many in zip(laps, named, by_pattern, strict=True)
+        if many and not one and lap.number in stubs
+    ]
+
+
+def _matches(laps: Sequence[WatchLap], spec: LapSpec) -> tuple[list[bool], list[bool]]:
+    """Per lap: named by its own number; covered by a range of several laps, ``even``,
+    ``odd`` or ``manual``."""
+    by_button = started_by_lap_button(laps)
+    named = [any(a == b == lap.number for a, b in spec.ranges) for lap in laps]
+    by_pattern = [
+        any(a < b and a <= lap.number <= b for a, b in spec.ranges)
+        or (spec.even and lap.number % 2 == 0)
+        or (spec.odd and lap.number % 2 == 1)
+        or (spec.manual and button and _manual_length(lap))
+        for lap, button in zip(laps, by_button, strict=True)
+    ]
+    return named, by_pattern
+
+
+#: A watch lap with fewer points than this, or shorter than :data:`STUB_S`, is a stub.
+STUB_POINTS = 3
+STUB_S = 1.0
+
+
+@dataclass(frozen=True)
+class LapSpan:
+    """When a watch lap ran: from its start to where the next lap starts (the last lap:
+    to its start plus its elapsed time). ``overrun_s``: how far its own elapsed time ran
+    past the next lap's start (0 when it did not)."""
+
+    number: int
+    start: datetime
+    end: datetime
+    overrun_s: float
+    next_number: int | None  # the lap after it, None for the last
+
+
+def lap_spans(laps: Sequence[WatchLap]) -> dict[int, LapSpan]:
+    """Each lap's :class:`LapSpan`, by lap number. A lap ends where the next one starts
+    (GUIDANCE.md, watch laps): an elapsed time that runs past it is clipped, one that
+    ends before it (TCX's timer time, a pause inside the lap) is stretched to it."""
+    ordered = sorted(laps, key=lambda lap: lap.number)
+    spans = {}
+    for k, lap in enumerate(ordered):
+        own_end = lap_end(lap)
+        after = ordered[k + 1] if k + 1 < len(ordered) else None
+        if after is not None:
+            end = max(after.start, lap.start)
+            overrun = max((own_end - end).total_seconds(), 0.0)
+        else:
+            end, overrun = own_end, 0.0
+        spans[lap.number] = LapSpan(
+            lap.number, lap.start, end, overrun, None if after is None else after.number
+        )
+    return spans
+
+
+def lap_points(track: Track, laps: Sequence[WatchLap]) -> dict[int, int]:
+    """How many recorded points each lap's span holds (a point on the boundary of two
+    laps belongs to the later one)."""
+    if not laps:
+        return {}
+    times = track.columns.time_ns
+    times = np.sort(times[times != np.iinfo(np.int64).min])
+    spans = lap_spans(laps)
+    last = max(spans)
+    out = {}
+    for number, span in spans.items():
+        lo = np.searchsorted(times, ns_of(span.start), side="left")
+        hi = np.searchsorted(times, ns_of(span.end), side="right" if number == last else "left")
+        out[number] = int(hi - lo)
+    return out
+
+
+def stub_laps(track: Track, laps: Sequence[WatchLap]) -> set[int]:
+    """The numbers of the stub laps: fewer than :data:`STUB_POINTS` recorded points or
+    shorter than :data:`STUB_S` (the one-point lap a watch writes when it is stopped)."""
+    spans = lap_spans(laps)
+    points = lap_points(track, laps)
+    return {
+        number
+        for number, span in spans.items()
+        if points[number] < STUB_POINTS or (span.end - span.start).total_seconds() < STUB_S
+    }
 
 
 def _manual_length(lap: WatchLap) -> bool:
@@ -236,13 +334,52 @@ def _round_ms(when: datetime) -> datetime:
 def laps_to_csv(laps: Sequence[WatchLap]) -> str:
     """A lap file (``start,end,label``, ISO UTC times) with one row per watch lap.
 
-    Every label is ``forward``: the runner changes the reverse ones to ``reverse``. The
-    end is the start plus the lap's elapsed time; TCX gives timer time there, so a TCX
-    lap with a pause inside it ends early by the pause.
+    Every label is ``forward``: the runner changes the reverse ones to ``reverse``. Each
+    lap ends where the next one starts (:func:`lap_spans`), so the laps touch and never
+    overlap; ``check --laps`` reads the file back as it is.
     """
+    spans = lap_spans(laps)
     rows = ["start,end,label"]
-    rows += [f"{_iso(lap.start)},{_iso(lap_end(lap))},forward" for lap in laps]
+    rows += [
+        f"{_iso(spans[lap.number].start)},{_iso(spans[lap.number].end)},forward" for lap in laps
+    ]
     return "\n".join(rows) + "\n"
+
+
+#: The schema of ``retrogpx laps --format json``.
+LAPS_SCHEMA = "retrogpx.laps/1"
+
+
+def laps_to_json(track: Track) -> str:
+    """A track's watch laps as JSON (:data:`LAPS_SCHEMA`): per lap its number, start and
+    end (ISO UTC, as :func:`laps_to_csv`), elapsed_s and distance_m as the watch stored
+    them, trigger, points, stub, and a label (``forward``) to change to ``reverse``;
+    ``check --laps`` reads it back."""
+    import json
+
+    laps = track.laps
+    spans = lap_spans(laps)
+    points = lap_points(track, laps)
+    stubs = stub_laps(track, laps)
+    doc = {
+        "schema": LAPS_SCHEMA,
+        "file": track.source,
+        "laps": [
+            {
+                "lap": lap.number,
+                "start": _iso(spans[lap.number].start),
+                "end": _iso(spans[lap.number].end),
+                "elapsed_s": round(lap.elapsed_s, 3),
+                "distance_m": None if lap.distance_m is None else round(lap.distance_m, 1),
+                "trigger": lap.trigger,
+                "points": points[lap.number],
+                "stub": lap.number in stubs,
+                "label": "forward",
+            }
+            for lap in laps
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def lap_coverage_notes(track: Track) -> list[str]:

@@ -21,6 +21,8 @@ REASON_WORDS: dict[str, str] = {
     "not_straight": "not straight",
     "steep": "steep",
     "gps_gap": "GPS gap",
+    "too_few_points": "stub lap",
+    "map_not_covering": "map does not cover it",
     "near_road": "near a road",
     "crosses_road": "crosses a road",
     "near_hazard": "near a hazard",
@@ -59,7 +61,9 @@ def segment_place(seg: Mapping[str, Any]) -> str:
     """Where a segment was, from its ``retrogpx.check/1`` record: venue, nearest road
     (distance, name, class), a crossing, nearest hazard, surface and lighting; ``not
     checked`` without map layers (never implied to be safe)."""
-    if seg.get("venue") is None and seg.get("nearest_road_m") is None:
+    if seg.get("safety_checked") is False or (
+        seg.get("venue") is None and seg.get("nearest_road_m") is None
+    ):
         return "not checked"
     parts = []
     if seg.get("venue"):

@@ -76,7 +76,7 @@ if TYPE_CHECKING:
     from ..classes import LayerClasses
 
 #: Bump when the stored layout or what the readers store changes: old caches rebuild.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: OSM XML leaves out incomplete multipolygons (as PBF)
 #: Environment variable naming the cache folder (``--cache-dir`` wins over it).
 CACHE_DIR_ENV = "RETROGPX_CACHE_DIR"
 _SQLITE_MAGIC = b"SQLite format 3\x00"

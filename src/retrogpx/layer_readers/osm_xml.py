@@ -260,9 +260,12 @@ class _OsmXml:
             rows.add(line_of[w], kinds, tags)
         id_to_idx = {int(way_id[i]): int(i) for i in member_idx}
         for members, kinds, tags in self.relations:
-            parts = [line_of[id_to_idx[m]] for m in members if m in id_to_idx]
-            parts = [p for p in parts if p is not None]
-            area = shapely.build_area(shapely.GeometryCollection(parts)) if parts else None
+            # A relation missing a member way (or a way's nodes) in the extract is left
+            # out, as pyosmium's area assembly leaves it out of a PBF: an outer ring
+            # without its inner one would claim the hole (a pond in a park) as venue.
+            parts = [line_of[id_to_idx[m]] if m in id_to_idx else None for m in members]
+            whole = bool(parts) and all(p is not None for p in parts)
+            area = shapely.build_area(shapely.GeometryCollection(parts)) if whole else None
             rows.add(None if area is None or area.is_empty else area, kinds, tags)
         for x, y, kinds, tags in self.points:
             rows.add(shapely.Point(x, y), kinds, tags)

@@ -122,7 +122,13 @@ def draw_map(
     ax.set_ylabel("north (m)")
     ax.tick_params(labelsize=8)
     title = "map (zoomed to the reverse segments)" if zoomed else "map"
-    if not result.safety_checked:
+    missed = result.uncovered
+    if missed:
+        which = "segment" + ("s" if len(missed) > 1 else "")
+        title += f" · venue safety not checked: the map does not cover {which} " + ", ".join(
+            map(str, missed)
+        )
+    elif not result.safety_checked:
         title += " · venue safety not checked (no map layer)"
     ax.set_title(title, fontsize=10, loc="left")
     add_scale_bar(ax, xmax - xmin)

@@ -3,6 +3,7 @@ figure, a file or bytes."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,11 @@ def plot_run(
         check_suffix(Path(path))
     th = thresholds or Thresholds()
     settings = metrics or MetricSettings()
+    header = run_header(result)
+    # A stub lap (too_few_points) has nothing to draw: the header still counts it.
+    measured = [seg for seg in result.segments if seg.metrics.measured]
+    if len(measured) < len(result.segments):
+        result = dataclasses.replace(result, segments=measured)
     n = len(result.segments)
     ncols = 1 if n <= 1 else 2 if n <= 4 else 3
     titles = [panel_title(seg, TITLE_CHARS[ncols]) for seg in result.segments]
@@ -63,7 +69,7 @@ def plot_run(
     # which is a third faster than constrained layout and keeps 20 plots under 10 s.
     fig = new_figure((layout.width_in, layout.height_in), dpi, layout=None)
     fig.suptitle(
-        run_header(result),
+        header,
         fontsize=13,
         x=0.1 / layout.width_in,
         y=1.0 - 0.12 / layout.height_in,

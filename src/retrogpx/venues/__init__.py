@@ -46,6 +46,7 @@ FAILED_WORDS = {
     "obstacle": "pass an obstacle (a barrier, tree, bench or water)",
     "private": "touch private ground",
     "steep": "are steep",
+    "map_not_covering": "lie where the map does not reach far enough around them",
     "too_short": "are too short",
     "too_long": "are too long",
 }
@@ -251,7 +252,11 @@ def find_venues(
         )
         windows = windows.take(d <= radius_m)
     search.candidates = len(windows)
+    uncovered = ~_covered(layers, windows, reach)
+    windows = windows.take(~uncovered)
     keep, failed = prefilter(layers, windows, strict)
+    if uncovered.any():
+        failed["map_not_covering"] += int(uncovered.sum())
     judged, more = judge_windows(layers, windows.take(keep), config.rules, strict, reach)
     failed.update(more)
     search.failed = failed
@@ -259,6 +264,19 @@ def find_venues(
     walk = _walking(layers, kept, judged, centre, config) if centre is not None else None
     search.stretches = _select(kept, judged, walk, limit, settings.walk_points_per_km, layers)
     return search
+
+
+def _covered(layers: LayerSet, w: Windows, reach_m: float) -> np.ndarray:
+    """Which windows a map covers with ``reach_m`` around them (as ``check`` asks of a
+    run's segments): no stretch is suggested where the map does not reach."""
+    if not len(w):
+        return np.zeros(0, dtype=bool)
+    lat, lon = layers.projection.to_latlon(
+        np.concatenate([w.x0, w.x1]), np.concatenate([w.y0, w.y1])
+    )
+    lat, lon = lat.reshape(2, -1), lon.reshape(2, -1)
+    boxes = np.column_stack([lon.min(axis=0), lat.min(axis=0), lon.max(axis=0), lat.max(axis=0)])
+    return layers.covered(boxes, reach_m)
 
 
 def _load(

@@ -64,6 +64,7 @@ TAKEN: dict[str, tuple[str, ...]] = {
     "event": ("timestamp", "event", "event_type"),
     "sport": ("sport",),
     "activity": ("timestamp", "local_timestamp"),
+    "device_info": ("source_type", "device_type"),
 }  # fmt: skip
 #: The largest local time offset from UTC (UTC+14, Kiribati; the smallest is UTC-12).
 MAX_UTC_OFFSET_S = 14 * 3600
@@ -203,6 +204,7 @@ class Summaries:
     timer_events: list[tuple[datetime | None, str]] = field(default_factory=list)
     sports: list[str] = field(default_factory=list)  # from `sport` messages
     utc_offset_s: float | None = None  # from the first `activity` message giving it
+    barometer: bool | None = None  # a `device_info` names the device's own barometer
     files: int = 0  # FIT files in the (chained) stream
     bad_crcs: int = 0
     stopped: str | None = None  # why decoding stopped early
@@ -218,6 +220,14 @@ class Summaries:
             self.timer_events.append((when, str(values.get("event_type"))))
         elif name == "sport" and isinstance(values.get("sport"), str):
             self.sports.append(values["sport"])
+        elif name == "device_info":
+            # device_type is local_device_type when source_type is local (5): the scan
+            # path gives the raw device_type (4), the reference path (fitdecode) names
+            # the field local_device_type and gives the value's name.
+            own = values.get("source_type") in ("local", 5)
+            kind = values.get("local_device_type", values.get("device_type"))
+            if own and kind in ("barometer", 4):
+                self.barometer = True
         elif name == "activity" and self.utc_offset_s is None:
             # local_timestamp: the device's local time written as if it were UTC.
             utc, local = fit_time(values.get("timestamp")), values.get("local_timestamp")
@@ -363,4 +373,5 @@ def finish_fit(rec: RecordColumns, summ: Summaries, path: str | Path) -> Track:
     )
     track.notes.extend(lap_coverage_notes(track))
     track.utc_offset_s = summ.utc_offset_s
+    track.altitude_barometric = summ.barometer
     return track
