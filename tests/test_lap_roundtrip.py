@@ -59,7 +59,11 @@ def test_laps_file_relabelled_reverse_is_accepted(path: Path, fmt: str, tmp_path
     res = runner.invoke(cli, ["laps", str(path), "--format", fmt, "-o", str(out)])
     assert res.exit_code == 0, res.output
     text = out.read_text()
-    assert runner.invoke(cli, ["check", str(path), "--laps", str(out)]).exit_code in (0, 1)
+    # Unchanged, every lap is labelled forward: the file is read (no complaint about its
+    # laps), and check says that nothing in it is marked reverse (exit 2, issue 13).
+    res = runner.invoke(cli, ["check", str(path), "--laps", str(out)])
+    assert res.exit_code == 2 and res.output.count("\n") == 1
+    assert "no lap is labelled reverse: its labels are 'forward'" in res.output
     if fmt == "csv":
         out.write_text(text.replace(",forward", ",reverse"))
     else:
@@ -217,4 +221,4 @@ def test_one_lap_is_one_lap(corpus: Path, tmp_path: Path) -> None:
     kona = corpus / "GPSBabel__gpsbabel" / "kona2013.tcx"
     res = CliRunner().invoke(cli, ["laps", str(kona), "-o", str(tmp_path / "l.txt")])
     assert res.exit_code == 0 and res.output.strip().endswith("(1 lap)")
-    assert "·  1 lap\n" in (tmp_path / "l.txt").read_text()
+    assert "·  1 lap  ·  " in (tmp_path / "l.txt").read_text()
