@@ -62,7 +62,7 @@ def test_panel_titles_name_the_road_and_its_distance(roadside: Figure) -> None:
     assert title(1).startswith("1 · UNSAFE: 8 m from Ahornstraße (residential)")
     assert "0 m from Parkwirtschaftsweg (service)" in title(2)
     assert "crosses Parkwirtschaftsweg (service)" in title(2)
-    assert "6 m from a marked hazard" in title(3)
+    assert "3 m from a marked hazard" in title(3)
     assert "kerb 0.6 m from the path" in title(4)
     assert "near a road" not in title(1)
 
