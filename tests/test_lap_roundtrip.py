@@ -59,11 +59,12 @@ def test_laps_file_relabelled_reverse_is_accepted(path: Path, fmt: str, tmp_path
     res = runner.invoke(cli, ["laps", str(path), "--format", fmt, "-o", str(out)])
     assert res.exit_code == 0, res.output
     text = out.read_text()
-    # Unchanged, every lap is labelled forward: the file is read (no complaint about its
-    # laps), and check says that nothing in it is marked reverse (exit 2, issue 13).
+    # Unchanged, every lap is labelled forward: the file is accepted (no complaint about
+    # its laps), and check says that nothing was judged and what to relabel (exit 0).
     res = runner.invoke(cli, ["check", str(path), "--laps", str(out)])
-    assert res.exit_code == 2 and res.output.count("\n") == 1
-    assert "no lap is labelled reverse: its labels are 'forward'" in res.output
+    assert res.exit_code == 0 and res.output.count("\n") == 1, res.output
+    assert res.output.startswith(f"nothing judged: {out}: no lap is labelled reverse: every ")
+    assert "verdict" not in res.output and "label the laps you ran backwards" in res.output
     if fmt == "csv":
         out.write_text(text.replace(",forward", ",reverse"))
     else:

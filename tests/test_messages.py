@@ -54,6 +54,27 @@ def test_labels_that_mark_nothing_reverse_are_named_with_the_reverse_labels(
     assert "no lap is labelled reverse" in " ".join(out.split())
 
 
+def test_a_lap_file_as_laps_wrote_it_is_accepted_and_nothing_judged(tmp_path: Path) -> None:
+    """The lap file `retrogpx laps` writes (every lap forward), not yet relabelled: read
+    without complaint, nothing judged, what to relabel said; no output pretends a verdict."""
+    track = tmp_path / "run.tcx"
+    shutil.copy(SAMPLES / "watch" / "track_intervals.tcx", track)
+    lap_file = tmp_path / "run.laps.csv"
+    code, _, err = invoke("laps", str(track), "--format", "csv", "-o", str(lap_file))
+    assert code == 0, err
+    report = tmp_path / "run.json"
+    code, out, err = invoke("check", str(track), "--format", "json", "-o", str(report))
+    assert code == 0 and err == "" and not report.exists()
+    assert out == (
+        f"nothing judged: {lap_file}: no lap is labelled reverse: every lap is 'forward', "
+        "as retrogpx laps wrote the file; label the laps you ran backwards 'reverse' and "
+        f"check again (not written: {report})\n"
+    )
+    # A batch counts it as a run with no reverse laps marked.
+    code, out, err = invoke("batch", str(track), "--store", str(tmp_path / "s.sqlite"))
+    assert code == 0 and "1 with no reverse laps marked" in out
+
+
 def test_an_empty_folder_names_every_format_looked_for(tmp_path: Path) -> None:
     code, _, err = invoke("batch", str(tmp_path), "--store", str(tmp_path / "s.sqlite"))
     assert code == 2

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .config import Config
-from .errors import LapError, UnmarkedRunError
+from .errors import LapError, NothingMarkedError, UnmarkedRunError
 from .geo import LocalProjection
 from .laps import (
     LapPlan,
@@ -458,10 +458,18 @@ def _no_reverse_label(rows: Sequence[Any], lap_path: Path) -> UnmarkedRunError:
     """A lap file whose every lap is labelled something else than reverse: which
     labels it has, and the labels that mark reverse laps."""
     from .laps import REVERSE_LABELS
+    from .watchlaps import WRITTEN_LABEL
 
     labels = list(dict.fromkeys(row.label.strip() for row in rows))
     shown = ", ".join(f"'{label}'" for label in labels[:5]) + (" ..." if len(labels) > 5 else "")
     marks = ", ".join(sorted(REVERSE_LABELS))
+    if labels == [WRITTEN_LABEL]:  # as `retrogpx laps` wrote it: not relabelled yet
+        return NothingMarkedError(
+            f"no lap is labelled reverse: every lap is '{WRITTEN_LABEL}', as retrogpx laps "
+            "wrote the file",
+            path=lap_path,
+            hint="label the laps you ran backwards 'reverse' and check again",
+        )
     return UnmarkedRunError(
         f"no lap is labelled reverse: its labels are {shown}",
         path=lap_path,

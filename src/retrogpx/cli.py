@@ -267,13 +267,24 @@ def check(
       retrogpx check run.gpx --laps run.laps.csv --format json -o run.json
     """
     from .clean import counted
+    from .errors import NothingMarkedError
     from .report import render, write_atomic
     from .rules import at_least
 
     _EXIT.fast = True  # one run: nothing outlives it (see main)
     _one_track(track)
     config = _with_laps_tz(_config(config_path, cache_dir, no_cache, **thresholds), laps_tz)
-    result = _check_run(track, laps_path, reverse_laps, config, layer_paths, hazard_paths)
+    try:
+        result = _check_run(track, laps_path, reverse_laps, config, layer_paths, hazard_paths)
+    except NothingMarkedError as exc:
+        # The lap file `retrogpx laps` wrote, before the runner relabelled it: read
+        # fine, nothing in it to judge (not a mistake: exit 0, and no verdict).
+        unwritten = [str(p) for p in (output, plot_path, report_path) if p]
+        click.echo(
+            f"nothing judged: {exc.one_line()}"
+            + (f" (not written: {', '.join(unwritten)})" if unwritten else "")
+        )
+        return
     _write_pictures(result, config, plot_path, report_path)
     text = render(result, fmt)
     if output:

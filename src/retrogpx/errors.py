@@ -50,6 +50,12 @@ class UnmarkedRunError(LapError):
     batch stores the run as ``unmarked`` (0 reverse metres, not judged)."""
 
 
+class NothingMarkedError(UnmarkedRunError):
+    """A lap file as ``retrogpx laps`` writes it, not yet relabelled: every lap is
+    ``forward``. ``check`` accepts it and says that nothing was judged (exit 0); a
+    batch stores the run as ``unmarked``, as for any run with nothing marked."""
+
+
 class ConfigError(RetrogpxError):
     """A configuration file or option is invalid."""
 

@@ -187,6 +187,9 @@ def _matches(laps: Sequence[WatchLap], spec: LapSpec) -> tuple[list[bool], list[
     return named, by_pattern
 
 
+#: The label ``retrogpx laps`` gives every lap in the lap files it writes; the runner
+#: relabels the reverse ones.
+WRITTEN_LABEL = "forward"
 #: A watch lap with fewer points than this, or shorter than :data:`STUB_S`, is a stub.
 STUB_POINTS = 3
 STUB_S = 1.0
@@ -374,7 +377,7 @@ def laps_to_json(track: Track) -> str:
                 "trigger": lap.trigger,
                 "points": points[lap.number],
                 "stub": lap.number in stubs,
-                "label": "forward",
+                "label": WRITTEN_LABEL,
             }
             for lap in laps
         ],
