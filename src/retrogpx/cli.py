@@ -47,9 +47,21 @@ def _config(
     """The config file's settings with the command line's on top."""
     import dataclasses
 
-    from .config import load_config
+    from .config import check_setting, load_config
+    from .errors import ConfigError
 
-    config = load_config(config_path).replace_rules(**overrides)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    for key, value in given.items():
+        check_setting(f"rules.{key}", value, THRESHOLD_OPTIONS[key])
+    config = load_config(config_path)
+    try:
+        config = config.replace_rules(**given)
+    except ConfigError as exc:  # an order broken by an option: name the option
+        message, hint = exc.message, exc.hint or ""
+        for key in given:
+            message = message.replace(key, THRESHOLD_OPTIONS[key])
+            hint = hint.replace(key, THRESHOLD_OPTIONS[key])
+        raise ConfigError(message, hint=hint) from None
     if cache_dir is not None or no_cache:
         layers = dataclasses.replace(
             config.layers,
@@ -158,6 +170,18 @@ def cache_options(func: F) -> F:
         type=click.Path(file_okay=False, path_type=Path),
         help="Folder of the map layer cache [$RETROGPX_CACHE_DIR, else the user's cache folder].",
     )(func)
+
+
+#: The options that override a threshold, by its key in [rules].
+THRESHOLD_OPTIONS = {
+    "warmup_min": "--warmup-min",
+    "min_chord_m": "--min-chord",
+    "max_length_m": "--max-length",
+    "max_deviation_m": "--max-deviation",
+    "max_grade_pct": "--max-grade",
+    "max_gap_s": "--max-gap",
+    "near_road_m": "--near-road",
+}
 
 
 def threshold_options(func: F) -> F:

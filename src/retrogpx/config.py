@@ -8,6 +8,7 @@ setting. See the README for the full list with defaults.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -153,8 +154,16 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class BatchSettings:
+    """How ``retrogpx batch`` runs files (nothing here changes a run's result)."""
+
+    file_timeout_s: float = 600.0  # a file still being checked after this is failed
+
+
+@dataclass(frozen=True)
 class Config:
-    """All settings of one retrogpx run."""
+    """All settings of one retrogpx run. Every number is checked when it is made
+    (:data:`RANGES`): a value out of range raises :class:`~retrogpx.errors.ConfigError`."""
 
     rules: Thresholds = field(default_factory=Thresholds)
     metrics: MetricSettings = field(default_factory=MetricSettings)
@@ -164,6 +173,10 @@ class Config:
     season: SeasonSettings = field(default_factory=SeasonSettings)
     classes: LayerClasses = field(default_factory=LayerClasses)
     venues: VenueSettings = field(default_factory=VenueSettings)
+    batch: BatchSettings = field(default_factory=BatchSettings)
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
     def replace_rules(self, **changes: Any) -> Config:
         """A copy with some thresholds changed (CLI options); None values are ignored."""
@@ -184,7 +197,141 @@ _SECTIONS: dict[str, type] = {
     "season": SeasonSettings,
     "classes": LayerClasses,
     "venues": VenueSettings,
+    "batch": BatchSettings,
 }
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric setting may take: finite, from ``low`` to ``high``
+    (``low`` itself excluded when ``open_low``), in ``unit``."""
+
+    low: float
+    high: float
+    unit: str = ""
+    open_low: bool = False
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value`` is in the range (never for NaN or infinities)."""
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.open_low else value >= self.low
+        return above and value <= self.high
+
+    def words(self) -> str:
+        """``a number above 0 and at most 1000 m``, ``a number from 0 to 600 min``."""
+        unit = f" {self.unit}" if self.unit else ""
+        if self.open_low:
+            return f"a number above {self.low:g} and at most {self.high:g}{unit}"
+        return f"a number from {self.low:g} to {self.high:g}{unit}"
+
+
+_DISTANCE = Range(0, 1000, "m")  # a distance a rule looks at around the path
+#: Every numeric setting, by ``section.key`` as the TOML file names it. Bounds keep each
+#: one physical and the work it sets bounded (``heading_step_m`` below 0.1 m resamples a
+#: path into millions of steps; a zero sigma or correlation time divides by zero).
+RANGES: dict[str, Range] = {
+    "rules.warmup_min": Range(0, 600, "min"),
+    "rules.min_chord_m": Range(0, 10_000, "m"),
+    "rules.max_length_m": Range(0, 10_000, "m", open_low=True),
+    "rules.max_deviation_m": Range(0, 1000, "m", open_low=True),
+    "rules.max_grade_pct": Range(0, 100, "%"),
+    "rules.max_gap_s": Range(0, 86_400, "s", open_low=True),
+    "rules.near_road_m": _DISTANCE,
+    "rules.near_road_m_by_class": _DISTANCE,
+    "rules.near_hazard_m": _DISTANCE,
+    "rules.near_fast_road_m": _DISTANCE,
+    "rules.fast_road_kmh": Range(0, 400, "km/h"),
+    "rules.near_bikes_m": _DISTANCE,
+    "rules.near_crowd_m": _DISTANCE,
+    "rules.crowd_pois": Range(1, 10_000),
+    "rules.near_obstacle_m": Range(0, 100, "m"),
+    "rules.dark_sun_deg": Range(-90, 90, "degrees"),
+    "metrics.smoothing_s": Range(0, 600, "s"),
+    "metrics.heading_step_m": Range(0.1, 1000, "m"),
+    "gps.sigma_m": Range(0, 1000, "m", open_low=True),
+    "gps.correlation_s": Range(0, 86_400, "s", open_low=True),
+    "gps.white_m": Range(0, 1000, "m"),
+    "limits.max_file_mb": Range(0, 1_048_576, "MB", open_low=True),
+    "limits.max_decompressed_mb": Range(0, 1_048_576, "MB", open_low=True),
+    "limits.max_archive_mb": Range(0, 16_777_216, "MB", open_low=True),
+    "season.volume_jump_pct": Range(0, 10_000, "%"),
+    "season.volume_jump_m": Range(0, 1_000_000, "m"),
+    "season.speed_jump_pct": Range(0, 10_000, "%"),
+    "season.speed_jump_mps": Range(0, 100, "m/s"),
+    "season.history_weeks": Range(1, 520, "weeks"),
+    "season.walk_weeks": Range(0, 520, "weeks"),
+    "season.walk_speed_mps": Range(0, 100, "m/s", open_low=True),
+    "season.body_mass_kg": Range(0, 1000, "kg", open_low=True),
+    "season.kcal_per_kg_km": Range(0, 100),
+    "season.reverse_energy_factor": Range(0, 100),
+    "venues.radius_m": Range(0, 1_000_000, "m", open_low=True),
+    "venues.max_radius_m": Range(0, 1_000_000, "m", open_low=True),
+    "venues.limit": Range(1, 100_000),
+    "venues.straight_tolerance_m": Range(0, 100, "m", open_low=True),
+    "venues.spacing_m": Range(1, 1000, "m"),
+    "venues.edge_m": Range(0, 100, "m"),
+    "venues.track_inset_m": Range(0, 100, "m"),
+    "venues.walk_points_per_km": Range(0, 10_000),
+    "venues.max_area_km": Range(0, 10_000, "km", open_low=True),
+    "batch.file_timeout_s": Range(0, 604_800, "s", open_low=True),
+}
+#: Pairs that must keep their order: (``section.low``, ``section.high``).
+ORDERED: tuple[tuple[str, str], ...] = (
+    ("rules.min_chord_m", "rules.max_length_m"),
+    ("venues.radius_m", "venues.max_radius_m"),
+)
+
+
+def out_of_range(name: str, value: Any, where: str, path: str | Path | None = None) -> ConfigError:
+    """The error for setting ``name`` (``section.key``) given ``value``: ``where`` names
+    it as the user gave it (``[rules] near_road_m`` in a file, ``--near-road``)."""
+    shown = "true" if value is True else "false" if value is False else f"{value!r}"
+    return ConfigError(
+        f"{shown} is out of range",
+        path=path,
+        where=where,
+        hint=f"give {RANGES[name].words()}",
+    )
+
+
+def check_setting(name: str, value: Any, where: str) -> None:
+    """Raise :func:`out_of_range` unless ``value`` is a number in ``RANGES[name]``."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not RANGES[name].holds(float(value)):
+        raise out_of_range(name, value, where)
+
+
+def _sections_of(config: Config) -> dict[str, Any]:
+    return {
+        name: config.metrics.gps if name == "gps" else getattr(config, name)
+        for name in _SECTIONS
+    }
+
+
+def check_config(config: Config) -> None:
+    """Every numeric setting in range, and ordered pairs in order.
+
+    Raises:
+        ConfigError: naming the setting as ``[section] key`` and the range it takes.
+    """
+    sections = _sections_of(config)
+    for name, allowed in RANGES.items():
+        section, key = name.split(".")
+        value = getattr(sections[section], key)
+        values = value.items() if isinstance(value, dict) else [(None, value)]
+        for sub, v in values:
+            where = f"[{section}] {key}" + (f".{sub}" if sub is not None else "")
+            check_setting(name, v, where)
+    for low, high in ORDERED:
+        (ls, lk), (hs, hk) = low.split("."), high.split(".")
+        lv, hv = getattr(sections[ls], lk), getattr(sections[hs], hk)
+        if lv > hv:
+            raise ConfigError(
+                f"{lk} ({lv:g}) is above {hk} ({hv:g})",
+                where=f"[{ls}]",
+                hint=f"give {lk} at most {hk}",
+            )
 
 
 def _coerce(value: Any, annotation: Any, key: str, path: Path) -> Any:
@@ -288,4 +435,7 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
             hazards=tuple(str(base / f) for f in layers.hazards),
             cache_dir=str(base / Path(layers.cache_dir).expanduser()) if layers.cache_dir else None,
         )
-    return Config(metrics=metrics, **parts)
+    try:
+        return Config(metrics=metrics, **parts)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, path=path, where=exc.where, hint=exc.hint) from None
