@@ -230,10 +230,25 @@ def athlete_of(path: str | Path, rule: str | None) -> str:
     p = Path(path)
     if rule == "folder":
         return p.parent.name or "athlete"
-    m = re.search(rule, p.as_posix())
+    m = athlete_pattern(rule).search(p.as_posix())
     if not m:
         return "unknown"
     return m.groupdict().get("athlete") or m.group(0)
+
+
+def athlete_pattern(rule: str) -> re.Pattern[str]:
+    """``--athlete-from``'s regular expression, compiled (cached by :mod:`re`).
+
+    Raises:
+        RetrogpxError: it is not a valid regular expression.
+    """
+    try:
+        return re.compile(rule)
+    except re.error as exc:
+        raise RetrogpxError(
+            f"--athlete-from '{rule}' is not a valid regular expression ({exc})",
+            hint="give 'folder', or a regex such as 'runs/(?P<athlete>[^/]+)/'",
+        ) from None
 
 
 # Without the layer cache: one LayerSet per worker process and UTM zone, loaded whole
@@ -345,12 +360,29 @@ UNMARKED_HINT = (
 
 def check_one(source: str | RunSource, options: BatchOptions) -> FileOutcome:
     """Check one run for a batch. Never raises: failures become a ``failed`` outcome,
-    a run that nothing marks reverse laps for an ``unmarked`` one."""
+    a run that nothing marks reverse laps for an ``unmarked`` one; a run still being
+    checked after ``[batch] file_timeout_s`` is failed (see
+    :func:`~retrogpx.signals.time_limit`: in a Dask worker's thread it is not limited)."""
+    from .signals import TimeLimitExceeded, time_limit
+
+    src = source if isinstance(source, RunSource) else source_of(source, options)
+    limit = options.config.batch.file_timeout_s
+    try:
+        with time_limit(limit):
+            return _check_one(src, options)
+    except TimeLimitExceeded:
+        error = (
+            f"{src.file}: still being checked after {limit:g} s, stopped; raise "
+            "--file-timeout or [batch] file_timeout_s if the file is genuine"
+        )
+        return FileOutcome(src.file, "failed", src.athlete, error=error, retry=True)
+
+
+def _check_one(src: RunSource, options: BatchOptions) -> FileOutcome:
     import numpy as np
 
     from .analysis import analyse, segment_dict
 
-    src = source if isinstance(source, RunSource) else source_of(source, options)
     path, athlete, config = src.file, src.athlete, options.config
     if src.refused is not None:
         return FileOutcome(path, "failed", athlete, error=f"{path}: refused: {src.refused}")
@@ -512,6 +544,19 @@ class SerialExecutor(Executor):
         return future
 
 
+def check_scheduler(scheduler: str) -> None:
+    """Refuse a ``--scheduler`` that is neither ``local`` nor a scheduler address.
+
+    Raises:
+        RetrogpxError: naming what was given and what is expected.
+    """
+    if scheduler != "local" and not re.fullmatch(r"(tcp|tls|ucx|inproc)://\S+", scheduler):
+        raise RetrogpxError(
+            f"--scheduler '{scheduler}' is not a scheduler address",
+            hint="give tcp://HOST:PORT of a running Dask scheduler, or 'local'",
+        )
+
+
 @contextmanager
 def make_executor(jobs: int = 1, scheduler: str | None = None) -> Iterator[Executor]:
     """The executor for a batch: serial, a process pool, or a Dask cluster.
@@ -522,6 +567,7 @@ def make_executor(jobs: int = 1, scheduler: str | None = None) -> Iterator[Execu
             start a LocalCluster with ``jobs`` worker processes.
     """
     if scheduler:
+        check_scheduler(scheduler)
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -537,7 +583,7 @@ def make_executor(jobs: int = 1, scheduler: str | None = None) -> Iterator[Execu
         else:
             try:
                 client = Client(scheduler, timeout="10s")
-            except OSError as exc:
+            except (OSError, ValueError, TypeError) as exc:
                 raise RetrogpxError(
                     f"cannot reach the Dask scheduler ({exc})", path=scheduler
                 ) from None

@@ -836,6 +836,12 @@ store_option = _path_option(
 @click.option("--rebuild", is_flag=True, help="Check every run given again, even if unchanged.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [CPU count].")
 @click.option("--scheduler", help="Dask scheduler: tcp://HOST:PORT, or 'local' for a LocalCluster.")
+@click.option(
+    "--file-timeout",
+    "file_timeout_s",
+    type=float,
+    help="Fail a file still being checked after this many seconds; the batch goes on [600].",
+)
 @_path_option(
     "--output", "-o", help="One row per segment of the season: .csv, .json, .geojson or .parquet."
 )
@@ -864,6 +870,7 @@ def batch(
     rebuild: bool,
     jobs: int | None,
     scheduler: str | None,
+    file_timeout_s: float | None,
     output: Path | None,
     summary: Path | None,
     plots_dir: Path | None,
@@ -896,14 +903,31 @@ def batch(
       retrogpx batch runs/ --layers park.osm     # next week: only the new runs are read
       retrogpx batch export_12345678.zip --reverse-laps manual   # a Strava export
     """
-    from .batch import BatchOptions, discover_sources, lap_table, make_executor
+    from .batch import (
+        BatchOptions,
+        athlete_pattern,
+        check_scheduler,
+        discover_sources,
+        lap_table,
+        make_executor,
+    )
+    from .config import BatchSettings, check_setting
     from .incremental import describe, given_runs, last_batch_facts, plan_batch, run_planned
     from .report import batch_writer, write_batch_output
     from .rules import at_least
     from .store import SeasonStore
     from .watchlaps import parse_lap_spec
 
+    import dataclasses
+
     config = _with_laps_tz(_config(config_path, cache_dir, no_cache, **thresholds), laps_tz)
+    if file_timeout_s is not None:
+        check_setting("batch.file_timeout_s", file_timeout_s, "--file-timeout")
+        config = dataclasses.replace(config, batch=BatchSettings(file_timeout_s=file_timeout_s))
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    if athlete_from not in (None, "folder"):
+        athlete_pattern(athlete_from)
     if output:
         batch_writer(output)  # an unknown format fails now, not after the whole batch
     if reverse_laps is not None:

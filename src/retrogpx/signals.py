@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 #: Exit code of a process ended by SIGTERM.
@@ -50,3 +52,34 @@ def exit_on_sigterm() -> None:
         raise Terminated(EXIT_TERMINATED)
 
     signal.signal(signal.SIGTERM, terminate)
+
+
+class TimeLimitExceeded(BaseException):
+    """A :func:`time_limit` ran out. A BaseException, so that a reader's ``except
+    Exception`` (trying another path on any error) cannot swallow it."""
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`TimeLimitExceeded` in this thread when the block takes longer than
+    ``seconds`` of wall-clock time (SIGALRM through ``setitimer``).
+
+    It interrupts Python code and blocking system calls (a read waiting on a pipe); a
+    long computation inside one C call (one numpy operation) is stopped when that call
+    returns. Only the main thread receives signals: elsewhere (a Dask worker's thread)
+    and without a limit (None) the block runs unlimited.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise TimeLimitExceeded(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
