@@ -903,6 +903,8 @@ def batch(
       retrogpx batch runs/ --layers park.osm     # next week: only the new runs are read
       retrogpx batch export_12345678.zip --reverse-laps manual   # a Strava export
     """
+    import dataclasses
+
     from .batch import (
         BatchOptions,
         athlete_pattern,
@@ -917,8 +919,6 @@ def batch(
     from .rules import at_least
     from .store import SeasonStore
     from .watchlaps import parse_lap_spec
-
-    import dataclasses
 
     config = _with_laps_tz(_config(config_path, cache_dir, no_cache, **thresholds), laps_tz)
     if file_timeout_s is not None:

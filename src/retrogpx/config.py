@@ -304,8 +304,7 @@ def check_setting(name: str, value: Any, where: str) -> None:
 
 def _sections_of(config: Config) -> dict[str, Any]:
     return {
-        name: config.metrics.gps if name == "gps" else getattr(config, name)
-        for name in _SECTIONS
+        name: config.metrics.gps if name == "gps" else getattr(config, name) for name in _SECTIONS
     }
 
 
@@ -316,7 +315,7 @@ def check_config(config: Config) -> None:
         ConfigError: naming the setting as ``[section] key`` and the range it takes.
     """
     sections = _sections_of(config)
-    for name, allowed in RANGES.items():
+    for name in RANGES:
         section, key = name.split(".")
         value = getattr(sections[section], key)
         values = value.items() if isinstance(value, dict) else [(None, value)]
