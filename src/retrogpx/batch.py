@@ -19,6 +19,7 @@ import io
 import os
 import pickle
 import re
+import stat
 import tempfile
 import weakref
 from collections import Counter
@@ -45,6 +46,7 @@ from .archives import (
 )
 from .config import Config
 from .errors import RetrogpxError, UnmarkedRunError
+from .files import input_error, kind_of
 from .outcome import FileOutcome, Status
 
 if TYPE_CHECKING:
@@ -157,12 +159,21 @@ def discover_sources(inputs: Iterable[str | Path], options: BatchOptions) -> Dis
         text = str(item)
         p = Path(text)
         if p.is_dir():
-            matches = [q for q in p.rglob("*") if q.is_file() and (_is_track(q) or _is_zip(q))]
+            # A track name that is no regular file (a FIFO) is listed, and failed, too.
+            matches = [
+                q
+                for q in p.rglob("*")
+                if (q.is_file() and _is_zip(q)) or (_is_track(q) and not q.is_dir())
+            ]
             exports = [q.parent for q in p.rglob("activities.csv") if is_export_folder(q.parent)]
         elif p.is_file():
             if p.name.lower().endswith(".laps.csv"):
                 continue  # named beside its track (runs/* in a shell): read with the track
             matches, exports = [p], []
+        elif why := _not_regular(p):  # a FIFO, a link that loops: failed, the batch goes on
+            athlete = athlete_of(text, options.athlete_from)
+            found.sources.append(RunSource(text, text, athlete, refused=why))
+            continue
         elif glob.has_magic(text):
             matches = [
                 Path(q)
@@ -193,6 +204,22 @@ def discover_sources(inputs: Iterable[str | Path], options: BatchOptions) -> Dis
     found.sources.extend(source_of(f, options) for f in sorted(files))
     found.sources.sort(key=lambda s: s.file)
     return found
+
+
+def _not_regular(p: Path) -> str | None:
+    """Why ``p``, which is there but neither a file nor a folder, cannot be read (a
+    FIFO, device, socket, or a symbolic link that loops); None otherwise."""
+    try:
+        os.lstat(p)
+    except OSError:
+        return None  # not there at all
+    try:
+        mode = os.stat(p).st_mode
+    except OSError as exc:
+        return input_error(exc, p, RetrogpxError, "track file").message
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return f"is {kind_of(mode)}, not a regular file"
 
 
 def _is_zip(p: Path) -> bool:

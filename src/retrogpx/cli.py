@@ -227,7 +227,9 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RetrogpxError as exc:
-            raise InputError(exc.one_line()) from None
+            from .text import for_terminal
+
+            raise InputError(for_terminal(exc.one_line())) from None
 
 
 @click.group(
@@ -635,11 +637,14 @@ def _build_progress(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.description}", markup=False), BarColumn(),
         TextColumn("{task.completed:,.0f} features"), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
     )  # fmt: skip
     task = None
+    from .text import for_terminal
+
+    label = for_terminal(label)
 
     def tell(phase: str, done: int, total: int | None) -> None:
         nonlocal task
@@ -1073,14 +1078,12 @@ def _season_outputs(
 ) -> None:
     """The summary, pictures and terminal view of a season (batch and season alike),
     from the open ``store`` (``where``: the runs shown)."""
-    import json
-
-    from .report import render_attention, render_season, write_atomic
+    from .report import json_text, render_attention, render_season, write_atomic
     from .season import season_document
 
     if summary:
         doc = season_document(data, weekly, interrupted=interrupted, attention=attention)
-        write_atomic(summary, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        write_atomic(summary, json_text(doc, indent=1))
     if plots_dir or report_path:
         _season_pictures(store, where, data, weekly, notes, config, plots_dir, report_path)
     width = _width()
@@ -1125,10 +1128,9 @@ def season(
       retrogpx season retrogpx-season.sqlite --athlete anna --since 2024-04-01
       retrogpx season retrogpx-season.sqlite --format csv -o weeks.csv
     """
-    import json
 
     from .errors import RetrogpxError
-    from .report import weekly_output, write_atomic
+    from .report import json_text, weekly_output, write_atomic
     from .season import season_document
     from .store import SeasonFilter, SeasonStore
 
@@ -1164,7 +1166,7 @@ def season(
             _season_pictures(store, where, data, weekly, notes, config, plots_dir, report_path)
     if fmt == "json":
         doc = season_document(data, weekly, attention=attention)
-        payload: str | bytes = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+        payload: str | bytes = json_text(doc, indent=1)
     else:
         payload = weekly_output(weekly, fmt)
     if output:
@@ -1313,6 +1315,11 @@ def main() -> None:
 
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     exit_on_sigterm()  # SIGTERM: clean up temporary files, keep previous outputs
+    from .text import REPLACE
+
+    for stream in (sys.stdout, sys.stderr):  # a name no terminal can encode: U+FFFD
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=REPLACE)
     try:
         cli(standalone_mode=True)
     except SystemExit as exc:

@@ -18,9 +18,12 @@ from typing import Any
 
 from .classes import LayerClasses
 from .errors import ConfigError
+from .files import read_input
 from .metrics import GpsErrorModel, MetricSettings
 
 DEFAULT_CONFIG_NAME = "retrogpx.toml"
+#: Largest config file read (the README's full example is about 3 KB).
+MAX_CONFIG_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -402,9 +405,8 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
         path = candidate
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ConfigError("no such config file", path=path) from None
+        raw = read_input(path, MAX_CONFIG_BYTES, error=ConfigError, what="config file")
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML ({exc})", path=path) from None
     except (OSError, UnicodeDecodeError) as exc:

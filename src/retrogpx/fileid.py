@@ -11,13 +11,15 @@ import hashlib
 import os
 from pathlib import Path
 
+from .files import open_regular
+
 _CHUNK = 1 << 20
 
 
 def file_hash(path: str | Path) -> str:
     """BLAKE2b (128 bit, hex) of the file's bytes, read a MiB at a time."""
     digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:  # a FIFO or device: an OSError, never a wait
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .analysis import RunResult, segment_dict
 from .localtime import local_words, to_local
 from .plots import VERDICT_COLOURS, VERDICTS, verdict_counts
+from .text import for_terminal
 from .words import segment_place
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def _css() -> str:
 
 def _e(value: Any) -> str:
     """Escape any value for HTML text or a quoted attribute."""
-    return escape(str(value), quote=True)
+    return escape(for_terminal(str(value)), quote=True)
 
 
 def _num(value: float | None, digits: int = 0, unit: str = "") -> str:

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from .errors import LapError
+from .files import read_input
 from .geo import LocalProjection, cumulative_distance
 from .track import (
     TIME_MAX_NS,
@@ -358,6 +359,10 @@ def _json_lap_rows(text: str, tz: ZoneInfo, path: Path) -> list[LapRow]:
     return rows
 
 
+#: Largest lap file or season lap table read (a season of 100,000 laps is about 6 MB).
+MAX_LAP_FILE_BYTES = 64 << 20
+
+
 def _lap_text(path: Path, kind: str) -> str:
     """A lap file's text (UTF-8, a BOM dropped).
 
@@ -365,9 +370,9 @@ def _lap_text(path: Path, kind: str) -> str:
         LapError: unreadable, not UTF-8, empty.
     """
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise LapError(f"no such {kind}", path=path) from None
+        text = read_input(
+            path, MAX_LAP_FILE_BYTES, error=LapError, what=kind, hint="split it by season"
+        ).decode("utf-8-sig")
     except UnicodeDecodeError:
         hint = "save it as UTF-8 CSV"
         raise LapError(f"{kind} is not UTF-8 text", path=path, hint=hint) from None

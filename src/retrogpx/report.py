@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 from . import terminal
 from .localtime import local_words, to_local
 from .words import reason_words
+from .text import REPLACE, readable, spreadsheet_cell
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,7 +60,18 @@ def flat_row(record: dict[str, Any]) -> dict[str, Any]:
 
 def to_json(result: RunResult) -> str:
     """The ``retrogpx.check/1`` document."""
-    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return json_text(result.to_dict(), indent=2)
+
+
+def json_text(doc: Any, indent: int | None = None) -> str:
+    """``doc`` as JSON text ending in a newline, always valid UTF-8 (a lone surrogate
+    in a name, which only a JSON string can hold, becomes U+FFFD)."""
+    return readable(json.dumps(doc, indent=indent, ensure_ascii=False)) + "\n"
+
+
+def csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A CSV row with every text cell safe in a spreadsheet (:func:`spreadsheet_cell`)."""
+    return {k: spreadsheet_cell(v) for k, v in row.items()}
 
 
 def to_csv(results: Iterable[RunResult]) -> str:
@@ -70,7 +83,7 @@ def to_csv(results: Iterable[RunResult]) -> str:
     writer.writeheader()
     for result in results:
         for seg in result.segments:
-            writer.writerow(flat_row({"file": result.track.source, **segment_dict(seg)}))
+            writer.writerow(csv_row(flat_row({"file": result.track.source, **segment_dict(seg)})))
     return out.getvalue()
 
 
@@ -95,9 +108,7 @@ def to_geojson(results: Iterable[RunResult]) -> str:
                     "properties": props,
                 }
             )
-    return (
-        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False) + "\n"
-    )
+    return json_text({"type": "FeatureCollection", "features": features})
 
 
 _VERDICT_STYLE = {"ok": "green", "warn": "yellow", "unsafe": "bold red"}
@@ -286,7 +297,7 @@ def batch_output(path: str | Path, outcomes: Sequence[FileOutcome]) -> bytes:
 @contextmanager
 def _text(fh: BinaryIO) -> Iterator[TextIO]:
     """UTF-8 text over ``fh``, flushed and detached at the end (``fh`` stays open)."""
-    text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+    text = io.TextIOWrapper(fh, encoding="utf-8", errors=REPLACE, newline="")
     try:
         yield text
     finally:
@@ -297,7 +308,7 @@ def _write_csv(fh: BinaryIO, outcomes: Sequence[FileOutcome]) -> None:
     with _text(fh) as out:
         writer = csv.DictWriter(out, fieldnames=BATCH_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(batch_rows(outcomes))
+        writer.writerows(csv_row(row) for row in batch_rows(outcomes))
 
 
 def _write_json(fh: BinaryIO, outcomes: Sequence[FileOutcome]) -> None:
@@ -430,10 +441,15 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
     _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
-        # mkstemp makes the file private (0600); give it the usual umask-based mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
+        # mkstemp makes the file private (0600): a file rewritten keeps its own mode
+        # (a private 0600 output stays private), a new one gets the umask's usual mode.
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
@@ -446,7 +462,7 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
 
 def write_atomic(path: str | Path, text: str | bytes) -> None:
     """Write a file atomically (see :func:`atomic_output`)."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
+    data = text.encode("utf-8", REPLACE) if isinstance(text, str) else text
     with atomic_output(path) as fh:
         fh.write(data)
 
@@ -634,5 +650,5 @@ def weekly_output(weekly: pd.DataFrame, fmt: str) -> str | bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=WEEKLY_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(csv_row(row) for row in rows)
     return out.getvalue()

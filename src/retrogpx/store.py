@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 
 from .errors import RetrogpxError
+from .files import NotRegularFileError, input_error, open_regular
 from .outcome import STATUSES, FileOutcome
 from .rules import REASONS
 from .shape import RunShape
@@ -294,12 +295,12 @@ def _check_header(path: Path) -> bool:
     """True when ``path`` holds something: an SQLite file. False when it is absent or
     empty (a new store). Anything else is refused."""
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(100)
     except FileNotFoundError:
         return False
-    except IsADirectoryError:
-        raise StoreError("is a folder, not a season store", path=path) from None
+    except NotRegularFileError as exc:
+        raise input_error(exc, path, StoreError, "season store") from None
     except OSError as exc:
         raise StoreError(f"cannot read the season store ({exc.strerror})", path=path) from None
     if not head:

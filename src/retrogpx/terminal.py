@@ -48,9 +48,38 @@ def console(width: int | None = None) -> tuple[Any, io.StringIO]:
     columns wide (default :func:`output_width`)."""
     from rich.console import Console
 
+    class PlainConsole(Console):
+        """Text is data: no markup or emoji codes, and every string printed goes
+        through :func:`~retrogpx.text.for_terminal` (line breaks kept)."""
+
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(_safe(o, lines=True) for o in objects), **kwargs)
+
     buffer = io.StringIO()
     shown = width or output_width()
-    return Console(file=buffer, width=shown, color_system=None, highlight=False), buffer
+    plain = PlainConsole(
+        file=buffer, width=shown, color_system=None, highlight=False, markup=False, emoji=False
+    )
+    return plain, buffer
+
+
+def _safe(cell: Any, lines: bool = False) -> Any:
+    """A string cell as :func:`~retrogpx.text.for_terminal` shows it; anything else as is."""
+    from .text import for_terminal
+
+    return for_terminal(cell, lines=lines) if isinstance(cell, str) else cell
+
+
+def _plain_table() -> Any:
+    """rich's Table, its text cells shown by :func:`_safe` (a name from a file is never
+    markup, and its control characters are written visibly)."""
+    from rich.table import Table
+
+    class PlainTable(Table):
+        def add_row(self, *cells: Any, **kwargs: Any) -> None:
+            super().add_row(*(_safe(c) for c in cells), **kwargs)
+
+    return PlainTable
 
 
 def narrow(width: int) -> bool:
@@ -72,10 +101,9 @@ def table(width: int) -> Any:
     """An empty table in the house style: a rule under the header, no outer edge;
     columns two spaces apart, or one in the narrow layout."""
     from rich import box
-    from rich.table import Table
 
     padding = (0, 1, 0, 0) if narrow(width) else (0, 1)
-    return Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=padding)
+    return _plain_table()(box=box.SIMPLE_HEAD, pad_edge=False, padding=padding)
 
 
 def add_columns(t: Any, columns: Sequence[tuple[str, str]], words: Sequence[str] = ()) -> None:
@@ -91,9 +119,7 @@ def add_columns(t: Any, columns: Sequence[tuple[str, str]], words: Sequence[str]
 def notes_list(items: Sequence[tuple[str, str]], title: str | None = None) -> Any:
     """Keyed paragraphs under a table (the narrow layout's reasons): the key in a
     column of its own, the words wrapping in the rest of the width."""
-    from rich.table import Table
-
-    grid = Table.grid(padding=(0, 1))
+    grid = _plain_table().grid(padding=(0, 1))
     grid.add_column(no_wrap=True, justify="right")
     grid.add_column(overflow="fold", ratio=1)
     if title:

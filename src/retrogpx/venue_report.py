@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import TYPE_CHECKING, Any
+
+from .report import csv_row, json_text
+from .text import for_terminal
 
 if TYPE_CHECKING:
     from .venues import Stretch, VenueSearch
@@ -63,9 +65,7 @@ def to_geojson(search: VenueSearch) -> str:
                 "properties": {k: record[k] for k in GEOJSON_PROPERTIES},
             }
         )
-    return (
-        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False) + "\n"
-    )
+    return json_text({"type": "FeatureCollection", "features": features})
 
 
 def to_csv(search: VenueSearch) -> str:
@@ -74,7 +74,7 @@ def to_csv(search: VenueSearch) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for s in search.stretches:
-        writer.writerow(stretch_record(s))
+        writer.writerow(csv_row(stretch_record(s)))
     return out.getvalue()
 
 
@@ -87,7 +87,8 @@ def to_gpx(search: VenueSearch) -> str:
     gpx = gpxpy.gpx.GPX()
     gpx.creator = "retrogpx venues"
     for s in search.stretches:
-        route = gpxpy.gpx.GPXRoute(name=s.name, description=s.why)
+        # XML 1.0 holds no control characters: written visibly, as on a terminal.
+        route = gpxpy.gpx.GPXRoute(name=for_terminal(s.name), description=for_terminal(s.why))
         for k, (lon, lat) in enumerate(s.lonlat):
             route.points.append(
                 gpxpy.gpx.GPXRoutePoint(

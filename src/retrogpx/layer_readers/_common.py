@@ -3,6 +3,8 @@ and CRS helpers."""
 
 from __future__ import annotations
 
+import errno
+import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,8 +16,10 @@ import shapely
 from pyproj import CRS, Transformer
 
 from ..errors import LayerError, TrackError
+from ..files import NotRegularFileError, input_error, kind_of, open_input
 from ..readers._source import MAX_DECOMPRESSED_BYTES, MAX_FILE_BYTES, decompressed, read_bytes
 from ..readers._xml import looks_like_html
+from ..text import readable
 
 WGS84 = CRS.from_epsg(4326)
 #: A box ``(min_x, min_y, max_x, max_y)``.
@@ -69,12 +73,14 @@ class Rows:
     def add(self, geom: Any, kinds: list[tuple[str, str]], tags: Mapping[str, str]) -> None:
         """One feature (``geom`` may be a shapely geometry, WKB or a GeoJSON text)."""
         self.feature_geoms.append(geom)
-        kept = {k: v for k in self.keys if (v := tags.get(k)) is not None}
+        # A name of a lone surrogate ("\ud800" in GeoJSON) becomes U+FFFD: every output
+        # and the layer index (SQLite) can then encode it.
+        kept = {k: readable(v) for k in self.keys if (v := tags.get(k)) is not None}
         for kind, cls in kinds:
             self.source.append(len(self.feature_geoms) - 1)
             self.kinds.append(kind)
             self.classes.append(cls)
-            self.names.append(tags.get("name") or "")
+            self.names.append(readable(tags.get("name") or ""))
             self.as_area.append(_as_area(kind, tags))
             self.tags.append(kept)
 
@@ -165,13 +171,12 @@ class Limits:
 def check_file(path: Path, limits: Limits) -> None:
     """Exists, is a readable regular file, not empty and not over the size cap."""
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise LayerError("no such file", path=path) from None
-    except PermissionError:
-        raise LayerError("permission denied", path=path) from None
-    if path.is_dir():
-        raise LayerError("is a folder, not a map layer file", path=path)
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFileError(errno.EINVAL, kind_of(st.st_mode), str(path))
+    except OSError as exc:
+        raise input_error(exc, path, LayerError, "map layer file") from None
+    size = st.st_size
     if size == 0:
         raise LayerError("file is empty", path=path, hint="export the map layer again")
     if size > limits.max_file_bytes:
@@ -187,7 +192,7 @@ def check_file(path: Path, limits: Limits) -> None:
 def open_stream(path: Path, limits: Limits) -> Iterator[IO[bytes]]:
     """The file's content as a stream, gunzipped / bunzipped by magic bytes, size-capped."""
     check_file(path, limits)
-    with path.open("rb") as raw:
+    with open_input(path, error=LayerError, what="map layer") as raw:
         try:
             with decompressed(
                 raw,

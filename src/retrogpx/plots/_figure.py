@@ -42,8 +42,27 @@ def check_suffix(path: Path) -> str:
     return suffix[1:]
 
 
+def plain_texts(fig: Figure) -> None:
+    """Every text of ``fig`` shown as it is: no math text (a name with two ``$`` signs
+    would be parsed, and a lone one fails the drawing), control characters written
+    visibly and undecodable bytes as U+FFFD (:func:`retrogpx.text.for_terminal`;
+    an SVG or PDF cannot hold them)."""
+    from matplotlib.text import Text
+
+    from ..text import for_terminal
+
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+        shown = text.get_text()
+        safe = for_terminal(shown)
+        if safe != shown:
+            text.set_text(safe)
+
+
 def figure_bytes(fig: Figure, fmt: str = "png", dpi: int = DEFAULT_DPI) -> bytes:
-    """Render ``fig`` in memory (``png``, ``svg`` or ``pdf``)."""
+    """Render ``fig`` in memory (``png``, ``svg`` or ``pdf``), its texts shown as they
+    are (:func:`plain_texts`)."""
+    plain_texts(fig)
     if fmt == "png":
         return _png_bytes(fig, dpi)
     buf = io.BytesIO()

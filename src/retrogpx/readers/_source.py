@@ -8,6 +8,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import os
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,12 +16,21 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from ..errors import RetrogpxError, TrackError
+from ..files import input_error, open_input, read_capped
 
 #: Largest file read from disk, compressed or not (bytes). Generous: a 10-hour 1 Hz GPX
 #: with heart rate is about 8 MB.
 MAX_FILE_BYTES = 512 * 1024 * 1024
 #: Largest size a compressed file may expand to (bytes).
 MAX_DECOMPRESSED_BYTES = 1024 * 1024 * 1024
+
+#: A compressed stream expanding more than this many times is refused once it has given
+#: :data:`RATIO_FLOOR_BYTES`: a gzip bomb is stopped after tens of MiB, not at the cap.
+#: Tracks and OSM extracts compress 5-30 times; a gzip bomb about 1000 times.
+MAX_COMPRESSION_RATIO = 200
+#: Below this many decompressed bytes the ratio is not looked at (a small file of
+#: repeated points may compress very well).
+RATIO_FLOOR_BYTES = 32 << 20
 
 Format = Literal["gpx", "tcx", "fit"]
 
@@ -32,9 +42,15 @@ class _CappedReader(io.RawIOBase):
     """Passes decompressed bytes through and refuses to go past ``limit`` (a bomb)."""
 
     def __init__(
-        self, inner: io.BufferedIOBase, limit: int, path: Path, error: type[RetrogpxError]
+        self,
+        inner: io.BufferedIOBase,
+        limit: int,
+        path: Path,
+        error: type[RetrogpxError],
+        raw: IO[bytes] | None = None,
     ) -> None:
         self._inner, self._limit, self._path, self._error = inner, limit, path, error
+        self._raw = raw  # the compressed stream, for the ratio
         self._count = 0
 
     def readable(self) -> bool:
@@ -52,6 +68,18 @@ class _CappedReader(io.RawIOBase):
                 hint="refusing it (a compression bomb?); raise max_decompressed_mb in the "
                 "config if the file is genuine",
             )
+        if self._count > RATIO_FLOOR_BYTES and self._raw is not None:
+            try:
+                read = max(self._raw.tell(), 1)
+            except (OSError, ValueError):
+                return n
+            if self._count > MAX_COMPRESSION_RATIO * read:
+                raise self._error(
+                    f"expands more than {MAX_COMPRESSION_RATIO} times when decompressed",
+                    path=self._path,
+                    hint="refusing it (a compression bomb?); decompress it yourself if the "
+                    "file is genuine",
+                )
         return n
 
 
@@ -78,7 +106,7 @@ def decompressed(
         yield fh
         return
     try:
-        yield io.BufferedReader(_CappedReader(inner, limit, path, error))
+        yield io.BufferedReader(_CappedReader(inner, limit, path, error, fh))
     except (OSError, EOFError, ValueError, zlib.error) as exc:  # zlib.error: bad deflate data
         raise error(
             f"compressed data is corrupt or truncated ({exc})", path=path, hint=again
@@ -99,23 +127,27 @@ def read_bytes(
     path = Path(path)
     limit = MAX_FILE_BYTES if max_bytes is None else max_bytes
     dlimit = MAX_DECOMPRESSED_BYTES if max_decompressed_bytes is None else max_decompressed_bytes
-    try:
-        size = path.stat().st_size
+    with open_input(path, error=TrackError, what="track file") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        over = TrackError(
+            f"file is {max(size, limit + 1) // (1 << 20)} MiB, over the {limit // (1 << 20)} "
+            "MiB limit",
+            path=path,
+            hint="raise max_file_mb in the config if the file is genuine",
+        )
         if size > limit:
-            raise TrackError(
-                f"file is {size // (1 << 20)} MiB, over the {limit // (1 << 20)} MiB limit",
-                path=path,
-                hint="raise max_file_mb in the config if the file is genuine",
-            )
-        with path.open("rb") as fh, decompressed(fh, path, dlimit) as stream:
-            raw = stream.read()
-    except FileNotFoundError:
-        raise TrackError("no such file", path=path) from None
-    except IsADirectoryError:
-        raise TrackError("is a folder, not a track file", path=path) from None
-    except PermissionError:
-        raise TrackError("permission denied", path=path) from None
-    if not raw or raw.isspace():  # not raw.strip(): that copies every file that ends in a newline
+            raise over
+        try:
+            with decompressed(fh, path, dlimit) as stream:
+                # Counted as read: the file may have grown since fstat. A compressed
+                # file's own cap is on what it expands to (checked while streaming).
+                raw = read_capped(stream, dlimit if stream is not fh else limit)
+        except OSError as exc:
+            raise input_error(exc, path, TrackError, "track file") from None
+        if raw is None:
+            raise over
+    # not raw.strip(): that copies every file that ends in a newline
+    if not raw or raw.isspace():
         raise TrackError("file is empty", path=path, hint="export the activity again")
     return raw
 
