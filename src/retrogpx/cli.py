@@ -79,6 +79,40 @@ def _width() -> int:
     return output_width()
 
 
+def _outputs_first(
+    outputs: Sequence[tuple[str, Path | None]],
+    *,
+    config: Config,
+    config_path: Path | None,
+    track: Path | None = None,
+    laps_path: Path | None = None,
+    layer_paths: Sequence[str | Path] = (),
+    hazard_paths: Sequence[str | Path] = (),
+    more: Sequence[tuple[str, str | Path | None]] = (),
+    folders: Sequence[tuple[str, Path | None]] = (),
+) -> None:
+    """Refuse outputs that cannot be written or that are inputs, before any work
+    (:func:`retrogpx.files.check_outputs`); plots' suffixes too."""
+    from .config import DEFAULT_CONFIG_NAME
+    from .files import check_outputs
+    from .plots import check_plot_suffix
+
+    for option, path in outputs:
+        if path is not None and option in ("--plot", "OUTPUT"):
+            check_plot_suffix(path)
+    inputs: list[tuple[str, str | Path | None]] = [
+        ("the config", config_path or Path(DEFAULT_CONFIG_NAME)),
+        *more,
+    ]
+    if track is not None:
+        from .laps import lap_file_for
+
+        inputs += [("the track", track), ("the lap file", laps_path or lap_file_for(track))]
+    inputs += [("a map layer", p) for p in (layer_paths or config.layers.files)]
+    inputs += [("a hazard layer", p) for p in (hazard_paths or config.layers.hazards)]
+    check_outputs(outputs, inputs, folders=folders)
+
+
 def _path_option(*names: str, **kwargs: Any) -> Callable[[F], F]:
     return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), **kwargs)
 
@@ -300,6 +334,15 @@ def check(
     _EXIT.fast = True  # one run: nothing outlives it (see main)
     _one_track(track)
     config = _with_laps_tz(_config(config_path, cache_dir, no_cache, **thresholds), laps_tz)
+    _outputs_first(
+        [("--output", output), ("--plot", plot_path), ("--report", report_path)],
+        config=config,
+        config_path=config_path,
+        track=track,
+        laps_path=laps_path,
+        layer_paths=layer_paths,
+        hazard_paths=hazard_paths,
+    )
     try:
         result = _check_run(track, laps_path, reverse_laps, config, layer_paths, hazard_paths)
     except NothingMarkedError as exc:
@@ -414,6 +457,15 @@ def plot(
     """
     _one_track(track)
     config = _with_laps_tz(_config(config_path, cache_dir, no_cache, **thresholds), laps_tz)
+    _outputs_first(
+        [("OUTPUT", output)],
+        config=config,
+        config_path=config_path,
+        track=track,
+        laps_path=laps_path,
+        layer_paths=layer_paths,
+        hazard_paths=hazard_paths,
+    )
     result = _check_run(track, laps_path, reverse_laps, config, layer_paths, hazard_paths)
     _write_pictures(result, config, output, None)
 
@@ -712,13 +764,17 @@ def venues_command(
       retrogpx venues berlin.osm.pbf --near 52.5163,13.3777 --radius 1000 \\
           --format gpx -o stretches.gpx
     """
-    from .plots import check_plot_suffix
     from .venue_report import render
     from .venues import find_venues, parse_near
 
     config = _config(config_path, cache_dir, no_cache, **thresholds)
-    if plot_path:
-        check_plot_suffix(plot_path)
+    _outputs_first(
+        [("--output", output), ("--plot", plot_path), ("--report", report_path)],
+        config=config,
+        config_path=config_path,
+        layer_paths=maps,
+        hazard_paths=hazard_paths,
+    )
     point = parse_near(near) if near is not None else None
     with _build_progress(sys.stderr.isatty()) as progress:
         search = find_venues(
@@ -776,7 +832,9 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
     from .report import render_laps, write_atomic
     from .watchlaps import laps_to_csv, laps_to_json
 
-    loaded = load_track(track, _config(None))
+    config = _config(None)
+    _outputs_first([("--output", output)], config=config, config_path=None, track=track)
+    loaded = load_track(track, config)
     if not loaded.laps:
         from .errors import LapError
 
@@ -951,8 +1009,18 @@ def batch(
     table = lap_table(options)  # and a lap table that cannot be read
     found = discover_sources(paths, options)
     store_file = store_path or default_store(output, summary, report_path, plots_dir)
-    if plots_dir and store_file.parent == plots_dir:
-        plots_dir.mkdir(parents=True, exist_ok=True)  # the plots' folder holds the store
+    runs = [("a track given", s.path) for s in found.sources if s.refused is None]
+    runs += [("a lap file", s.laps) for s in found.sources if s.laps]
+    _outputs_first(
+        [("--store", store_file), ("--output", output), ("--summary", summary),
+         ("--report", report_path)],
+        config=config,
+        config_path=config_path,
+        layer_paths=options.layers,
+        hazard_paths=options.hazards,
+        more=[*runs, ("the lap table", laps_table)],
+        folders=[("--plots", plots_dir)],
+    )  # fmt: skip
     show = sys.stderr.isatty() if progress is None else progress
     interrupted = False
     with SeasonStore(store_file) as store:
@@ -1135,6 +1203,13 @@ def season(
     from .store import SeasonFilter, SeasonStore
 
     config = _config(config_path)
+    _outputs_first(
+        [("--output", output), ("--report", report_path)],
+        config=config,
+        config_path=config_path,
+        more=[("the season store", store_path)],
+        folders=[("--plots", plots_dir)],
+    )
     if fmt == "parquet" and not output:
         raise RetrogpxError("Parquet needs --output FILE", hint="or use --format csv")
     if fmt == "table" and output:

@@ -185,28 +185,40 @@ def check_outputs(
         if given is None:
             continue
         path = Path(given)
-        resolved, inode = _identity(path)
-        same = known.get(resolved) or (known.get(inode) if inode is not None else None)
-        if same is not None:
+        try:
+            _check_output(option, path, known)
+        except OSError as exc:  # a name too long, a part of the path that is a file...
             raise RetrogpxError(
-                f"is {same}: writing there would destroy it",
-                path=path,
-                where=option,
-                hint="choose another file for the output",
-            )
-        if path.is_dir():
-            raise RetrogpxError("is a folder", path=path, where=option, hint="give a file name")
-        if inode is not None and not path.is_file():
-            raise RetrogpxError(
-                f"is {kind_of(path.stat().st_mode)}, not a regular file",
-                path=path,
-                where=option,
-                hint="write to a regular file, or leave the option out to print",
-            )
-        _check_folder(option, path.parent, path, create=False)
-        known[resolved] = f"the {option} output"
-        if inode is not None:
-            known[inode] = f"the {option} output"
+                f"cannot be written there ({exc.strerror or exc})", path=path, where=option
+            ) from None
+
+
+def _check_output(option: str, path: Path, known: dict[object, str]) -> None:
+    """One output of :func:`check_outputs`; ``known`` gains it."""
+    if len(os.fsencode(path.name)) > 255:
+        raise RetrogpxError("the file name is too long (over 255 bytes)", path=path, where=option)
+    resolved, inode = _identity(path)
+    same = known.get(resolved) or (known.get(inode) if inode is not None else None)
+    if same is not None:
+        raise RetrogpxError(
+            f"is {same}: writing there would destroy it",
+            path=path,
+            where=option,
+            hint="choose another file for the output",
+        )
+    if path.is_dir():
+        raise RetrogpxError("is a folder", path=path, where=option, hint="give a file name")
+    if inode is not None and not path.is_file():
+        raise RetrogpxError(
+            f"is {kind_of(path.stat().st_mode)}, not a regular file",
+            path=path,
+            where=option,
+            hint="write to a regular file, or leave the option out to print",
+        )
+    _check_folder(option, path.parent, path, create=False)
+    known[resolved] = f"the {option} output"
+    if inode is not None:
+        known[inode] = f"the {option} output"
 
 
 def _check_folder(option: str, folder: Path, named: Path, *, create: bool) -> None:

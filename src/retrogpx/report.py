@@ -9,6 +9,7 @@ any size never sits in memory as one document.
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import math
@@ -421,7 +422,7 @@ def _remove_stale_temporaries(path: Path) -> None:
     import time
 
     cutoff = time.time() - STALE_TMP_S
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+    for tmp in path.parent.glob(f"{glob.escape(_tmp_prefix(path))}*.tmp"):
         try:
             if tmp.stat().st_mtime < cutoff:
                 tmp.unlink()
@@ -439,7 +440,10 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
 
     path = Path(path)
     _remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=path.parent or ".")
+    except OSError as exc:  # the folder vanished or turned read-only since it was checked
+        raise _write_error(path, exc) from None
     try:
         # mkstemp makes the file private (0600): a file rewritten keeps its own mode
         # (a private 0600 output stays private), a new one gets the umask's usual mode.
@@ -455,9 +459,28 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # the disk is full, the name is too long...
+        Path(tmp).unlink(missing_ok=True)
+        raise _write_error(path, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _tmp_prefix(path: Path) -> str:
+    """``.NAME.``, NAME cut to 200 characters: any name a folder takes gives a temporary
+    name it takes too."""
+    return f".{path.name[:200]}."
+
+
+def _write_error(path: Path, exc: OSError) -> Exception:
+    from .errors import RetrogpxError
+
+    return RetrogpxError(
+        f"cannot be written ({exc.strerror or exc})",
+        path=path,
+        hint="the earlier file, if any, is left as it was",
+    )
 
 
 def write_atomic(path: str | Path, text: str | bytes) -> None:

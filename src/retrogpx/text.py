@@ -33,6 +33,7 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 # (U+202A-U+202E, U+2066-U+2069: "Trojan Source"); the marks U+200E/U+200F only set a
 # direction and are kept.
 _UNSAFE_ON_TERMINAL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_IN_LINES = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 #: What a spreadsheet reads as the start of a formula (OWASP "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -60,10 +61,12 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def for_terminal(text: str) -> str:
+def for_terminal(text: str, *, lines: bool = False) -> str:
     """:func:`readable`, with control characters and bidirectional overrides written
-    as visible escapes (``\\x1b``, ``\\n``-free, ``\\u202e``)."""
-    return _UNSAFE_ON_TERMINAL.sub(_visible, readable(text))
+    as visible escapes (``\\x1b``, ``\\u202e``); line breaks too unless ``lines``
+    (text laid out in lines on purpose)."""
+    unsafe = _UNSAFE_IN_LINES if lines else _UNSAFE_ON_TERMINAL
+    return unsafe.sub(_visible, readable(text))
 
 
 def spreadsheet_cell(value: Any) -> Any:
