@@ -14,6 +14,7 @@ Dask: files are read by the workers, so every worker must see the same paths
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import io
 import os
@@ -48,6 +49,7 @@ from .config import Config
 from .errors import RetrogpxError, UnmarkedRunError
 from .files import input_error, kind_of
 from .outcome import FileOutcome, Status
+from .text import readable, readable_values
 
 if TYPE_CHECKING:
     from .laps import LapPlan, LapTable, TableRows
@@ -256,11 +258,11 @@ def athlete_of(path: str | Path, rule: str | None) -> str:
         return "athlete"
     p = Path(path)
     if rule == "folder":
-        return p.parent.name or "athlete"
+        return readable(p.parent.name) or "athlete"
     m = athlete_pattern(rule).search(p.as_posix())
     if not m:
         return "unknown"
-    return m.groupdict().get("athlete") or m.group(0)
+    return readable(m.groupdict().get("athlete") or m.group(0))
 
 
 def athlete_pattern(rule: str) -> re.Pattern[str]:
@@ -370,7 +372,7 @@ def source_of(
     rows = table.rows_for(path, activity.id if activity else None) if table is not None else None
     return RunSource(
         path,
-        path,
+        readable(path),  # shown: a byte that is not UTF-8 as \xff
         athlete_of(path, options.athlete_from),
         laps=str(lap_file) if lap_file.is_file() else None,
         lap_rows=rows,
@@ -396,7 +398,15 @@ def check_one(source: str | RunSource, options: BatchOptions) -> FileOutcome:
     limit = options.config.batch.file_timeout_s
     try:
         with time_limit(limit):
-            return _check_one(src, options)
+            o = _check_one(src, options)
+        # Paths and names as every output and the store can encode them (\xff for a byte
+        # of a file name that is not UTF-8).
+        return dataclasses.replace(
+            o,
+            error=None if o.error is None else readable(o.error),
+            run=readable_values(o.run),
+            segments=readable_values(o.segments),
+        )
     except TimeLimitExceeded:
         error = (
             f"{src.file}: still being checked after {limit:g} s, stopped; raise "

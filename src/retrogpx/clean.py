@@ -43,6 +43,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import TrackError
 from .geo import LocalProjection
+from .text import readable
 from .track import NAT_NS, PointColumns, ProjectedPoints, Track, WatchLap, ns_of, utc_datetime
 
 #: Start of GPS time; a point time before it cannot come from a GPS receiver.
@@ -393,7 +394,7 @@ def finish_track(
         )
     return Track(
         columns=cleaned,
-        source=str(path),
+        source=readable(str(path)),  # shown: a byte that is not UTF-8 as \xff
         name=name,
         activity=activity,
         notes=[*notes, *clean_notes],

@@ -22,7 +22,7 @@ import stat
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from .errors import RetrogpxError
 
@@ -103,7 +103,7 @@ def open_input(
         raise input_error(exc, path, error, what) from None
 
 
-def read_capped(fh: BinaryIO, limit: int) -> bytes | None:
+def read_capped(fh: IO[bytes], limit: int) -> bytes | None:
     """At most ``limit`` bytes of ``fh`` read to its end, or None when it holds more
     (counted while reading: a file growing under us, or a stream that never ends)."""
     chunks: list[bytes] = []

@@ -41,6 +41,7 @@ from .config import Config
 from .fileid import file_hash
 from .outcome import FileOutcome
 from .store import FileStamp, RunKey, SeasonStore, StoredRun, tool_version
+from .text import readable
 
 
 def _digest(text: str) -> str:
@@ -68,10 +69,12 @@ class FileStamps:
         self.hashed = 0
 
     def hash_of(self, path: str) -> str | None:
-        """The hash of the file at ``path`` (absolute), or None when it cannot be read."""
+        """The hash of the file at ``path`` (absolute), or None when it cannot be read.
+        It is remembered by the path as the store keeps it (:func:`~retrogpx.text.readable`)."""
+        key = readable(path)
         try:
             st = os.stat(path)
-            seen = self.known.get(path)
+            seen = self.known.get(key)
             if seen is not None and (seen.size, seen.mtime_ns, seen.ctime_ns, seen.inode) == (
                 st.st_size,
                 st.st_mtime_ns,
@@ -84,9 +87,9 @@ class FileStamps:
             return None
         self.hashed += 1
         stamp = FileStamp(
-            path, None, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, None, digest
+            key, None, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, None, digest
         )
-        self.known[path] = stamp
+        self.known[key] = stamp
         self.new.append(stamp)
         return digest
 
@@ -284,6 +287,7 @@ def plan_batch(
         first_of[digest] = source
         laps_fp = laps_fingerprint(source, options)
         activity = source.activity.id if source.activity else None
+        path = readable(path)  # as the store keeps it: valid UTF-8
         key = RunKey(digest, path, rules_fp, layers_fp, laps_fp, version, activity)
         keyed.append((source, key))
     for source, key in keyed:

@@ -43,17 +43,38 @@ REPLACE = "retrogpx-replace"
 
 def _replace_surrogates(exc: UnicodeError) -> tuple[str, int]:
     if isinstance(exc, UnicodeEncodeError):
-        return "\ufffd" * (exc.end - exc.start), exc.end
+        return readable(exc.object[exc.start : exc.end]), exc.end
     raise exc
 
 
 codecs.register_error(REPLACE, _replace_surrogates)
 
 
+def _shown_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for a byte that is not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    return "\ufffd"
+
+
 def readable(text: str) -> str:
-    """``text`` with every lone surrogate (an undecodable byte of a file name, a
-    ``\\ud800`` escape in JSON) replaced by U+FFFD: always encodable as UTF-8."""
-    return _SURROGATES.sub("\ufffd", text)
+    """``text`` always encodable as UTF-8: a byte of a file name that was not UTF-8
+    (which ``os.fsdecode`` keeps as a lone surrogate) is written ``\\xff``, any other
+    lone surrogate (a ``\\ud800`` escape in JSON) becomes U+FFFD. File names stay
+    distinct and recognisable; the original path is kept where a program opens it."""
+    return _SURROGATES.sub(_shown_surrogate, text)
+
+
+def readable_values(value: Any) -> Any:
+    """``value`` with :func:`readable` applied to every string inside its dicts, lists
+    and tuples (a run's summary and segment rows, before they are stored)."""
+    if isinstance(value, str):
+        return readable(value)
+    if isinstance(value, dict):
+        return {readable_values(k): readable_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(readable_values(v) for v in value)
+    return value
 
 
 def _visible(match: re.Match[str]) -> str:
