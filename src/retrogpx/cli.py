@@ -95,10 +95,11 @@ def _outputs_first(
     (:func:`retrogpx.files.check_outputs`); plots' suffixes too."""
     from .config import DEFAULT_CONFIG_NAME
     from .files import check_outputs
-    from .plots import check_plot_suffix
 
     for option, path in outputs:
         if path is not None and option in ("--plot", "OUTPUT"):
+            from .plots import check_plot_suffix  # here: only a run with a plot needs it
+
             check_plot_suffix(path)
     inputs: list[tuple[str, str | Path | None]] = [
         ("the config", config_path or Path(DEFAULT_CONFIG_NAME)),

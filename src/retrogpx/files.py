@@ -19,7 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -241,8 +241,9 @@ def _check_folder(option: str, folder: Path, named: Path, *, create: bool) -> No
         )
     if not folder.is_dir():
         raise RetrogpxError(f"{folder} is not a folder", path=named, where=option)
+    probe = folder / f".retrogpx-probe.{os.getpid()}.{time.monotonic_ns()}"
     try:
-        fd, probe = tempfile.mkstemp(prefix=".retrogpx-probe.", dir=folder)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         raise RetrogpxError(
             f"the folder {folder} is not writable ({exc.strerror or exc})",
