@@ -46,7 +46,10 @@ def test_cli_overrides_win(tmp_path: Path) -> None:
     [
         ("[rules]\nmax_lenght_m = 1\n", "unknown key 'max_lenght_m' in \\[rules\\]"),
         ("[rule]\n", "unknown section \\[rule\\]"),
-        ("[rules]\nmax_length_m = 'long'\n", "'rules.max_length_m' has the wrong type"),
+        (
+            "[rules]\nmax_length_m = 'long'\n",
+            "\\[rules\\] max_length_m: has the wrong type \\(str\\); give a number above 0",
+        ),
         ("[rules\n", "not valid TOML"),
         ("rules = 3\n", "\\[rules\\] must be a table"),
     ],

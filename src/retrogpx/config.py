@@ -365,10 +365,17 @@ def _coerce(value: Any, annotation: Any, key: str, path: Path) -> Any:
         and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value.values())
     ):
         return {str(k): float(v) for k, v in value.items()}
+    section, _, name = key.partition(".")
+    if key in RANGES:
+        words = RANGES[key].words()
+        hint = f"give {words.replace('a number', 'a whole number') if annotation is int else words}"
+    else:
+        hint = f"expected {getattr(annotation, '__name__', str(annotation))}"
     raise ConfigError(
-        f"'{key}' has the wrong type ({type(value).__name__})",
+        f"has the wrong type ({type(value).__name__})",
         path=path,
-        hint=f"expected {getattr(annotation, '__name__', str(annotation))}",
+        where=f"[{section}] {name}",
+        hint=hint,
     )
 
 

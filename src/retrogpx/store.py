@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 
 from .errors import RetrogpxError
-from .files import NotRegularFileError, input_error, open_regular
+from .files import input_error, open_regular
 from .outcome import STATUSES, FileOutcome
 from .rules import REASONS
 from .shape import RunShape
@@ -299,10 +299,8 @@ def _check_header(path: Path) -> bool:
             head = fh.read(100)
     except FileNotFoundError:
         return False
-    except NotRegularFileError as exc:
+    except OSError as exc:  # a folder, a FIFO, a link that loops...
         raise input_error(exc, path, StoreError, "season store") from None
-    except OSError as exc:
-        raise StoreError(f"cannot read the season store ({exc.strerror})", path=path) from None
     if not head:
         return False
     if not head.startswith(_SQLITE_MAGIC):

@@ -1,0 +1,408 @@
+"""Every user mistake is one line and exit 2, nothing is unbounded (issue 18).
+
+Each case runs the real command in a subprocess: exit code, exactly one line on stderr,
+no traceback, nothing written (the outputs and inputs are compared before and after).
+The property tests run in process (click's CliRunner) to stay fast.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from retrogpx.cli import THRESHOLD_OPTIONS, cli
+from retrogpx.config import RANGES, Config, load_config
+from retrogpx.errors import ConfigError, RetrogpxError, TrackError
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_tracks"
+BAD = Path(__file__).parent / "data" / "bad"
+RETROGPX = [sys.executable, "-m", "retrogpx.cli"]
+
+
+def run(*args: str | Path, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The real command in a subprocess (its own main(): the one-line handler)."""
+    code = "from retrogpx.cli import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        cwd=cwd,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Every regular file under ``folder``: mode and bytes."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            out[str(p.relative_to(folder))] = (p.stat().st_mode, p.read_bytes())
+    return out
+
+
+def assert_one_line_exit_2(proc: subprocess.CompletedProcess[str], words: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr
+    assert words in lines[0], lines[0]
+    assert proc.stdout == ""
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    """A folder with a run (roadside.gpx + lap file), the map, a watch FIT and a season."""
+    for name in ("roadside.gpx", "roadside.laps.csv", "park.osm"):
+        shutil.copy(SAMPLES / name, tmp_path / name)
+    shutil.copy(SAMPLES / "watch" / "track_intervals.fit", tmp_path / "watch.fit")
+    season = tmp_path / "season"
+    season.mkdir()
+    for name in ("2024-03-05",):
+        for suffix in (".gpx", ".laps.csv"):
+            shutil.copy(SAMPLES / "season" / f"{name}{suffix}", season / f"{name}{suffix}")
+    return tmp_path
+
+
+# ---------------------------------------------------------------- one line, exit 2
+
+CHECK = ["check", "roadside.gpx", "--layers", "park.osm"]
+#: (id, setup, args, words in the error line). ``setup`` names a file to make first.
+CASES: list[tuple[str, str | None, list[str], str]] = [
+    ("--near-road nan", None, [*CHECK, "--near-road", "nan"], "--near-road: nan is out of range"),
+    ("--max-length nan", None, [*CHECK, "--max-length", "nan"], "--max-length: nan is out of"),
+    ("--max-gap negative", None, [*CHECK, "--max-gap", "-1"], "give a number above 0"),
+    ("--warmup-min inf", None, [*CHECK, "--warmup-min", "inf"], "--warmup-min: inf"),
+    ("min above max", None, [*CHECK, "--min-chord", "150"], "--min-chord (150) is above"),
+    ("config near_road_m nan", "nan.toml", [*CHECK, "--config", "bad.toml"],
+     "bad.toml: [rules] near_road_m: nan is out of range; give a number from 0 to 1000 m"),
+    ("config heading_step_m 1e-6", "step.toml", [*CHECK, "--config", "bad.toml"],
+     "[metrics] heading_step_m: 1e-06 is out of range; give a number from 0.1 to 1000 m"),
+    ("config sigma 0", "sigma.toml", [*CHECK, "--config", "bad.toml"],
+     "[gps] sigma_m: 0.0 is out of range"),
+    ("config negative smoothing", "smooth.toml", [*CHECK, "--config", "bad.toml"],
+     "[metrics] smoothing_s: -5.0 is out of range"),
+    ("check -o the track", None,
+     ["check", "roadside.gpx", "--format", "json", "-o", "roadside.gpx"],
+     "roadside.gpx: --output: is the track: writing there would destroy it"),
+    ("check -o the lap file", None, ["check", "roadside.gpx", "-o", "roadside.laps.csv"],
+     "is the lap file"),
+    ("check -o the layer", None, [*CHECK, "--report", "park.osm"], "is a map layer"),
+    ("check -o a link to the track", "alias", ["check", "roadside.gpx", "-o", "alias.json"],
+     "is the track"),
+    ("laps -o the FIT", None, ["laps", "watch.fit", "--format", "csv", "-o", "watch.fit"],
+     "watch.fit: --output: is the track"),
+    ("batch --summary over a track", None,
+     ["batch", "season", "--summary", "season/2024-03-05.gpx"], "is a track given"),
+    ("batch -o the store", None, ["batch", "season", "--store", "s.csv", "-o", "s.csv"],
+     "s.csv: --output: is the --store output"),
+    ("season -o the store", "store", ["season", "s.sqlite", "--format", "csv", "-o", "s.sqlite"],
+     "is the season store"),
+    ("-o into a missing folder", None, [*CHECK, "-o", "nowhere/x.json"],
+     "the folder nowhere does not exist"),
+    ("--plot into a missing folder", None, [*CHECK, "--plot", "nowhere/x.png"],
+     "the folder nowhere does not exist"),
+    ("--report under a file", None, [*CHECK, "--report", "roadside.gpx/x.html"],
+     "roadside.gpx is not a folder"),
+    ("--summary into a missing folder", None,
+     ["batch", "season", "--store", "s.sqlite", "--summary", "no/s.json"], "does not exist"),
+    ("-o a device", None, [*CHECK, "-o", "/dev/null"], "is a character device"),
+    ("plot name too long", None, [*CHECK, "--plot", "a" * 300 + ".png"], "file name is too long"),
+    ("plot suffix", None, [*CHECK, "--plot", "x.jpg"], "cannot write a plot as '.jpg'"),
+    ("FIFO as track", "fifo", ["check", "run.gpx", "--laps", "roadside.laps.csv"],
+     "run.gpx: is a FIFO (named pipe), not a regular file"),
+    ("FIFO as config", "fifo", [*CHECK, "--config", "run.gpx"], "is a FIFO (named pipe)"),
+    ("/dev/zero as track", None, ["check", "/dev/zero", "--laps", "roadside.laps.csv"],
+     "/dev/zero: is a character device, not a regular file"),
+    ("/dev/urandom as track", None, ["check", "/dev/urandom", "--laps", "roadside.laps.csv"],
+     "is a character device"),
+    ("/dev/zero as lap file", None, ["check", "roadside.gpx", "--laps", "/dev/zero"],
+     "is a character device"),
+    ("/dev/zero as config", None, [*CHECK, "--config", "/dev/zero"], "is a character device"),
+    ("/dev/zero as layer", None, ["check", "roadside.gpx", "--layers", "/dev/zero"],
+     "is a character device"),
+    ("symlink loop as track", "loop", ["check", "loop.gpx"], "loops back on itself"),
+    ("symlink loop as store", "loop", ["season", "loop.gpx"], "loops back on itself"),
+    ("--athlete-from not a regex", None, ["batch", "season", "--athlete-from", "(?P<a"],
+     "--athlete-from '(?P<a' is not a valid regular expression"),
+    ("--scheduler garbage", None, ["batch", "season", "--scheduler", "garbage"],
+     "--scheduler 'garbage' is not a scheduler address"),
+    ("--file-timeout nan", None, ["batch", "season", "--file-timeout", "nan"],
+     "--file-timeout: nan is out of range"),
+]  # fmt: skip
+CONFIGS = {
+    "nan.toml": "[rules]\nnear_road_m = nan\n",
+    "step.toml": "[metrics]\nheading_step_m = 1e-6\n",
+    "sigma.toml": "[gps]\nsigma_m = 0\n",
+    "smooth.toml": "[metrics]\nsmoothing_s = -5\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_one_line_exit_2(work: Path, setup: str | None, args: list[str], words: str) -> None:
+    if setup in CONFIGS:
+        (work / "bad.toml").write_text(CONFIGS[setup])
+    elif setup == "alias":
+        (work / "alias.json").symlink_to("roadside.gpx")
+    elif setup == "store":
+        from retrogpx.store import SeasonStore
+
+        with SeasonStore(work / "s.sqlite"):
+            pass
+    elif setup == "fifo":
+        os.mkfifo(work / "run.gpx")
+    elif setup == "loop":
+        (work / "loop.gpx").symlink_to("loop.gpx")
+    before = snapshot(work)
+    proc = run(*args, cwd=work, timeout=30)  # a FIFO must not hang
+    assert_one_line_exit_2(proc, words)
+    assert snapshot(work) == before, "nothing written, nothing changed"
+
+
+def test_a_rewritten_output_keeps_its_mode(work: Path) -> None:
+    out = work / "out.json"
+    out.write_text("{}")
+    out.chmod(0o600)
+    proc = run("check", "roadside.gpx", "--format", "json", "-o", "out.json", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert json.loads(out.read_text())["schema"] == "retrogpx.check/1"
+
+
+def test_plots_folder_is_made_when_asked(work: Path) -> None:
+    proc = run("batch", "season", "--store", "s.sqlite", "--plots", "new/plots", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert (work / "new" / "plots" / "season.png").is_file()
+
+
+def test_batch_lists_special_files_as_failed_and_goes_on(work: Path) -> None:
+    os.mkfifo(work / "season" / "fifo.gpx")
+    (work / "season" / "loop.gpx").symlink_to("loop.gpx")
+    proc = run(
+        "batch", "season", "/dev/zero", "--store", "s.sqlite", "--summary", "s.json", cwd=work
+    )
+    assert proc.returncode == 4, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "failed: /dev/zero: refused: is a character device, not a regular file" in proc.stdout
+    assert "season/fifo.gpx: is a FIFO (named pipe), not a regular file" in proc.stdout
+    assert "season/loop.gpx: is a symbolic link that loops back on itself" in proc.stdout
+    assert "4 files: 1 checked, 3 failed" in proc.stdout
+    summary = json.loads((work / "s.json").read_text())
+    assert summary["files"]["total"] == 4 and summary["files"]["failed"] == 3
+
+
+def test_batch_file_time_limit_fails_the_file_and_goes_on(work: Path) -> None:
+    proc = run("batch", "season", "--store", "s.sqlite", "--file-timeout", "0.001", cwd=work)
+    assert proc.returncode == 4, proc.stderr
+    assert (
+        proc.stdout.count("still being checked after 0.001 s, stopped; raise --file-timeout") == 1
+    )
+    assert "[batch] file_timeout_s" in proc.stdout  # brackets shown, not read as markup
+    again = run("batch", "season", "--store", "s.sqlite", cwd=work)
+    assert again.returncode == 0, again.stdout  # a timed-out file is checked again next time
+
+
+def test_time_limit_stops_a_slow_file_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The serial path: the file's work is interrupted, the outcome failed, no wait."""
+    import dataclasses
+
+    from retrogpx import batch
+    from retrogpx.config import BatchSettings
+
+    def slow(*args: Any, **kwargs: Any) -> None:
+        time.sleep(30)
+
+    monkeypatch.setattr(batch, "_check_one", slow)
+    config = dataclasses.replace(Config(), batch=BatchSettings(file_timeout_s=0.2))
+    started = time.monotonic()
+    outcome = batch.check_one(str(SAMPLES / "roadside.gpx"), batch.BatchOptions(config=config))
+    assert time.monotonic() - started < 5
+    assert outcome.status == "failed" and "still being checked after 0.2 s" in str(outcome.error)
+
+
+def test_jobs_capped_at_the_number_of_files(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from retrogpx import batch
+
+    asked: list[int] = []
+    real = batch.make_executor
+
+    def spy(jobs: int = 1, scheduler: str | None = None) -> Any:
+        asked.append(jobs)
+        return real(1, scheduler)
+
+    monkeypatch.setattr(batch, "make_executor", spy)
+    monkeypatch.chdir(work)
+    for suffix in (".gpx", ".laps.csv"):
+        shutil.copy(SAMPLES / "season" / f"2024-03-09{suffix}", work / "season")
+    result = CliRunner().invoke(cli, ["batch", "season", "--store", "s.sqlite", "-j", "2000"])
+    assert result.exit_code == 0, result.output
+    assert asked == [2]
+
+
+# ---------------------------------------------------------------- config, every key
+
+
+def bad_values(name: str) -> list[float]:
+    r = RANGES[name]
+    values = [math.nan, math.inf, -math.inf, r.high * 2 + 1, r.low - 1]
+    if r.open_low:
+        values.append(r.low)
+    return values
+
+
+KEY_VALUES = [(name, v) for name in RANGES for v in bad_values(name)]
+
+
+@pytest.mark.parametrize(("name", "value"), KEY_VALUES, ids=[f"{n}={v}" for n, v in KEY_VALUES])
+def test_every_numeric_key_refuses_bad_values(tmp_path: Path, name: str, value: float) -> None:
+    section, key = name.split(".")
+    if section == "rules" and key == "near_road_m_by_class":
+        body = f"[rules.near_road_m_by_class]\nresidential = {_toml(value)}\n"
+        where = "[rules] near_road_m_by_class.residential"
+    else:
+        body = f"[{section}]\n{key} = {_toml(value)}\n"
+        where = f"[{section}] {key}"
+    path = tmp_path / "c.toml"
+    path.write_text(body)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    line = str(info.value)
+    assert line.startswith(f"{path}: {where}: "), line
+    assert "is out of range; give a number" in line or (
+        "has the wrong type (float); give a whole number" in line
+    )
+
+
+def _toml(value: float) -> str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def test_every_numeric_setting_has_a_range() -> None:
+    import dataclasses
+
+    from retrogpx.config import _SECTIONS
+
+    numeric = set()
+    for section, cls in _SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            if f.name == "gps":
+                continue
+            if f.type in ("float", "int", "dict[str, float]"):
+                numeric.add(f"{section}.{f.name}")
+    assert numeric == set(RANGES)
+
+
+KEYS = sorted(RANGES)
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**6), max_value=10**12),
+    st.sampled_from([0, -0.0, 1e-6, 1e-300, 1e308, -1]),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    key=st.sampled_from([*KEYS, *(f"--{o}" for o in THRESHOLD_OPTIONS)]),
+    value=st.one_of(NUMBERS, st.booleans(), st.text(max_size=5)),
+)
+def test_any_value_for_any_setting_is_exit_0_or_2_never_unchecked(
+    work: Path, key: str, value: Any
+) -> None:
+    """Random values for every config key and threshold option, through `check` on a
+    run beside a road: exit 0 or 2 (never 3); when it runs, the value was a finite
+    number, and the segment that crosses a road is never ok."""
+    args = ["check", str(work / "roadside.gpx"), "--layers", str(work / "park.osm")]
+    if key.startswith("--"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return  # click refuses text for a float option itself
+        args += [THRESHOLD_OPTIONS[key[2:]], repr(float(value))]
+    else:
+        section, name = key.split(".")
+        text = (
+            _toml(value)
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else (json.dumps(value) if isinstance(value, str) else str(value).lower())
+        )
+        if name == "near_road_m_by_class":
+            body = f"[rules.near_road_m_by_class]\nresidential = {text}\n"
+        else:
+            body = f"[{section}]\n{name} = {text}\n"
+        (work / "c.toml").write_text(body, encoding="utf-8")
+        args += ["--config", str(work / "c.toml")]
+    result = CliRunner().invoke(cli, [*args, "--format", "json", "--no-cache"])
+    assert result.exit_code in (0, 2), (result.exit_code, result.output)
+    if result.exit_code == 2:
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.output
+        return
+    assert isinstance(value, int | float) and not isinstance(value, bool)
+    assert math.isfinite(value)
+    doc = json.loads(result.stdout)
+    crossing = [s for s in doc["segments"] if s["crosses_road"]]
+    assert crossing and all(s["verdict"] != "ok" for s in crossing)
+    if key in ("rules.near_road_m", "--near_road_m") and value > 20:
+        near = [s for s in doc["segments"] if s["nearest_road_m"] < value - 10]
+        assert all(s["verdict"] != "ok" for s in near)
+
+
+# ---------------------------------------------------------------- bounded reading
+
+
+def test_gzip_bomb_refused_while_streaming(tmp_path: Path) -> None:
+    """96 MiB of zeros in 96 KB: refused once 200 times the compressed bytes read have
+    come out (past 32 MiB), not after inflating everything to the 1 GiB cap."""
+    from retrogpx.readers._source import read_bytes
+
+    bomb = tmp_path / "bomb.gpx.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as fh:
+        chunk = b"\0" * (1 << 20)
+        for _ in range(96):
+            fh.write(chunk)
+    with pytest.raises(TrackError, match="expands more than 200 times when decompressed"):
+        read_bytes(bomb)
+
+
+def test_reading_is_bounded_by_bytes_read_not_stat(tmp_path: Path) -> None:
+    from retrogpx.files import read_capped
+
+    class Endless:
+        def read(self, n: int = -1) -> bytes:
+            return b"x" * n
+
+    assert read_capped(Endless(), 1000) is None  # type: ignore[arg-type]
+    small = tmp_path / "small"
+    small.write_bytes(b"abc")
+    with small.open("rb") as fh:
+        assert read_capped(fh, 3) == b"abc"
+
+
+def test_library_refuses_special_files_with_errors() -> None:
+    from retrogpx.readers import read_track
+
+    with pytest.raises(TrackError, match="is a character device"):
+        read_track("/dev/zero")
+    with pytest.raises(RetrogpxError, match="is a character device"):
+        load_config("/dev/zero")
