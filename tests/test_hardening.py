@@ -406,3 +406,107 @@ def test_library_refuses_special_files_with_errors() -> None:
         read_track("/dev/zero")
     with pytest.raises(RetrogpxError, match="is a character device"):
         load_config("/dev/zero")
+
+
+# ---------------------------------------------------------------- names are data
+
+PIECES = [
+    "a", "Z", " ", "[", "]", "$", "\\", "^", "{", "=", "+", "-", "@", "é", "[/x]", "$x^$",
+    "[bold]", ":smile:", "\x1b[31m", "\x07", "\t", "\x85", "\u202e", "\u200f", "\u2066",
+    "\ud800", "\udcff",
+]  # fmt: skip
+NAMES = st.lists(st.sampled_from(PIECES), min_size=1, max_size=6).map("".join)
+
+
+def _road_layer(name: str) -> str:
+    """A GeoJSON residential road named ``name`` 5 m east of tests/data/bad/good.gpx."""
+    road = {
+        "type": "Feature",
+        "properties": {"highway": "residential", "name": name},
+        "geometry": {
+            "type": "LineString",
+            "coordinates": [[13.40007, 52.5095], [13.40007, 52.512]],
+        },
+    }
+    return json.dumps({"type": "FeatureCollection", "features": [road]})  # \ud800 as an escape
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=NAMES)
+def test_names_are_data_in_every_output(
+    tmp_path_factory: pytest.TempPathFactory, name: str
+) -> None:
+    """A road name and a file name made of brackets, dollars, backslashes,
+    control characters, bidirectional marks and lone surrogates: every output format
+    is written (exit 0), valid UTF-8, parses, shows the name as text, and carries no
+    raw control sequence to the terminal."""
+    import csv
+    import html
+    import io
+    from xml.etree import ElementTree
+
+    from retrogpx.text import for_terminal, readable, spreadsheet_cell
+
+    folder = tmp_path_factory.mktemp("names")
+    stem = name.replace("/", "_").replace("\ud800", "\udcfe").replace("\x00", "")
+    track = Path(os.fsdecode(os.fsencode(folder / f"{stem}.gpx")))
+    shutil.copy(BAD / "good.gpx", track)
+    laps = BAD / "good.laps.csv"
+    layer = folder / "road.geojson"
+    layer.write_text(_road_layer(name), encoding="utf-8")
+    base = ["check", str(track), "--laps", str(laps), "--layers", str(layer), "--no-cache"]
+    runner = CliRunner()
+    # As a JSON reader reads it back (a high and a low surrogate make one character).
+    shown_name = readable(json.loads(_road_layer(name))["features"][0]["properties"]["name"])
+    outputs = {}
+    for fmt in ("json", "csv", "geojson", "table"):
+        out = folder / f"out.{fmt}"
+        result = runner.invoke(cli, [*base, "--format", fmt, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs[fmt] = out.read_bytes().decode("utf-8")  # valid UTF-8, or this raises
+    result = runner.invoke(
+        cli, [*base, "--plot", str(folder / "p.svg"), "--report", str(folder / "r.html")]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(outputs["json"])
+    seg = doc["segments"][0]
+    assert seg["nearest_road"]["name"] == shown_name
+    assert doc["track"]["file"] == readable(str(track))
+    json.loads(outputs["geojson"])
+    rows = list(csv.DictReader(io.StringIO(outputs["csv"])))
+    assert rows[0]["nearest_road_name"] == spreadsheet_cell(shown_name)
+    for text in (outputs["table"], result.stderr, result.stdout):
+        assert not any(c in text for c in "\x1b\x07\x85\u202e\u2066"), repr(text)
+    table = " ".join(outputs["table"].split())
+    assert " ".join(for_terminal(shown_name).split()) in table or len(shown_name) > 12
+    page = (folder / "r.html").read_text("utf-8")
+    assert html.escape(for_terminal(shown_name)) in page
+    ElementTree.parse(folder / "p.svg")  # a well-formed SVG: no control characters in it
+
+
+def test_csv_cells_are_safe_in_a_spreadsheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OWASP: text starting with = + - @ tab or CR gets a leading quote; numbers (a
+    negative grade) are written as numbers."""
+    import csv
+    import io
+
+    from retrogpx.text import spreadsheet_cell
+
+    assert spreadsheet_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    for text in ("+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"):
+        assert spreadsheet_cell(text) == "'" + text
+    assert spreadsheet_cell(-3.5) == -3.5 and spreadsheet_cell("-3.5") == "-3.5"
+    shutil.copy(BAD / "good.gpx", tmp_path / "=cmd.gpx")
+    (tmp_path / "road.geojson").write_text(_road_layer("@SUM(1+1)*cmd|' /C calc'!A0"))
+    monkeypatch.chdir(tmp_path)
+    args = ["check", "=cmd.gpx", "--laps", str(BAD / "good.laps.csv"), "--format", "csv"]
+    result = CliRunner().invoke(cli, [*args, "--layers", "road.geojson", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    row = next(csv.DictReader(io.StringIO(result.stdout)))
+    assert row["file"] == "'=cmd.gpx"
+    assert row["nearest_road_name"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert float(row["chord_m"]) > 40
