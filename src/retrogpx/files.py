@@ -103,11 +103,25 @@ def open_input(
         raise input_error(exc, path, error, what) from None
 
 
-def read_capped(fh: IO[bytes], limit: int) -> bytes | None:
+def read_capped(fh: IO[bytes], limit: int, expected: int = 0) -> bytes | None:
     """At most ``limit`` bytes of ``fh`` read to its end, or None when it holds more
-    (counted while reading: a file growing under us, or a stream that never ends)."""
-    chunks: list[bytes] = []
-    total = 0
+    (counted while reading: a file growing under us, or a stream that never ends).
+    ``expected``: the size a regular file says it has, read in one piece (no second
+    copy of a large file when the pieces are joined)."""
+    if not expected:
+        return _read_rest(fh, limit, [])
+    first = fh.read(min(expected, limit) + 1)
+    if len(first) > limit:
+        return None
+    if len(first) <= expected:  # all of it (or less: the file shrank)
+        return first
+    return _read_rest(fh, limit, [first])  # it grew since its size was taken
+
+
+def _read_rest(fh: IO[bytes], limit: int, chunks: list[bytes]) -> bytes | None:
+    total = sum(len(c) for c in chunks)
+    if total > limit:
+        return None
     while chunk := fh.read(min(_CHUNK, limit + 1 - total)):
         chunks.append(chunk)
         total += len(chunk)

@@ -178,7 +178,7 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
         columns.append(("reasons", "left"))
     terminal.add_columns(table, columns, words=("reasons",))
     reasons = []
-    for seg in result.segments:
+    for seg in result.segments[:MAX_TABLE_ROWS]:
         m = seg.metrics
         start = seg.segment.start
         why = "; ".join(seg.judgement.notes) or "kept to the advice"
@@ -201,6 +201,7 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
         )  # fmt: skip
     if result.segments:
         console.print(table)
+        _more_rows(console, len(result.segments), "segments", "--format csv or json")
         if narrow:
             console.print(terminal.notes_list(reasons, "reasons"))
     for note in [*result.run_judgement.notes, *result.notes]:
@@ -221,6 +222,19 @@ def verdict_line(result: RunResult) -> str:
 
 def _iso(when: Any) -> str | None:
     return None if when is None else when.isoformat()
+
+
+#: Rows a terminal table shows at most; a longer one ends with a line saying how many
+#: more there are and which format gives them all (rich lays out every row it is given:
+#: 100,000 rows took minutes).
+MAX_TABLE_ROWS = 200
+
+
+def _more_rows(console: Any, total: int, what: str, where: str) -> None:
+    if total > MAX_TABLE_ROWS:
+        console.print(
+            f"... the first {MAX_TABLE_ROWS} of {total:,} {what} shown; {where} gives them all"
+        )
 
 
 def render(result: RunResult, fmt: str) -> str:
@@ -503,7 +517,7 @@ def render_season(
     wide_names = ("athlete", "week", "runs", "segments", "reverse m", "m/s", "ok", "warn",
                   "unsafe", "warm-up ok", "kcal")  # fmt: skip
     rows, flagged = [], []
-    for w in weekly.itertuples(index=False):
+    for w in weekly.head(MAX_TABLE_ROWS).itertuples(index=False):
         speed = w.mean_reverse_speed_mps
         rows.append([
             str(w.athlete), w.week, str(w.runs), str(w.segments), f"{w.reverse_distance_m:.0f}",
@@ -534,6 +548,7 @@ def render_season(
     console.print(table)
     if narrow and listed:
         console.print(terminal.notes_list(listed, "flags"))
+    _more_rows(console, len(weekly), "weeks", "retrogpx season STORE --format csv")
     console.print(files_line(data.files, data.counts))
     # One line a file, however long (a log or grep finds the file with its reason).
     for o in data.not_checked:
@@ -574,7 +589,7 @@ def render_attention(runs: Sequence[dict[str, Any]], *, width: int | None = None
     zones = [(run.get("time_zone"), run.get("utc_offset_s")) for run in runs]
     console.print(f"needs attention: {len(runs)} run{'s' * (len(runs) != 1)} ({_zone_line(zones)})")
     rows = []
-    for run in runs:
+    for run in runs[:MAX_TABLE_ROWS]:
         start = _local(run["start"], run.get("time_zone"), run.get("utc_offset_s"), _WHEN)
         rows.append(([start, str(run["athlete"]), str(run["file"]), str(run["verdict"])],
                      reason_words(run["reasons"])))  # fmt: skip
@@ -590,6 +605,7 @@ def render_attention(runs: Sequence[dict[str, Any]], *, width: int | None = None
         console.print(table)
         notes = [(f"{k}.", f"{cells[2]}\n{why}") for k, (cells, why) in enumerate(rows, 1)]
         console.print(terminal.notes_list(notes, "file and reasons"))
+        _more_rows(console, len(runs), "runs", "--summary FILE (JSON)")
         return buffer.getvalue()
     columns = [("start", "left"), ("athlete", "left"), ("file", "left"), ("verdict", "left"),
                ("reasons", "left")]  # fmt: skip
@@ -597,6 +613,7 @@ def render_attention(runs: Sequence[dict[str, Any]], *, width: int | None = None
     for cells, why in rows:
         table.add_row(*cells, why)
     console.print(table)
+    _more_rows(console, len(runs), "runs", "--summary FILE (JSON)")
     return buffer.getvalue()
 
 
@@ -625,7 +642,7 @@ def render_laps(track: Track, *, width: int | None = None) -> str:
             for n in ("lap", "start", "elapsed", "distance m", "trigger", "m/s", "points")
         ],
     )
-    for lap in lap_table(track.laps).to_dict("records"):
+    for lap in lap_table(track.laps).head(MAX_TABLE_ROWS).to_dict("records"):
         minutes, seconds = divmod(round(lap["elapsed_s"]), 60)
         number = int(lap["number"])
         table.add_row(
@@ -640,6 +657,7 @@ def render_laps(track: Track, *, width: int | None = None) -> str:
     console.print(table)
     if stubs:
         console.print("* stub: fewer than 3 points or under 1 s; ranges, even and odd pass it by")
+    _more_rows(console, len(track.laps), "laps", "--format csv")
     return buffer.getvalue()
 
 

@@ -61,9 +61,10 @@ def plot_run(
     measured = [seg for seg in result.segments if seg.metrics.measured]
     if len(measured) < len(result.segments):
         result = dataclasses.replace(result, segments=measured)
-    n = len(result.segments)
+    panels = panel_segments(result)
+    n = len(panels.segments)
     ncols = 1 if n <= 1 else 2 if n <= 4 else 3
-    titles = [panel_title(seg, TITLE_CHARS[ncols]) for seg in result.segments]
+    titles = [panel_title(seg, TITLE_CHARS[ncols]) for seg in panels.segments]
     layout = RunLayout.fit(n, ncols, [t.count("\n") + 1 for t in titles])
     # No layout engine: the layout is computed from the known text sizes (RunLayout),
     # which is a third faster than constrained layout and keeps 20 plots under 10 s.
@@ -78,10 +79,29 @@ def plot_run(
     )
     draw_map(fig, layout, result, layers, th)
     if n:
-        draw_segment_panels(fig, layout, result, th, settings, titles)
+        draw_segment_panels(fig, layout, panels, th, settings, titles)
     if path is not None:
         save_figure(fig, path, dpi)
     return fig
+
+
+#: Segment panels a run plot draws at most: the worst ones (the map draws every segment).
+#: A run of hundreds of segments gave an image tens of thousands of pixels tall.
+MAX_PANELS = 24
+
+
+def panel_segments(result: RunResult) -> RunResult:
+    """``result`` with the segments that get a panel: all of them up to
+    :data:`MAX_PANELS`, else the worst (unsafe, then warn, most reasons first), in
+    their order on the run."""
+    if len(result.segments) <= MAX_PANELS:
+        return result
+    rank = {v: i for i, v in enumerate(reversed(VERDICTS))}
+    worst = sorted(
+        result.segments,
+        key=lambda s: (rank[s.verdict], -len(s.judgement.reasons), s.segment.index),
+    )[:MAX_PANELS]
+    return dataclasses.replace(result, segments=sorted(worst, key=lambda s: s.segment.index))
 
 
 def save_run_plot(

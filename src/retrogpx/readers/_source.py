@@ -141,7 +141,10 @@ def read_bytes(
             with decompressed(fh, path, dlimit) as stream:
                 # Counted as read: the file may have grown since fstat. A compressed
                 # file's own cap is on what it expands to (checked while streaming).
-                raw = read_capped(stream, dlimit if stream is not fh else limit)
+                if stream is fh:
+                    raw = read_capped(fh, limit, expected=size)
+                else:
+                    raw = read_capped(stream, dlimit)
         except OSError as exc:
             raise input_error(exc, path, TrackError, "track file") from None
         if raw is None:
