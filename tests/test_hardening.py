@@ -410,6 +410,7 @@ def test_library_refuses_special_files_with_errors() -> None:
 
 # ---------------------------------------------------------------- names are data
 
+WIDE = {"COLUMNS": "250"}  # the table's reasons column is not cut short
 PIECES = [
     "a", "Z", " ", "[", "]", "$", "\\", "^", "{", "=", "+", "-", "@", "é", "[/x]", "$x^$",
     "[bold]", ":smile:", "\x1b[31m", "\x07", "\t", "\x85", "\u202e", "\u200f", "\u2066",
@@ -463,7 +464,7 @@ def test_names_are_data_in_every_output(
     outputs = {}
     for fmt in ("json", "csv", "geojson", "table"):
         out = folder / f"out.{fmt}"
-        result = runner.invoke(cli, [*base, "--format", fmt, "-o", str(out)])
+        result = runner.invoke(cli, [*base, "--format", fmt, "-o", str(out)], env=WIDE)
         assert result.exit_code == 0, result.output
         outputs[fmt] = out.read_bytes().decode("utf-8")  # valid UTF-8, or this raises
     result = runner.invoke(
@@ -510,3 +511,66 @@ def test_csv_cells_are_safe_in_a_spreadsheet(
     assert row["file"] == "'=cmd.gpx"
     assert row["nearest_road_name"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
     assert float(row["chord_m"]) > 40
+
+
+# ---------------------------------------------------------------- bounded output
+
+
+def test_long_tables_show_the_first_rows_and_say_where_the_rest_is(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrogpx import report
+
+    monkeypatch.setattr(report, "MAX_TABLE_ROWS", 2)
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(cli, ["check", "roadside.gpx"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if line.strip()[:2] in ("1 ", "2 ", "3 ")]
+    assert [r.split()[0] for r in rows] == ["1", "2"]
+    assert "... the first 2 of 4 segments shown; --format csv or json gives them all" in (
+        result.stdout
+    )
+
+
+def test_run_plot_panels_for_the_worst_segments_map_for_all(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrogpx.analysis import check_file
+    from retrogpx.plots import plot_run, run
+    from retrogpx.plots import run as run_module
+
+    monkeypatch.setattr(run_module, "MAX_PANELS", 2)
+    result = check_file(work / "roadside.gpx", layers=[work / "park.osm"])
+    fig = plot_run(result, layers=result.layers)
+    panels = sorted(a.get_gid() for a in fig.axes if (a.get_gid() or "").startswith("panel-"))
+    # All four are unsafe; 2 (near a road, crossing it) and 4 (a hazard, a kerb) have
+    # two reasons each: the two worst.
+    assert panels == ["panel-2", "panel-4"]
+    assert "panels: the 2 worst (all on the map)" in fig._suptitle.get_text()
+    assert run.panel_segments(result).segments == result.segments[1::2]
+
+
+def test_track_distance_visits_each_part_once_in_any_order() -> None:
+    """Many one-point parts add nothing; parts out of order are put in order first."""
+    import numpy as np
+
+    from retrogpx.analysis import track_distance_m
+
+    class Columns:
+        part = np.r_[np.arange(1000), np.full(50, 1000), np.arange(1001, 1100)]
+
+    class FakeTrack:
+        columns = Columns()
+        has_time = False
+
+        def __len__(self) -> int:
+            return len(self.columns.part)
+
+    n = len(Columns.part)
+    x = np.zeros(n)
+    y = np.where(Columns.part == 1000, np.arange(n, dtype=float), 0.0)
+    whole = track_distance_m(FakeTrack(), x, y, 0.0)  # type: ignore[arg-type]
+    assert whole == pytest.approx(49.0)
+    order = np.r_[np.arange(1050, n), np.arange(1000, 1050), np.arange(1000)]  # parts reversed
+    Columns.part = Columns.part[order]
+    assert track_distance_m(FakeTrack(), x[order], y[order], 0.0) == pytest.approx(49.0)  # type: ignore[arg-type]
