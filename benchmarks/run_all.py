@@ -9,7 +9,7 @@ Usage (``make bench`` runs the first)::
 Each benchmark is a plain script run in its own Python process, in this order:
 ``bench_read.py`` (when present), ``bench_fit.py``, ``bench_safety.py``, ``bench_layers.py``,
 ``bench_venues.py``, ``bench_plots.py``, ``bench_batch.py``, ``bench_store.py``,
-``bench_report.py``. Its own
+``bench_report.py``, ``bench_hostile.py``. Its own
 output is shown as it finishes; the tables it prints
 through ``_common.print_table`` are collected (``RETROGPX_BENCH_RESULTS``) and put into
 one table at the end. A benchmark that fails is reported and the others still run;
@@ -34,7 +34,7 @@ from _common import RESULTS_ENV, format_table, machine
 HERE = Path(__file__).resolve().parent
 ORDER = (
     "bench_read", "bench_fit", "bench_safety", "bench_layers", "bench_venues", "bench_plots",
-    "bench_batch", "bench_store", "bench_report",
+    "bench_batch", "bench_store", "bench_report", "bench_hostile",
 )  # fmt: skip
 
 #: Columns of the combined table, and the benchmarks' own column names that fill them.

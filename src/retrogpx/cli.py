@@ -265,6 +265,13 @@ class _Group(click.Group):
             from .text import for_terminal
 
             raise InputError(for_terminal(exc.one_line())) from None
+        except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group shows its help
+                raise
+            # One line too, naming where the help is (click's own way takes three).
+            path = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            message = exc.format_message().rstrip(".")
+            raise InputError(f"{message}; see '{path} --help'") from None
 
 
 @click.group(
