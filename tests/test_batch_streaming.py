@@ -74,12 +74,25 @@ def reference_batch_document(outcomes: Iterable[FileOutcome]) -> dict[str, Any]:
     return {"schema": "retrogpx.batch/1", "files": files}
 
 
+def spreadsheet_safe(value: object) -> object:
+    """OWASP's CSV rule: text that a spreadsheet would run as a formula gets a ``'``."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
 def reference_output(suffix: str, outcomes: list[FileOutcome]) -> bytes:
     if suffix == ".csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=BATCH_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(reference_batch_rows(outcomes))
+        writer.writerows(
+            {k: spreadsheet_safe(v) for k, v in row.items()}
+            for row in reference_batch_rows(outcomes)
+        )
         return out.getvalue().encode("utf-8")
     if suffix == ".json":
         doc = reference_batch_document(outcomes)

@@ -114,6 +114,14 @@ def _outputs_first(
     check_outputs(outputs, inputs, folders=folders)
 
 
+def _say(text: str, err: bool = False) -> None:
+    """``click.echo`` of a line that holds names from files: control characters and bidi
+    overrides written visibly (:func:`retrogpx.text.for_terminal`)."""
+    from .text import for_terminal
+
+    click.echo(for_terminal(text, lines=True), err=err)
+
+
 def _path_option(*names: str, **kwargs: Any) -> Callable[[F], F]:
     return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), **kwargs)
 
@@ -541,7 +549,7 @@ def layers_show(
             max_file_bytes=int(config.limits.max_file_mb * mib),
             max_decompressed_bytes=int(config.limits.max_decompressed_mb * mib),
         )
-        click.echo(("\n" if i else "") + summary.to_text(_width()))
+        _say(("\n" if i else "") + summary.to_text(_width()))
         if not config.layers.cache:
             click.echo("index: not used (--no-cache)")
             continue
@@ -676,12 +684,12 @@ def layers_index(
             )
         words = _index_words(report.after)
         if not report.built:
-            click.echo(f"{path}: already indexed, {words}")
+            _say(f"{path}: already indexed, {words}")
             continue
         seconds = time.perf_counter() - started
         was = {"stale": " (it was out of date)", "damaged": " (it was damaged)"}
         took = f" in {seconds:.{1 if seconds < 10 else 0}f} s" if seconds >= 1 else ""
-        click.echo(f"{path}: indexed{took}{was.get(report.before.state, '')}: {words}")
+        _say(f"{path}: indexed{took}{was.get(report.before.state, '')}: {words}")
 
 
 @contextmanager
@@ -1042,7 +1050,7 @@ def batch(
             n_jobs = min(jobs or os.cpu_count() or 1, len(plan.to_check))
             # Index the layers here, once, before any worker starts: the workers only read.
             for note in _index_first(config, options.layers, options.hazards, show):
-                click.echo(f"note: {note}", err=True)
+                _say(f"note: {note}", err=True)
             with (
                 _progress(len(plan.to_check), show) as advance,
                 make_executor(n_jobs, scheduler) as executor,
@@ -1060,9 +1068,9 @@ def batch(
             report_path, interrupted,
         )  # fmt: skip
     # What this call did, last (stderr): the view above is the store's, as `season` shows.
-    click.echo(f"season store {store_file}: {lines[0]}", err=True)
+    _say(f"season store {store_file}: {lines[0]}", err=True)
     for line in lines[1:]:
-        click.echo(line, err=True)
+        _say(line, err=True)
     reached = [
         run
         for run in given
@@ -1089,7 +1097,7 @@ def _tell_reached(runs: list[dict[str, Any]], fail_on: str | None) -> None:
     for run in runs:
         when = local_time(run["start"], run["utc_offset_s"], zone=run["time_zone"])
         why = reason_words(run["worst_reasons"]) or run["verdict"]
-        click.echo(f"  {run['file']}  {when}  {run['verdict']}: {why}", err=True)
+        _say(f"  {run['file']}  {when}  {run['verdict']}: {why}", err=True)
 
 
 def default_store(*beside: Path | None) -> Path:
@@ -1166,7 +1174,7 @@ def _season_outputs(
     click.echo(render_season(weekly, data, width=width), nl=False)
     click.echo(render_attention(attention, width=width), nl=False)
     for note in notes:
-        click.echo(note)
+        _say(note)
 
 
 @cli.command()

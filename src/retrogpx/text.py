@@ -103,9 +103,9 @@ def spreadsheet_cell(value: Any) -> Any:
 
 
 def _is_number(text: str) -> bool:
-    """``-3.5`` is a number a spreadsheet reads as one (written by us as a number)."""
+    """``-3.5`` is a number a spreadsheet reads as one, not a formula."""
     try:
         float(text)
     except ValueError:
         return False
-    return text.strip() == text
+    return True
