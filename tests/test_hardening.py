@@ -535,8 +535,10 @@ def test_long_tables_show_the_first_rows_and_say_where_the_rest_is(
 def test_run_plot_panels_for_the_worst_segments_map_for_all(
     work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from matplotlib.text import Text
+
     from retrogpx.analysis import check_file
-    from retrogpx.plots import plot_run, run
+    from retrogpx.plots import figure_bytes, plot_run, run
     from retrogpx.plots import run as run_module
 
     monkeypatch.setattr(run_module, "MAX_PANELS", 2)
@@ -546,7 +548,11 @@ def test_run_plot_panels_for_the_worst_segments_map_for_all(
     # All four are unsafe; 2 (near a road, crossing it) and 4 (a hazard, a kerb) have
     # two reasons each: the two worst.
     assert panels == ["panel-2", "panel-4"]
-    assert "panels: the 2 worst (all on the map)" in fig._suptitle.get_text()
+    figure_bytes(fig, "svg")  # texts made plain as they are drawn
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert any("panels: the 2 worst of 4, all on the map" in t for t in texts)
+    titles = [t for t in texts if "UNSAFE:" in t]
+    assert titles and all("\n" in t and "\\x0a" not in t for t in titles)  # lines kept
     assert run.panel_segments(result).segments == result.segments[1::2]
 
 

@@ -54,7 +54,7 @@ def plain_texts(fig: Figure) -> None:
     for text in fig.findobj(Text):
         text.set_parse_math(False)
         shown = text.get_text()
-        safe = for_terminal(shown)
+        safe = for_terminal(shown, lines=True)  # a title's own line breaks stay
         if safe != shown:
             text.set_text(safe)
 

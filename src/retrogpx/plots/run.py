@@ -70,7 +70,7 @@ def plot_run(
     # which is a third faster than constrained layout and keeps 20 plots under 10 s.
     fig = new_figure((layout.width_in, layout.height_in), dpi, layout=None)
     fig.suptitle(
-        header,
+        run_header(result),
         fontsize=13,
         x=0.1 / layout.width_in,
         y=1.0 - 0.12 / layout.height_in,
@@ -79,7 +79,12 @@ def plot_run(
     )
     draw_map(fig, layout, result, layers, th)
     if n:
-        draw_segment_panels(fig, layout, panels, th, settings, titles)
+        note = (
+            f"panels: the {n} worst of {len(result.segments)}, all on the map"
+            if n < len(result.segments)
+            else ""
+        )
+        draw_segment_panels(fig, layout, panels, th, settings, titles, note)
     if path is not None:
         save_figure(fig, path, dpi)
     return fig

@@ -116,6 +116,7 @@ def draw_segment_panels(
     th: Thresholds,
     settings: MetricSettings,
     titles: Sequence[str],
+    note: str = "",
 ) -> None:
     """One panel per reverse segment (gids ``panel-N``, ``panel-N-path``, ``panel-N-raw``)
     in the room ``layout`` gives them, titled with ``titles`` (from :func:`panel_title`)."""
@@ -174,7 +175,7 @@ def draw_segment_panels(
     fig.text(
         (left + right) / 2,
         0.12 / layout.height_in,
-        "distance along the chord (m)",
+        "distance along the chord (m)" + (f"  ·  {note}" if note else ""),
         ha="center",
         va="bottom",
         **label,
