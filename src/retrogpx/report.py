@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from . import terminal
 from .localtime import local_words, to_local
-from .words import reason_words
 from .text import REPLACE, readable, spreadsheet_cell
+from .words import reason_words
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -77,7 +77,8 @@ def _plain_table() -> Any:
 
     class PlainTable(Table):
         def add_row(self, *cells: Any, **kwargs: Any) -> None:
-            super().add_row(*(_safe(c) for c in cells), **kwargs)
+            # Line breaks kept: a cell may hold lines on purpose (a file, then reasons).
+            super().add_row(*(_safe(c, lines=True) for c in cells), **kwargs)
 
     return PlainTable
 
