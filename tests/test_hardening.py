@@ -580,3 +580,28 @@ def test_track_distance_visits_each_part_once_in_any_order() -> None:
     order = np.r_[np.arange(1050, n), np.arange(1000, 1050), np.arange(1000)]  # parts reversed
     Columns.part = Columns.part[order]
     assert track_distance_m(FakeTrack(), x[order], y[order], 0.0) == pytest.approx(49.0)  # type: ignore[arg-type]
+
+
+def test_a_season_of_odd_names_through_batch_and_season(tmp_path: Path) -> None:
+    """A file name of bytes that are not UTF-8, in an athlete's folder named like markup
+    and math text: the batch's CSV, summary, HTML report, season plot and table are
+    written (valid UTF-8), the names shown, and the next batch finds the run unchanged."""
+    folder = tmp_path / "[bold]x[\\bold] $x^$ \u202eanna"
+    folder.mkdir()
+    track = Path(os.fsdecode(os.fsencode(folder) + b"/run\xff.gpx"))
+    shutil.copy(SAMPLES / "roadside.gpx", track)
+    shutil.copy(SAMPLES / "roadside.laps.csv", Path(str(track)[: -len(".gpx")] + ".laps.csv"))
+    args = ["batch", str(tmp_path), "--athlete-from", "folder", "--store", "s.sqlite"]
+    outputs = ["-o", "seg.csv", "--summary", "s.json", "--report", "s.html", "--plots", "p"]
+    proc = run(*args, *outputs, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "\u202e" not in proc.stdout
+    assert "[bold]x[\\bold] $x^$ \\u202eanna" in proc.stdout  # the athlete, as text
+    summary = json.loads((tmp_path / "s.json").read_bytes().decode("utf-8"))
+    assert summary["files"]["ok"] == 1
+    rows = (tmp_path / "seg.csv").read_bytes().decode("utf-8")
+    assert "run\\xff.gpx" in rows and "\udcff" not in rows
+    assert "run\\xff.gpx" in (tmp_path / "s.html").read_bytes().decode("utf-8")
+    assert (tmp_path / "p" / "season.png").read_bytes().startswith(b"\x89PNG")
+    again = run(*args, cwd=tmp_path)
+    assert again.returncode == 0 and "1 unchanged" in again.stderr, again.stderr
