@@ -70,7 +70,7 @@ def plot_run(
     # which is a third faster than constrained layout and keeps 20 plots under 10 s.
     fig = new_figure((layout.width_in, layout.height_in), dpi, layout=None)
     fig.suptitle(
-        run_header(result),
+        header,
         fontsize=13,
         x=0.1 / layout.width_in,
         y=1.0 - 0.12 / layout.height_in,
