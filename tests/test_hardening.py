@@ -429,7 +429,21 @@ def _road_layer(name: str) -> str:
             "coordinates": [[13.40007, 52.5095], [13.40007, 52.512]],
         },
     }
-    return json.dumps({"type": "FeatureCollection", "features": [road]})  # \ud800 as an escape
+    # A park around both, so that the map covers the run (and the rules' reach around it).
+    ring = [
+        [13.396, 52.507],
+        [13.404, 52.507],
+        [13.404, 52.514],
+        [13.396, 52.514],
+        [13.396, 52.507],
+    ]
+    park = {
+        "type": "Feature",
+        "properties": {"leisure": "park"},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+    doc = {"type": "FeatureCollection", "features": [road, park]}
+    return json.dumps(doc)  # \ud800 as an escape
 
 
 @settings(

@@ -28,9 +28,7 @@ SESSIONS = sorted(EXPECTED["sessions"])
 @pytest.mark.parametrize("name", SESSIONS)
 def test_sample_session_verdicts_match_the_design(name: str) -> None:
     design = EXPECTED["sessions"][name]
-    result = check_file(
-        SAMPLES / design["file"], layers=[SAMPLES / EXPECTED["map"]], config=CONFIG
-    )
+    result = check_file(SAMPLES / design["file"], layers=[SAMPLES / EXPECTED["map"]], config=CONFIG)
     assert result.reasons == design["run_reasons"]
     assert len(result.segments) == len(design["segments"])
     for seg, want in zip(result.segments, design["segments"], strict=True):

@@ -849,7 +849,10 @@ def laps_command(track: Path, fmt: str, output: Path | None) -> None:
     from .watchlaps import laps_to_csv, laps_to_json
 
     config = _config(None)
-    _outputs_first([("--output", output)], config=config, config_path=None, track=track)
+    # Not track=: the lap file beside the track is what `laps -o` is for (it is written).
+    _outputs_first(
+        [("--output", output)], config=config, config_path=None, more=[("the track", track)]
+    )
     loaded = load_track(track, config)
     if not loaded.laps:
         from .errors import LapError

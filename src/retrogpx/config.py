@@ -255,6 +255,10 @@ RANGES: dict[str, Range] = {
     "gps.sigma_m": Range(0, 1000, "m", open_low=True),
     "gps.correlation_s": Range(0, 86_400, "s", open_low=True),
     "gps.white_m": Range(0, 1000, "m"),
+    "gps.altitude_sigma_m": Range(0, 1000, "m"),
+    "gps.altitude_correlation_s": Range(0, 86_400, "s"),  # 0: no drift correlation
+    "gps.barometric_sigma_m": Range(0, 1000, "m"),
+    "gps.barometric_correlation_s": Range(0, 86_400, "s"),
     "limits.max_file_mb": Range(0, 1_048_576, "MB", open_low=True),
     "limits.max_decompressed_mb": Range(0, 1_048_576, "MB", open_low=True),
     "limits.max_archive_mb": Range(0, 16_777_216, "MB", open_low=True),
