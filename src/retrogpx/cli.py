@@ -365,7 +365,7 @@ def check(
         # The lap file `retrogpx laps` wrote, before the runner relabelled it: read
         # fine, nothing in it to judge (not a mistake: exit 0, and no verdict).
         unwritten = [str(p) for p in (output, plot_path, report_path) if p]
-        click.echo(
+        _say(
             f"nothing judged: {exc.one_line()}"
             + (f" (not written: {', '.join(unwritten)})" if unwritten else "")
         )
