@@ -145,3 +145,16 @@ def test_season_weeks_and_runs(season_store: tuple[Path, str], width: int) -> No
     assert "near a road, crosses a road, near a hazard" in " ".join(words(text))
     assert "no warm-up" in text
     assert "volume jump" in text and "ran before walking" in " ".join(words(text))
+
+
+def test_a_grade_too_noisy_to_judge_is_shown_with_its_uncertainty() -> None:
+    """GPS altitude: the grade is measured but not judged; the table shows how little it
+    says (``0 ±14 %``) rather than a bare ``0.0 %`` beside a note that it was not judged."""
+    result = CliRunner().invoke(
+        cli, ["check", str(SAMPLES / "roadside.gpx")], env={"COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.output
+    rows = [ln for ln in result.output.splitlines() if re.match(r"\s*[1-4]\s+\d\d:\d\d", ln)]
+    assert len(rows) == 4
+    assert all(re.search(r"\s-?\d+ ±1\d %\s", row) for row in rows), rows
+    assert "grade not judged on segments 1, 2, 3, 4" in " ".join(result.output.split())

@@ -119,6 +119,14 @@ def _fmt(value: float | None, digits: int = 0, unit: str = "") -> str:
     return "–" if value is None else f"{value:.{digits}f}{unit}"
 
 
+def _grade(grade_pct: float | None, uncertainty_pct: float | None) -> str:
+    """The grade as measured, with its uncertainty when that is a point or more (GPS
+    altitude: often +-15 %, which is why the grade is then not judged)."""
+    if grade_pct is None or uncertainty_pct is None or uncertainty_pct < 1:
+        return _fmt(grade_pct, 1, " %")
+    return f"{grade_pct:.0f} ±{uncertainty_pct:.0f} %"
+
+
 def _console(width: int | None) -> tuple[Any, io.StringIO]:
     """A plain-text rich console writing into a buffer (see :func:`terminal.console`)."""
     return terminal.console(width)
@@ -191,7 +199,7 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
             f"{m.chord_m:.0f} ±{m.chord_uncertainty_m:.0f}" if m.measured else "–",
             _fmt(m.distance_m if m.measured else None),
             _fmt(m.max_deviation_m if m.measured else None, 1),
-            _fmt(m.grade_pct, 1, " %"),
+            _grade(m.grade_pct, m.grade_uncertainty_pct),
             _fmt(m.mean_speed_mps, 1, " m/s"),
             seg.verdict,
         ]
