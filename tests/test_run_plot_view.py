@@ -145,3 +145,24 @@ def test_the_maps_classes_are_told_apart() -> None:
     axes = next(ax for ax in fig.axes if ax.get_gid() == "map")
     order = [p.get_gid() for p in axes.patches]
     assert order.index("layer-venue-pitch") > order.index("layer-venue-track")
+
+
+@pytest.mark.parametrize("laps", ["1", "1,3"])
+def test_guide_labels_of_long_segments_never_overlap(laps: str) -> None:
+    """Laps of kilometres put the 50 m and 100 m lines a few pixels apart: then one label
+    names both ("50 / 100 m"), right of the outer line; either way the labels stay inside
+    the first panel and off each other."""
+    result = check_file(SAMPLES / "watch" / "track_intervals.fit", reverse_laps=laps)
+    fig = plot_run(result, layers=None, dpi=50)
+    FigureCanvasAgg(fig).draw()
+    texts = _gid(fig, "guide-50") + _gid(fig, "guide-100")
+    (panel,) = _gid(fig, "panel-1")
+    frame = _box(panel, fig)
+    boxes = [_box(t, fig) for t in texts]
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for b in boxes)  # type: ignore[attr-defined]
+    if len(texts) == 2:
+        assert not boxes[0].overlaps(boxes[1])  # type: ignore[attr-defined]
+    else:
+        assert [t.get_text() for t in texts] == ["50 / 100 m"]
+    if laps == "1,3":  # two panels of 2 km laps: crowded
+        assert len(texts) == 1

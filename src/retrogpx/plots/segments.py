@@ -197,14 +197,22 @@ def draw_segment_panels(
     from matplotlib.transforms import offset_copy
 
     blend = offset_copy(first.get_xaxis_transform(), fig=fig, x=-2.0, units="points")
-    for mark in (th.min_chord_m, th.max_length_m):
+    right_of = offset_copy(first.get_xaxis_transform(), fig=fig, x=2.0, units="points")
+    # On a long segment's scale the two guides stand close: one label then names both,
+    # right of the outer line ("50 / 100 m"), rather than two printed over each other
+    # or past the frame.
+    gap_in = (th.max_length_m - th.min_chord_m) / (xlim[1] - xlim[0]) * layout.panel_box(0)[2]
+    crowded = gap_in < 0.45
+    marks = [th.max_length_m] if crowded else [th.min_chord_m, th.max_length_m]
+    for mark in marks:
+        words = f"{th.min_chord_m:g} / {mark:g} m" if crowded else f"{mark:g} m"
         guide = first.text(
             mark,
             0.97,
-            f"{mark:g} m",
-            transform=blend,
+            words,
+            transform=right_of if crowded else blend,
             fontsize=7,
-            ha="right",
+            ha="left" if crowded else "right",
             va="top",
             bbox={"fc": "white", "ec": "none", "pad": 0.5},
             zorder=6,
