@@ -134,6 +134,10 @@ def start_wrapped(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # Ctrl-C as from a terminal: a pytest-xdist worker (or a test before) may leave
+        # SIGINT ignored, and a child inherits that; Python then never raises
+        # KeyboardInterrupt and the batch runs to the end (exit 0).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     started.append(proc)
     return proc
