@@ -154,6 +154,17 @@ class Tags:
         return np.where(self.kind[opened] == OPEN, closing, opened)
 
 
+def position_dtype(size: int) -> type:
+    """The integer type of offsets into ``size`` bytes (and of indices of their tags):
+    int32 when it holds them, else int64."""
+    return np.int32 if size < np.iinfo(np.int32).max else np.int64
+
+
+def _where(buf: np.ndarray, byte: int, dtype: type) -> np.ndarray:
+    """Offsets of ``byte`` in ``buf``, as ``dtype``."""
+    return np.flatnonzero(buf == byte).astype(dtype, copy=False)
+
+
 def _first_true(rows: np.ndarray) -> np.ndarray:
     """Column of the first True of each row (the row's width when there is none)."""
     first = rows.argmax(axis=1)
@@ -244,11 +255,11 @@ def _local_names(buf: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.nda
     return keys, prefixed
 
 
-def _parents(kind: np.ndarray, depth: np.ndarray, levels: int) -> np.ndarray:
+def _parents(kind: np.ndarray, depth: np.ndarray, levels: int, dtype: type) -> np.ndarray:
     """For each OPEN/EMPTY tag down to depth ``levels``, the index of its parent's OPEN
     tag: the last OPEN tag one level up before it (-1 for the root, for deeper elements
     and for CLOSE tags)."""
-    parent = np.full(len(kind), -1, dtype=np.int64)
+    parent = np.full(len(kind), -1, dtype=dtype)
     starts = np.flatnonzero(kind != CLOSE)
     level = depth[starts]
     opened = kind[starts] == OPEN
@@ -339,9 +350,12 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
     if not well_formed(data):
         return None
     buf = np.frombuffer(data + bytes(MAX_NAME), dtype=np.uint8)
-    lt = np.flatnonzero(buf == _LT)
-    gt = np.flatnonzero(buf == _GT)
-    apostrophes = np.flatnonzero(buf == _APOS)
+    # Offsets and tag indices as int32 when they fit: a point's four tags take half the
+    # memory (issue 18's bound on bytes a point).
+    pos = position_dtype(len(buf))
+    lt = _where(buf, _LT, pos)
+    gt = _where(buf, _GT, pos)
+    apostrophes = _where(buf, _APOS, pos)
     if len(lt) == 0:
         return None
     after = buf[lt + 1]
@@ -364,10 +378,16 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
         tag = np.searchsorted(lt, apostrophes) - 1
         if ((tag >= 0) & (apostrophes < gt[np.maximum(tag, 0)])).any():
             return None
-    kind = np.where(after == _SLASH, CLOSE, np.where(buf[gt - 1] == _SLASH, EMPTY, OPEN))
-    step = np.where(kind == OPEN, 1, np.where(kind == CLOSE, -1, 0))
-    level = np.cumsum(step) - step  # open elements before each tag
-    depth = np.where(kind == CLOSE, level - 1, level)
+    kind = np.full(len(lt), OPEN, dtype=np.int8)
+    kind[buf[gt - 1] == _SLASH] = EMPTY
+    kind[after == _SLASH] = CLOSE
+    del after
+    closing = kind == CLOSE
+    step = (kind == OPEN).view(np.int8) - closing.view(np.int8)
+    depth = np.cumsum(step, dtype=np.int32)  # open elements after each tag
+    depth -= step  # ... before it
+    depth -= closing.view(np.int8)
+    del step, closing
     starts = np.flatnonzero(kind != CLOSE)
     names = _local_names(buf, lt[starts] + 1)
     if names is None:
@@ -383,7 +403,7 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
         depth=depth,
         local=local,
         prefixed=prefixed,
-        parent=_parents(kind, depth, parent_levels),
+        parent=_parents(kind, depth, parent_levels, pos),
         sections=sections,
     )
 

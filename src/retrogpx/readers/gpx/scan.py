@@ -77,7 +77,7 @@ class _Points:
 
     def __init__(self, tags: Tags) -> None:
         self.tags = tags
-        starts = np.flatnonzero(tags.kind != CLOSE)
+        starts = np.flatnonzero(tags.kind != CLOSE).astype(tags.lt.dtype)
         level = tags.depth[starts]
         self._level = {d: starts[level == d] for d in range(1, 5)}
         self._deeper = starts[level >= 5]
@@ -85,7 +85,7 @@ class _Points:
         seg = self._mark(self._plain(2, b"trkseg", trk))
         self.index = self._plain(3, b"trkpt", seg)
         self.is_point = self._mark(self.index)
-        self.number = np.full(len(tags.kind), -1)
+        self.number = np.full(len(tags.kind), -1, dtype=tags.lt.dtype)
         self.number[self.index] = np.arange(len(self.index))  # point number of a point's tag
         self._is_extensions = self._mark(self._plain(4, b"extensions", self.is_point))
 
@@ -195,7 +195,7 @@ def _coordinates(points: _Points) -> tuple[np.ndarray, np.ndarray] | None:
     """Each point's ``lat`` and ``lon`` attributes; None unless every point has both once,
     written ``name="value"``."""
     t, buf = points.tags, points.tags.buf
-    quotes = np.flatnonzero(buf == ord('"'))
+    quotes = np.flatnonzero(buf == ord('"')).astype(t.lt.dtype)
     lt, gt = t.lt[points.index], t.gt[points.index]
     first = np.searchsorted(quotes, lt)
     pairs = (np.searchsorted(quotes, gt) - first) // 2
@@ -207,7 +207,7 @@ def _coordinates(points: _Points) -> tuple[np.ndarray, np.ndarray] | None:
         opening = quotes[first[has] + 2 * pair]
         closing = quotes[first[has] + 2 * pair + 1]
         # `` lat="``: a space, the name, "=" then the quote.
-        before = buf[opening[:, None] + np.arange(-5, 0)]
+        before = buf[opening[:, None] + np.arange(-5, 0, dtype=opening.dtype)]
         spaced = _SPACE[before[:, 0]] & (before[:, 4] == ord("="))
         for key in found:
             match = spaced & (before[:, 1:4] == np.frombuffer(key, dtype=np.uint8)).all(axis=1)
