@@ -85,9 +85,10 @@ def _short_decimals(rows: np.ndarray) -> np.ndarray | None:
     first = columns[0]
     ok = np.ones(len(first), dtype=bool)
     mantissa = np.zeros(len(first), dtype=np.int64)
-    n_digits = np.zeros(len(first), dtype=np.int64)
-    n_fraction = np.zeros(len(first), dtype=np.int64)
-    n_points = np.zeros(len(first), dtype=np.int64)
+    # Counts of at most _SHORT_DECIMAL: int8 keeps the bytes a number small.
+    n_digits = np.zeros(len(first), dtype=np.int8)
+    n_fraction = np.zeros(len(first), dtype=np.int8)
+    n_points = np.zeros(len(first), dtype=np.int8)
     for at, column in enumerate(columns):
         value = column - np.uint8(ord("0"))  # wraps below "0": a digit is below 10
         digit = value < 10

@@ -200,8 +200,8 @@ def _coordinates(points: _Points) -> tuple[np.ndarray, np.ndarray] | None:
     first = np.searchsorted(quotes, lt)
     pairs = (np.searchsorted(quotes, gt) - first) // 2
     n = len(points.index)
-    found = {b"lat": np.full((n, 2), -1), b"lon": np.full((n, 2), -1)}
-    seen = {key: np.zeros(n, dtype=np.int64) for key in found}
+    found = {key: np.full((n, 2), -1, dtype=lt.dtype) for key in (b"lat", b"lon")}
+    seen = {key: np.zeros(n, dtype=np.int16) for key in found}  # XML: no attribute twice
     for pair in range(int(pairs.max(initial=0))):
         has = np.flatnonzero(pairs > pair)
         opening = quotes[first[has] + 2 * pair]
@@ -215,6 +215,7 @@ def _coordinates(points: _Points) -> tuple[np.ndarray, np.ndarray] | None:
             found[key][has[match]] = np.column_stack([opening[match] + 1, closing[match]])
     if any((count != 1).any() for count in seen.values()):
         return None
+    del quotes, first, pairs, lt, gt, seen  # before the numbers are read: bytes a point
     lat = _floats(buf, found[b"lat"][:, 0], found[b"lat"][:, 1])
     lon = _floats(buf, found[b"lon"][:, 0], found[b"lon"][:, 1])
     return None if lat is None or lon is None else (lat, lon)

@@ -33,9 +33,10 @@ _YEARS = (1000, 9000)
 
 
 def _number(digits: np.ndarray) -> np.ndarray:
-    """Base-10 value of each row of digit values (int64)."""
-    weights = 10 ** np.arange(digits.shape[1] - 1, -1, -1, dtype=np.int64)
-    return digits.astype(np.int64) @ weights
+    """Base-10 value of each row of digit values (int64; summed as int32, which holds
+    the six digits at most read here, to keep the bytes a time small)."""
+    weights = 10 ** np.arange(digits.shape[1] - 1, -1, -1, dtype=np.int32)
+    return (digits.astype(np.int32) @ weights).astype(np.int64)
 
 
 def parse_gpx_time_bytes(
@@ -54,12 +55,13 @@ def parse_gpx_time_bytes(
     if int(length.min()) < _HEAD or int(length.max()) > _MAX_LEN:
         return None
     width = int(length.max())
-    rows = as_strided(buf, shape=(len(buf) - width + 1, width), strides=(1, 1))[start]
+    rows = as_strided(buf, shape=(len(buf) - width + 1, width), strides=(1, 1))
     chars = np.zeros((len(start), width + _ZONE_PAD), dtype=np.uint8)
-    chars[:, :width] = rows
+    chars[:, :width] = rows[start]
+    del rows
     if int(length.min()) < width:
         chars[np.arange(width + _ZONE_PAD) >= length[:, None]] = 0
-    if (chars >= 0x80).any():
+    if chars.max() >= 0x80:
         return None  # not ASCII (a well-formed document holds no NUL: rows end at the first)
     return _parse_rows(chars)
 
