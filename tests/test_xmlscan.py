@@ -76,6 +76,37 @@ def test_short_numbers_take_the_exact_fast_path() -> None:
     assert values._short_decimals(too_many_digits) is None
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(min_size=0, max_size=40),
+    st.lists(st.integers(0, 48), min_size=1, max_size=8),
+    st.integers(1, 20),
+)
+def test_windows_read_past_the_end_as_nul(data: bytes, starts: list[int], width: int) -> None:
+    """The scan reads the document's own bytes, not a padded copy: a row or word that runs
+    past the end reads NUL there, as from a copy padded with NUL bytes."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    padded = np.frombuffer(data + bytes(80), dtype=np.uint8)
+    start = np.array([s for s in starts if s <= len(data) + 8] or [0], dtype=np.int32)
+    want = np.stack([padded[s : s + width] for s in start])
+    assert np.array_equal(xs.windows(buf, start, width), want)
+    words = [int.from_bytes(padded[s : s + 8].tobytes(), "little") for s in start]
+    assert xs._words(buf, start).tolist() == words
+
+
+def test_a_document_ending_at_its_last_tag_is_scanned() -> None:
+    """No byte after ``</gpx>``: a name read within 16 bytes of the end (``<a/>``) reads
+    as in a longer file."""
+    doc = (
+        b'<gpx version="1.1"><trk><trkseg><trkpt lat="1.5" lon="2.25">'
+        b"<time>2024-05-01T10:00:00Z</time></trkpt></trkseg></trk><a/></gpx>"
+    )
+    scanned = outcome(read_gpx_scan, doc)
+    assert not isinstance(scanned, str) and scanned is not None
+    assert scanned.columns.lat.tolist() == [1.5] and scanned.columns.lon.tolist() == [2.25]
+    assert_same(scanned, outcome(read_gpx_reference, doc))  # type: ignore[arg-type]
+
+
 def test_tags_depths_parents_and_local_names() -> None:
     doc = (
         b'<?xml version="1.0"?>\n<gpx xmlns="urn:g" xmlns:averyveryverylongprefix="urn:x">'

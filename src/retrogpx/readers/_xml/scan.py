@@ -95,7 +95,7 @@ class Tags:
     """Every tag of a document, in document order.
 
     Attributes:
-        buf: the document's bytes (uint8), then :data:`MAX_NAME` NUL bytes.
+        buf: the document's bytes (uint8; read past the end with :func:`windows`).
         lt, gt: offsets of each tag's ``<`` and ``>``.
         kind: :data:`OPEN`, :data:`CLOSE` or :data:`EMPTY` (``<a/>``).
         depth: depth of the element the tag opens or closes (the root's is 0).
@@ -172,13 +172,32 @@ def _first_true(rows: np.ndarray) -> np.ndarray:
 
 
 def windows(buf: np.ndarray, start: np.ndarray, width: int) -> np.ndarray:
-    """The ``width`` bytes from each offset in ``start`` as rows (``buf`` ends with at
-    least ``width`` NUL bytes of padding)."""
-    return as_strided(buf, shape=(len(buf) - width + 1, width), strides=(1, 1))[start]
+    """The ``width`` bytes from each offset in ``start`` as rows;
+    bytes past the end of ``buf`` read as NUL.
+
+    ``buf`` is the document itself, not a padded copy (a copy would cost as many bytes
+    again, issue 18): rows that would run past its end, rare, come from a short padded
+    copy of its tail.
+    """
+    last = len(buf) - width  # the last offset whose row lies inside buf
+    if len(start) and int(start.max()) > last:
+        tail_from = max(last, 0)
+        tail = np.zeros(max(int(start.max()), len(buf)) - tail_from + width, dtype=np.uint8)
+        tail[: len(buf) - tail_from] = buf[tail_from:]
+        rows = windows(buf, np.minimum(start, last), width) if last >= 0 else None
+        if rows is None:
+            rows = np.zeros((len(start), width), dtype=np.uint8)
+        near = np.flatnonzero(start > last)
+        rows[near] = windows(tail, start[near] - tail_from, width)
+        return rows
+    return as_strided(buf, shape=(last + 1, width), strides=(1, 1))[start]
 
 
 def _words(buf: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """The 8 bytes from each offset as a little-endian uint64 (byte 0 lowest)."""
+    """The 8 bytes from each offset as a little-endian uint64 (byte 0 lowest; bytes
+    past the end of ``buf`` read as NUL)."""
+    if len(start) and int(start.max()) > len(buf) - 8:
+        return windows(buf, start, 8).view("<u8")[:, 0]
     words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
     return words[start]
 
@@ -349,7 +368,7 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
     elements down to depth ``parent_levels`` (the root's depth is 0)."""
     if not well_formed(data):
         return None
-    buf = np.frombuffer(data + bytes(MAX_NAME), dtype=np.uint8)
+    buf = np.frombuffer(data, dtype=np.uint8)  # no copy: see windows()
     # Offsets and tag indices as int32 when they fit: a point's four tags take half the
     # memory (issue 18's bound on bytes a point).
     pos = position_dtype(len(buf))

@@ -3,7 +3,7 @@ as texts, decimal numbers read exactly as Python's ``float`` reads them, and cal
 dates turned into minutes since 1970, all vectorised.
 
 Ranges come from :meth:`.scan.Tags.leaf_content` or attribute quotes; ``buf`` is
-:attr:`.scan.Tags.buf` (the document's bytes, then :data:`.scan.MAX_NAME` NUL bytes).
+:attr:`.scan.Tags.buf` (the document's bytes; read past their end with :func:`.scan.windows`).
 """
 
 from __future__ import annotations

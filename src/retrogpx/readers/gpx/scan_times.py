@@ -16,8 +16,8 @@ time is ever read differently.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
+from .._xml.scan import windows
 from .._xml.values import epoch_minutes
 
 #: Longest time text handled here: 19 + "." + 15 digits + "+HH:MM".
@@ -43,8 +43,7 @@ def parse_gpx_time_bytes(
     buf: np.ndarray, start: np.ndarray, stop: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """UTC microseconds since 1970 (int64) and a naive flag for the time in each byte
-    range [start, stop) of ``buf`` (uint8, with at least :data:`_MAX_LEN` bytes after
-    the last range).
+    range [start, stop) of ``buf`` (uint8).
 
     Returns None when any time is not in the shape handled here or does not give a
     valid time (see the module docstring); the caller must then use gpxpy.
@@ -55,10 +54,8 @@ def parse_gpx_time_bytes(
     if int(length.min()) < _HEAD or int(length.max()) > _MAX_LEN:
         return None
     width = int(length.max())
-    rows = as_strided(buf, shape=(len(buf) - width + 1, width), strides=(1, 1))
     chars = np.zeros((len(start), width + _ZONE_PAD), dtype=np.uint8)
-    chars[:, :width] = rows[start]
-    del rows
+    chars[:, :width] = windows(buf, start, width)
     if int(length.min()) < width:
         chars[np.arange(width + _ZONE_PAD) >= length[:, None]] = 0
     if chars.max() >= 0x80:

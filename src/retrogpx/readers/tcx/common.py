@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ...clean import GPS_EPOCH_NS, activity_label, counted, finish_track
 from ...track import LapTrigger, PointColumns, Track, WatchLap, ns_of, utc_datetime
 from ...watchlaps import MAX_LAP_S, lap_coverage_notes
 from .._xml.defused import local_name
+from .._xml.scan import windows
 from .._xml.values import decimals, epoch_minutes
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def iso_times_ns(
         return None
     width = int(length.max())
     chars = np.zeros((n, _MAX_TIME + 1), dtype=np.uint8)  # NUL after each text
-    chars[:, :width] = sliding_window_view(buf, width)[start]
+    chars[:, :width] = windows(buf, start, width)
     chars[np.arange(_MAX_TIME + 1) >= length[:, None]] = 0
     value = chars.astype(np.int64) - ord("0")
     digit = (value >= 0) & (value <= 9)
@@ -204,19 +204,18 @@ _DIGITS[ord("0") : ord("9") + 1] = True
 
 
 def plain_decimals(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray | None:
-    """The non-empty byte ranges of ``buf`` (followed by at least
-    :data:`MAX_PLAIN_DECIMAL` bytes of padding) as numbers, when each is a plain decimal
-    of up to that many bytes: digits with at most one point, a minus sign first or none
-    (``-12.345``, ``5.``, ``.5``, any number of digits), and none is a minus zero. Read
-    exactly as Python's ``float`` reads them, as pandas (3.1 and later, through
-    fast_float) reads them too; None otherwise."""
+    """The non-empty byte ranges of ``buf`` as numbers, when each is a plain decimal of
+    up to :data:`MAX_PLAIN_DECIMAL` bytes: digits with at most one point, a minus sign
+    first or none (``-12.345``, ``5.``, ``.5``, any number of digits), and none is a
+    minus zero. Read exactly as Python's ``float`` reads them, as pandas (3.1 and later,
+    through fast_float) reads them too; None otherwise."""
     if len(start) == 0:
         return np.zeros(0)
     length = stop - start
     width = int(length.max())
     if width > MAX_PLAIN_DECIMAL or int(length.min()) < 1:
         return None
-    rows = sliding_window_view(buf, width)[start]
+    rows = windows(buf, start, width)
     inside = np.arange(width) < length[:, None]
     digit = _DIGITS[rows] & inside
     point = (rows == ord(".")) & inside

@@ -59,12 +59,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ...errors import TrackError
 from ...track import Track, make_points
 from .._xml.defused import local_name, parse_xml
-from .._xml.scan import CLOSE, MAX_NAME, OPEN, Tags, at, key_of, scan, without_elements
+from .._xml.scan import CLOSE, MAX_NAME, OPEN, Tags, at, key_of, scan, windows, without_elements
 from .._xml.values import ascii_texts, decimals
 from .common import (
     activity_laps,
@@ -112,7 +111,7 @@ def _exactly_named(tags: Tags, index: np.ndarray, local: bytes) -> bool:
     plain = index[~tags.prefixed[index]]
     if not _NAME_END[tags.buf[tags.lt[plain] + 1 + len(local)]].all():
         return False
-    rows = sliding_window_view(tags.buf, MAX_NAME)[tags.lt[index[tags.prefixed[index]]] + 1]
+    rows = windows(tags.buf, tags.lt[index[tags.prefixed[index]]] + 1, MAX_NAME)
     end = _NAME_END[rows].argmax(axis=1)  # scan keeps only names shorter than MAX_NAME
     colon = (rows == ord(":")).argmax(axis=1)
     return bool((end - colon - 1 == len(local)).all())
@@ -240,7 +239,7 @@ def _plain_numbers(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.n
     width = int(length.max())
     if width > _MAX_DIGITS + 2:
         return None
-    rows = sliding_window_view(buf, width)[start]
+    rows = windows(buf, start, width)
     rows = np.where(np.arange(width) < length[:, None], rows, 0)
     if not _NUMBER_BYTES[rows].all() or (_DIGIT[rows].sum(axis=1) > _MAX_DIGITS).any():
         return None
