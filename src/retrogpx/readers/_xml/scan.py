@@ -32,7 +32,9 @@ would change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from lxml import etree
@@ -40,6 +42,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .hardened import hardened_parser, plain_xml
 
+T = TypeVar("T")
 #: Tag kinds.
 OPEN, CLOSE, EMPTY = 0, 1, 2
 #: Longest element name (prefix included) read here.
@@ -160,9 +163,31 @@ def position_dtype(size: int) -> type:
     return np.int32 if size < np.iinfo(np.int32).max else np.int64
 
 
-def _where(buf: np.ndarray, byte: int, dtype: type) -> np.ndarray:
-    """Offsets of ``byte`` in ``buf``, as ``dtype``."""
-    return np.flatnonzero(buf == byte).astype(dtype, copy=False)
+#: Bytes, or rows, worked on at once where a whole file's worth of temporary arrays
+#: would cost more memory than the result (issue 18's bytes a point); large enough that
+#: a 10-hour file is one piece.
+CHUNK = 1 << 18
+
+
+def chunked(read: Callable[..., T | None], n: int, *columns: np.ndarray) -> list[T] | None:
+    """``read`` of each :data:`CHUNK` rows of the ``columns`` (all ``n`` long), in order;
+    None when one piece gives None."""
+    pieces = []
+    for a in range(0, max(n, 1), CHUNK):
+        piece = read(*(c[a : a + CHUNK] for c in columns))
+        if piece is None:
+            return None
+        pieces.append(piece)
+    return pieces
+
+
+def offsets_of(buf: np.ndarray, byte: int, dtype: type | np.dtype) -> np.ndarray:
+    """Offsets of ``byte`` in ``buf``, as ``dtype`` (found a piece at a time)."""
+    pieces = [
+        (np.flatnonzero(buf[a : a + CHUNK] == byte) + a).astype(dtype)
+        for a in range(0, len(buf), CHUNK)
+    ]
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype)
 
 
 def _first_true(rows: np.ndarray) -> np.ndarray:
@@ -279,11 +304,12 @@ def _parents(kind: np.ndarray, depth: np.ndarray, levels: int, dtype: type) -> n
     tag: the last OPEN tag one level up before it (-1 for the root, for deeper elements
     and for CLOSE tags)."""
     parent = np.full(len(kind), -1, dtype=dtype)
-    starts = np.flatnonzero(kind != CLOSE)
+    starts = np.flatnonzero(kind != CLOSE).astype(dtype)
     level = depth[starts]
     opened = kind[starts] == OPEN
     for d in range(1, min(int(level.max(initial=0)), levels) + 1):
-        last = np.maximum.accumulate(np.where(opened & (level == d - 1), starts, -1))
+        last = np.where(opened & (level == d - 1), starts, dtype(-1))
+        np.maximum.accumulate(last, out=last)
         at = level == d
         parent[starts[at]] = last[at]
     return parent
@@ -372,9 +398,9 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
     # Offsets and tag indices as int32 when they fit: a point's four tags take half the
     # memory (issue 18's bound on bytes a point).
     pos = position_dtype(len(buf))
-    lt = _where(buf, _LT, pos)
-    gt = _where(buf, _GT, pos)
-    apostrophes = _where(buf, _APOS, pos)
+    lt = offsets_of(buf, _LT, pos)
+    gt = offsets_of(buf, _GT, pos)
+    apostrophes = offsets_of(buf, _APOS, pos)
     if len(lt) == 0:
         return None
     after = buf[lt + 1]
@@ -407,13 +433,16 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
     depth -= step  # ... before it
     depth -= closing.view(np.int8)
     del step, closing
-    starts = np.flatnonzero(kind != CLOSE)
-    names = _local_names(buf, lt[starts] + 1)
-    if names is None:
-        return None
+    starts = np.flatnonzero(kind != CLOSE).astype(pos)
     local = np.zeros((len(lt), 2), dtype=np.uint64)
     prefixed = np.zeros(len(lt), dtype=bool)
-    local[starts], prefixed[starts] = names
+    for a in range(0, len(starts), CHUNK):  # a piece at a time: bytes a point
+        at_tags = starts[a : a + CHUNK]
+        names = _local_names(buf, lt[at_tags] + 1)
+        if names is None:
+            return None
+        local[at_tags], prefixed[at_tags] = names
+    del starts
     return Tags(
         buf=buf,
         lt=lt,

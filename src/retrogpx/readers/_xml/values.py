@@ -9,10 +9,11 @@ Ranges come from :meth:`.scan.Tags.leaf_content` or attribute quotes; ``buf`` is
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 
-from .scan import windows
+from .scan import chunked, windows
 
 
 def joined(buf: np.ndarray, start: np.ndarray, stop: np.ndarray, sep: int) -> np.ndarray:
@@ -45,6 +46,12 @@ def ascii_texts(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> list[st
 def decimals(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray | None:
     """Each byte range read as a decimal number, exactly as Python's ``float`` reads it;
     None when one is not a plain decimal (digits, sign, point, exponent only)."""
+    pieces = chunked(partial(_decimals, buf), len(start), start, stop)  # bytes a point
+    return None if pieces is None else np.concatenate(pieces)
+
+
+def _decimals(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray | None:
+    """:func:`decimals` of some of the ranges."""
     if len(start) == 0:
         return np.zeros(0)
     length = stop - start

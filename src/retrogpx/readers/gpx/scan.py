@@ -42,6 +42,7 @@ the samples, on generated odd files and on mutated ones.
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,7 @@ from lxml import etree
 
 from ...track import Track
 from .._xml.hardened import parse_plain_xml
-from .._xml.scan import CLOSE, OPEN, Tags, at, scan, without_elements
+from .._xml.scan import CLOSE, OPEN, Tags, at, chunked, offsets_of, scan, without_elements
 from .._xml.values import ascii_texts, decimals
 from .columns import (
     GpxColumns,
@@ -193,13 +194,24 @@ def _number_column(
 
 def _coordinates(points: _Points) -> tuple[np.ndarray, np.ndarray] | None:
     """Each point's ``lat`` and ``lon`` attributes; None unless every point has both once,
-    written ``name="value"``."""
-    t, buf = points.tags, points.tags.buf
-    quotes = np.flatnonzero(buf == ord('"')).astype(t.lt.dtype)
-    lt, gt = t.lt[points.index], t.gt[points.index]
+    written ``name="value"``. Read some points at a time (bytes a point)."""
+    t = points.tags
+    quotes = offsets_of(t.buf, ord('"'), t.lt.dtype)
+    read = partial(_lat_lon, t.buf, quotes)
+    pieces = chunked(read, len(points.index), t.lt[points.index], t.gt[points.index])
+    if pieces is None:
+        return None
+    return np.concatenate([lat for lat, _ in pieces]), np.concatenate([lon for _, lon in pieces])
+
+
+def _lat_lon(
+    buf: np.ndarray, quotes: np.ndarray, lt: np.ndarray, gt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_coordinates` of the points whose start tags span ``lt`` to ``gt``
+    (``quotes``: the offsets of every ``"`` in the document)."""
     first = np.searchsorted(quotes, lt)
     pairs = (np.searchsorted(quotes, gt) - first) // 2
-    n = len(points.index)
+    n = len(lt)
     found = {key: np.full((n, 2), -1, dtype=lt.dtype) for key in (b"lat", b"lon")}
     seen = {key: np.zeros(n, dtype=np.int16) for key in found}  # XML: no attribute twice
     for pair in range(int(pairs.max(initial=0))):
@@ -215,7 +227,6 @@ def _coordinates(points: _Points) -> tuple[np.ndarray, np.ndarray] | None:
             found[key][has[match]] = np.column_stack([opening[match] + 1, closing[match]])
     if any((count != 1).any() for count in seen.values()):
         return None
-    del quotes, first, pairs, lt, gt, seen  # before the numbers are read: bytes a point
     lat = _floats(buf, found[b"lat"][:, 0], found[b"lat"][:, 1])
     lon = _floats(buf, found[b"lon"][:, 0], found[b"lon"][:, 1])
     return None if lat is None or lon is None else (lat, lon)

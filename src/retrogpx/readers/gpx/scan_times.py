@@ -15,9 +15,11 @@ time is ever read differently.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from .._xml.scan import windows
+from .._xml.scan import chunked, windows
 from .._xml.values import epoch_minutes
 
 #: Longest time text handled here: 19 + "." + 15 digits + "+HH:MM".
@@ -48,6 +50,17 @@ def parse_gpx_time_bytes(
     Returns None when any time is not in the shape handled here or does not give a
     valid time (see the module docstring); the caller must then use gpxpy.
     """
+    pieces = chunked(partial(_parse_piece, buf), len(start), start, stop)  # bytes a point
+    if pieces is None:
+        return None
+    micros, naive = zip(*pieces, strict=True)
+    return np.concatenate(micros), np.concatenate(naive)
+
+
+def _parse_piece(
+    buf: np.ndarray, start: np.ndarray, stop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`parse_gpx_time_bytes` of some of the times."""
     if len(start) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     length = stop - start
