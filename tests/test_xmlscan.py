@@ -94,6 +94,20 @@ def test_windows_read_past_the_end_as_nul(data: bytes, starts: list[int], width:
     assert xs._words(buf, start).tolist() == words
 
 
+def test_names_are_kept_as_rows_of_a_table_of_keys() -> None:
+    """Each tag holds a row number, not its 16-byte key; two keys of one hash (which a
+    file could be made to have) are not mistaken for one name: the scan declines."""
+    keys = np.array([[5, 1], [7, 0], [5, 1], [7, 0], [9, 9]], dtype=np.uint64)
+    table: dict[tuple[int, int], int] = {(0, 0): 0}
+    codes = xs._name_codes(keys, table)
+    assert codes is not None
+    known = np.array(list(table), dtype=np.uint64)
+    assert np.array_equal(known[codes], keys) and len(table) == 4
+    m = 0x9E3779B97F4A7C15
+    same_hash = np.array([[1, 0], [2, (m ^ (2 * m)) % 2**64]], dtype=np.uint64)
+    assert xs._name_codes(same_hash, {(0, 0): 0}) is None
+
+
 def test_a_document_ending_at_its_last_tag_is_scanned() -> None:
     """No byte after ``</gpx>``: a name read within 16 bytes of the end (``<a/>``) reads
     as in a longer file."""

@@ -102,9 +102,11 @@ class Tags:
         lt, gt: offsets of each tag's ``<`` and ``>``.
         kind: :data:`OPEN`, :data:`CLOSE` or :data:`EMPTY` (``<a/>``).
         depth: depth of the element the tag opens or closes (the root's is 0).
-        local: local name (after any ``prefix:``) of the element an OPEN or EMPTY tag
-            starts, as a key (two uint64 columns, see :meth:`named`; zeros for CLOSE
-            tags); ``prefixed``: the name has a prefix.
+        name: the local name (after any ``prefix:``) of the element an OPEN or EMPTY
+            tag starts, as a row of ``names`` (int32; 0 for CLOSE tags): 4 bytes a tag
+            rather than the key's 16 (issue 18); ``prefixed``: the name has a prefix.
+        names: the distinct local names as keys (two uint64 columns, see
+            :meth:`named`); row 0 is zeros.
         parent: index of the OPEN tag of the element's parent (-1 for the root, for
             CLOSE tags and below the depth asked for).
         sections: [start, stop) byte ranges of the comments, CDATA sections and
@@ -117,7 +119,8 @@ class Tags:
     gt: np.ndarray
     kind: np.ndarray
     depth: np.ndarray
-    local: np.ndarray
+    name: np.ndarray
+    names: np.ndarray
     prefixed: np.ndarray
     parent: np.ndarray
     sections: np.ndarray
@@ -126,8 +129,15 @@ class Tags:
         """Mask of the OPEN and EMPTY tags whose local name is ``local`` (any prefix),
         over all tags or over the tags at the indices ``among``."""
         k0, k1 = key_of(local)
-        keys = self.local if among is None else self.local[among]
-        return (keys[:, 0] == np.uint64(k0)) & (keys[:, 1] == np.uint64(k1))
+        row = np.flatnonzero(
+            (self.names[:, 0] == np.uint64(k0)) & (self.names[:, 1] == np.uint64(k1))
+        )
+        codes = self.name if among is None else self.name[among]
+        return codes == row[0] if len(row) else np.zeros(len(codes), dtype=bool)
+
+    def keys(self, index: np.ndarray) -> np.ndarray:
+        """The local-name keys (see :meth:`named`) of the tags at ``index``."""
+        return self.names[self.name[index]]
 
     def leaf_content(self, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Byte range [start, stop) of the content of the elements opened at ``tags``.
@@ -299,6 +309,18 @@ def _local_names(buf: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.nda
     return keys, prefixed
 
 
+def _name_codes(keys: np.ndarray, table: dict[tuple[int, int], int]) -> np.ndarray | None:
+    """The row of each key in ``table`` (distinct keys, in the order first seen; new ones
+    are added); None in the unlikely case that two keys share a hash (the caller leaves
+    the document to the reference path)."""
+    hashed = (keys[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ keys[:, 1]
+    _, first, inverse = np.unique(hashed, return_index=True, return_inverse=True)
+    rows = [table.setdefault((int(keys[i, 0]), int(keys[i, 1])), len(table)) for i in first]
+    codes = np.array(rows, dtype=np.int32)[inverse.reshape(-1)]
+    known = np.array(list(table), dtype=np.uint64).reshape(-1, 2)
+    return codes if (known[codes] == keys).all() else None
+
+
 def _parents(kind: np.ndarray, depth: np.ndarray, levels: int, dtype: type) -> np.ndarray:
     """For each OPEN/EMPTY tag down to depth ``levels``, the index of its parent's OPEN
     tag: the last OPEN tag one level up before it (-1 for the root, for deeper elements
@@ -434,14 +456,18 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
     depth -= closing.view(np.int8)
     del step, closing
     starts = np.flatnonzero(kind != CLOSE).astype(pos)
-    local = np.zeros((len(lt), 2), dtype=np.uint64)
+    name = np.zeros(len(lt), dtype=np.int32)
     prefixed = np.zeros(len(lt), dtype=bool)
+    table: dict[tuple[int, int], int] = {(0, 0): 0}
     for a in range(0, len(starts), CHUNK):  # a piece at a time: bytes a point
         at_tags = starts[a : a + CHUNK]
-        names = _local_names(buf, lt[at_tags] + 1)
-        if names is None:
+        found = _local_names(buf, lt[at_tags] + 1)
+        if found is None:
             return None
-        local[at_tags], prefixed[at_tags] = names
+        codes = _name_codes(found[0], table)
+        if codes is None:
+            return None
+        name[at_tags], prefixed[at_tags] = codes, found[1]
     del starts
     return Tags(
         buf=buf,
@@ -449,7 +475,8 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
         gt=gt,
         kind=kind,
         depth=depth,
-        local=local,
+        name=name,
+        names=np.array(list(table), dtype=np.uint64).reshape(-1, 2),
         prefixed=prefixed,
         parent=_parents(kind, depth, parent_levels, pos),
         sections=sections,

@@ -156,7 +156,7 @@ class _Trackpoints:
         self._deeper = self._keyed(np.flatnonzero(level >= depth + 5))
 
     def _keyed(self, positions: np.ndarray) -> _Keyed:
-        return positions, self.tags.local[self.tag[positions]]
+        return positions, self.tags.keys(self.tag[positions])
 
     def _named(self, positions: np.ndarray | _Keyed, local: bytes) -> np.ndarray:
         """The positions whose element has the local name ``local`` (any prefix)."""
