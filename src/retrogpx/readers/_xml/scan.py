@@ -325,8 +325,8 @@ def _parents(kind: np.ndarray, depth: np.ndarray, levels: int, dtype: type) -> n
     """For each OPEN/EMPTY tag down to depth ``levels``, the index of its parent's OPEN
     tag: the last OPEN tag one level up before it (-1 for the root, for deeper elements
     and for CLOSE tags)."""
-    parent = np.full(len(kind), -1, dtype=dtype)
-    starts = np.flatnonzero(kind != CLOSE).astype(dtype)
+    parent: np.ndarray = np.full(len(kind), -1, dtype=dtype)
+    starts: np.ndarray = np.flatnonzero(kind != CLOSE).astype(dtype)
     level = depth[starts]
     opened = kind[starts] == OPEN
     for d in range(1, min(int(level.max(initial=0)), levels) + 1):
@@ -455,7 +455,7 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
     depth -= step  # ... before it
     depth -= closing.view(np.int8)
     del step, closing
-    starts = np.flatnonzero(kind != CLOSE).astype(pos)
+    starts: np.ndarray = np.flatnonzero(kind != CLOSE).astype(pos)
     name = np.zeros(len(lt), dtype=np.int32)
     prefixed = np.zeros(len(lt), dtype=bool)
     table: dict[tuple[int, int], int] = {(0, 0): 0}
