@@ -619,3 +619,19 @@ def test_a_season_of_odd_names_through_batch_and_season(tmp_path: Path) -> None:
     assert (tmp_path / "p" / "season.png").read_bytes().startswith(b"\x89PNG")
     again = run(*args, cwd=tmp_path)
     assert again.returncode == 0 and "1 unchanged" in again.stderr, again.stderr
+
+
+def test_a_character_no_font_draws_renders_without_a_warning() -> None:
+    """A name from a file may hold a character no font has: drawn as a box, silently."""
+    import warnings
+
+    from matplotlib.figure import Figure
+
+    from retrogpx.plots._figure import figure_bytes
+
+    fig = Figure()
+    fig.suptitle("Lauf \U000100ff")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert figure_bytes(fig).startswith(b"\x89PNG")
+        assert b"<svg" in figure_bytes(fig, "svg")

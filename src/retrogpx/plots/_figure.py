@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -63,11 +64,15 @@ def figure_bytes(fig: Figure, fmt: str = "png", dpi: int = DEFAULT_DPI) -> bytes
     """Render ``fig`` in memory (``png``, ``svg`` or ``pdf``), its texts shown as they
     are (:func:`plain_texts`)."""
     plain_texts(fig)
-    if fmt == "png":
-        return _png_bytes(fig, dpi)
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=dpi, metadata=_metadata(fmt))
-    return buf.getvalue()
+    with warnings.catch_warnings():
+        # A name from a file may hold a character no font draws: it shows as a box,
+        # which is all a reader needs; matplotlib's warning would only add noise.
+        warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning)
+        if fmt == "png":
+            return _png_bytes(fig, dpi)
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+        return buf.getvalue()
 
 
 def _png_bytes(fig: Figure, dpi: int) -> bytes:
