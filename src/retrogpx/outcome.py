@@ -15,6 +15,16 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from .shape import RunShape
 
+#: The segment columns, in ``retrogpx.check/1`` order (as the CSV output flattens them).
+SEGMENT_FIELDS = (
+    "index", "label", "source", "start", "end", "duration_s", "points", "distance_m",
+    "chord_m", "straightness", "max_deviation_m", "rms_deviation_m", "heading_change_deg",
+    "mean_speed_mps", "grade_pct", "max_gap_s", "chord_uncertainty_m", "distance_uncertainty_m",
+    "raw_distance_m", "nearest_road_m", "nearest_road_highway", "nearest_road_name",
+    "crosses_road", "nearest_hazard_m", "venue", "lit", "surface", "sun_elevation_deg",
+    "safety_checked", "verdict", "reasons", "notes",
+)  # fmt: skip
+
 #: ``ok``: checked; ``unmarked``: read, but no reverse sections were marked for it (no lap
 #: file, no row in the season lap table, no watch lap chosen): a run with 0 reverse metres,
 #: not judged; ``failed``: could not be read or checked; ``skipped``: not a run to check

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from . import terminal
 from .localtime import local_words, to_local
+from .outcome import SEGMENT_FIELDS
 from .text import REPLACE, readable, spreadsheet_cell
 from .words import reason_words
 
@@ -35,15 +36,8 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "json", "csv", "geojson")
 
-#: CSV columns, in order: the JSON segment fields flattened, plus ``file``.
-CSV_COLUMNS = (
-    "file", "index", "label", "source", "start", "end", "duration_s", "points", "distance_m",
-    "chord_m", "straightness", "max_deviation_m", "rms_deviation_m", "heading_change_deg",
-    "mean_speed_mps", "grade_pct", "max_gap_s", "chord_uncertainty_m", "distance_uncertainty_m",
-    "raw_distance_m", "nearest_road_m", "nearest_road_highway", "nearest_road_name",
-    "crosses_road", "nearest_hazard_m", "venue", "lit", "surface", "sun_elevation_deg",
-    "safety_checked", "verdict", "reasons", "notes",
-)  # fmt: skip
+#: CSV columns, in order: ``file``, then the JSON segment fields flattened.
+CSV_COLUMNS = ("file", *SEGMENT_FIELDS)
 
 
 def flat_row(record: dict[str, Any]) -> dict[str, Any]:

@@ -41,7 +41,7 @@ import numpy as np
 
 from .errors import RetrogpxError
 from .files import input_error, open_regular
-from .outcome import STATUSES, FileOutcome
+from .outcome import SEGMENT_FIELDS, STATUSES, FileOutcome
 from .rules import REASONS
 from .shape import RunShape
 
@@ -58,15 +58,6 @@ BUSY_TIMEOUT_S = 60.0
 DEFAULT_NAME = "retrogpx-season.sqlite"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
-#: The segment columns, in ``retrogpx.check/1`` order (as the CSV output flattens them).
-SEGMENT_FIELDS = (
-    "index", "label", "source", "start", "end", "duration_s", "points", "distance_m",
-    "chord_m", "straightness", "max_deviation_m", "rms_deviation_m", "heading_change_deg",
-    "mean_speed_mps", "grade_pct", "max_gap_s", "chord_uncertainty_m", "distance_uncertainty_m",
-    "raw_distance_m", "nearest_road_m", "nearest_road_highway", "nearest_road_name",
-    "crosses_road", "nearest_hazard_m", "venue", "lit", "surface", "sun_elevation_deg",
-    "safety_checked", "verdict", "reasons", "notes",
-)  # fmt: skip
 #: The keys of a batch's run summary (``FileOutcome.run``), in order.
 RUN_FIELDS = (
     "file", "athlete", "name", "start", "end", "points", "distance_m", "duration_s",
