@@ -228,14 +228,16 @@ def to_local(
     return aware.astimezone(UTC)
 
 
-def zone_words(local: datetime, zone: str | None = None) -> str:
-    """How a local time's zone is named: ``CEST (Europe/Berlin)``, ``UTC+02:00``, ``UTC``."""
+def zone_words(local: datetime, zone: str | None = None, *, named: bool = True) -> str:
+    """How a local time's zone is named: ``CEST (Europe/Berlin)``, ``UTC+02:00``, ``UTC``;
+    ``named=False`` leaves the zone's name out (``CEST``) where it is said once above."""
     delta = local.utcoffset() or timedelta(0)
     offset = offset_words(int(delta.total_seconds()))
     if zone and _zone_info(zone) is not None:
         abbr = local.tzname() or ""
         # Zones without a letter abbreviation name themselves "+03": say UTC+03:00.
-        return f"{offset if not abbr or abbr[0] in '+-' else abbr} ({zone})"
+        short = offset if not abbr or abbr[0] in "+-" else abbr
+        return f"{short} ({zone})" if named else short
     return "UTC" if local.tzinfo is UTC else offset
 
 
@@ -244,6 +246,8 @@ def local_words(
     zone: str | None = None,
     offset_s: int | None = None,
     fmt: str = "%Y-%m-%d %H:%M",
+    *,
+    named: bool = True,
 ) -> str:
     """A UTC time as people read it: in the zone ``zone`` with its abbreviation and name
     (``2024-04-30 19:10 CEST (Europe/Berlin)``); with only an offset known, shifted by
@@ -252,7 +256,7 @@ def local_words(
     if when is None or when == "":
         return "no times"
     local = to_local(when, zone, offset_s)
-    return f"{local:{fmt}} {zone_words(local, zone)}"
+    return f"{local:{fmt}} {zone_words(local, zone, named=named)}"
 
 
 def local_iso(when: datetime | None, zone: RunZone | None) -> str | None:

@@ -230,12 +230,12 @@ def _counts_of(outcome: FileOutcome) -> dict[str, int]:
     return counts
 
 
-def _when(outcome: FileOutcome, r: SeasonReport) -> str:
+def _when(outcome: FileOutcome, r: SeasonReport, *, named: bool = True) -> str:
     run = outcome.run or {}
     offset = run.get("utc_offset_s")
     if offset is None:
         offset = r.offsets.get(outcome.file)
-    return local_time(run.get("start"), offset, zone=run.get("time_zone"))
+    return local_time(run.get("start"), offset, zone=run.get("time_zone"), named=named)
 
 
 def _one_zone(r: SeasonReport) -> str | None:
@@ -262,7 +262,7 @@ def _runs_table(r: SeasonReport) -> list[str]:
         reverse_m = sum(s.get("distance_m") or 0.0 for s in o.segments)
         name = run.get("name")
         named = f'<br><span class="muted">{_e(name)}</span>' if name else ""
-        when = _when(o, r).removesuffix(f" ({zone})")
+        when = _when(o, r, named=zone is None)
         rows.append(
             f'<tr class="v-{_e(verdict or "none")}"><td class="when">{_e(when)}</td>'
             f"<td>{_e(o.athlete)}</td>"

@@ -142,9 +142,12 @@ def local_time(
     offset_s: int | None = None,
     fmt: str = "%Y-%m-%d %H:%M",
     zone: str | None = None,
+    *,
+    named: bool = True,
 ) -> str:
     """A stored UTC time as people read it: in the run's zone with its abbreviation and
-    name (``2024-04-30 19:10 CEST (Europe/Berlin)``) when ``zone`` is known; else
-    shifted by its offset (``2024-04-30 19:10 UTC+02:00``); else in UTC
-    (``2024-04-30 17:10 UTC``); ``no times`` for none."""
-    return local_words(iso, zone, None if offset_s is None else int(offset_s), fmt)
+    name (``2024-04-30 19:10 CEST (Europe/Berlin)``; without the name when ``named`` is
+    False) when ``zone`` is known; else shifted by its offset (``2024-04-30 19:10
+    UTC+02:00``); else in UTC (``2024-04-30 17:10 UTC``); ``no times`` for none."""
+    offset = None if offset_s is None else int(offset_s)
+    return local_words(iso, zone, offset, fmt, named=named)
