@@ -141,6 +141,39 @@ def test_season_from_the_store_is_the_batch_season(
         assert store.season(SeasonFilter(athlete="nobody")).files == 0
 
 
+@pytest.mark.parametrize(
+    ("since", "until", "expected"),
+    [
+        # 22:30 UTC on 30 April is 00:30 on 1 May in Berlin (+2 h): a May run there.
+        ("2024-05-01", None, ["berlin-may-1", "new-york", "no-zone"]),
+        (None, "2024-04-30", ["no-zone-april", "new-york-april"]),
+        ("2024-04-30", "2024-04-30", ["no-zone-april", "new-york-april"]),
+        ("2024-05-01", "2024-05-01", ["berlin-may-1", "new-york", "no-zone"]),
+    ],
+)
+def test_season_filter_dates_runs_on_their_local_calendar(
+    since: str | None, until: str | None, expected: list[str]
+) -> None:
+    """--since/--until pick runs by the date their runner saw, as the weeks do: a run
+    just after midnight in Berlin is on the next day though UTC still says the last;
+    one in the evening in New York (-4 h) is on the day before UTC's; no zone: UTC."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE runs (file TEXT, athlete TEXT, start TEXT, utc_offset_s INTEGER)")
+    db.executemany(
+        "INSERT INTO runs VALUES (?, 'a', ?, ?)",
+        [
+            ("berlin-may-1", "2024-04-30T22:30:00Z", 7200),
+            ("new-york-april", "2024-05-01T02:00:00.5Z", -14400),
+            ("new-york", "2024-05-01T04:00:00Z", -14400),
+            ("no-zone-april", "2024-04-30T23:59:59Z", None),
+            ("no-zone", "2024-05-01T00:00:00Z", None),
+        ],
+    )
+    where, params = SeasonFilter(since=since, until=until).where()
+    rows = db.execute(f"SELECT file FROM runs WHERE {where} ORDER BY start", params)
+    assert sorted(f for (f,) in rows) == sorted(expected)
+
+
 # ------------------------------------------------------------- round trip of any outcome
 
 _text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=10)

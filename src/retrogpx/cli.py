@@ -1184,10 +1184,14 @@ def _season_outputs(
 @click.argument("store_path", metavar="STORE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--athlete", help="Only this athlete's runs.")
 @click.option(
-    "--since", type=click.DateTime(["%Y-%m-%d"]), help="Only runs on or after this day (UTC)."
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Only runs on or after this day (the run's local date).",
 )
 @click.option(
-    "--until", type=click.DateTime(["%Y-%m-%d"]), help="Only runs on or before this day (UTC)."
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Only runs on or before this day (the run's local date).",
 )
 @_format_option(
     ["table", "json", "csv", "parquet"],

@@ -256,8 +256,11 @@ class FileStamp:
 
 @dataclass(frozen=True)
 class SeasonFilter:
-    """Which runs a season view covers: one athlete, and UTC days ``since``..``until``
-    (ISO dates, both included). Runs without a start time are left out by a date."""
+    """Which runs a season view covers: one athlete, and days ``since``..``until`` (ISO
+    dates, both included) on each run's local calendar, as the season's weeks are: a run
+    at 00:30 in Berlin on 1 May is on 1 May, though it started on 30 April in UTC. A run
+    whose zone is unknown is dated in UTC; runs without a start time are left out by a
+    date."""
 
     athlete: str | None = None
     since: str | None = None
@@ -269,16 +272,14 @@ class SeasonFilter:
         if self.athlete is not None:
             clauses.append(f"{table}.athlete = ?")
             params.append(self.athlete)
+        # SQLite's date() of the UTC start moved by the run's offset: its local date.
+        local_day = f"date({table}.start, coalesce({table}.utc_offset_s, 0) || ' seconds')"
         if self.since is not None:
-            clauses.append(f"{table}.start >= ?")
+            clauses.append(f"{local_day} >= ?")
             params.append(self.since)
         if self.until is not None:
-            # Every time on that day sorts before the next day's date.
-            from datetime import date, timedelta
-
-            after = date.fromisoformat(self.until) + timedelta(days=1)
-            clauses.append(f"{table}.start < ?")
-            params.append(after.isoformat())
+            clauses.append(f"{local_day} <= ?")
+            params.append(self.until)
         return " AND ".join(clauses), params
 
 
