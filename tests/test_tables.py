@@ -56,10 +56,18 @@ def test_check_table(roadside: object, width: int) -> None:
     assert_fits(text, width)
     rows = [line for line in text.splitlines() if re.match(r"\s*[1-4]\.?\s+\d\d:\d\d:\d\d", line)]
     assert len(rows) == 4 and all(" unsafe" in row for row in rows)
-    # Every reason whole: its words in order, whatever the wrapping.
+    # Every reason whole: its words in order, whatever the wrapping; in the narrow
+    # layout each on a line of its own, never broken inside a name or a limit.
     flat = " ".join(words(text))
+    lines = [" ".join(words(line)) for line in text.splitlines()]
+    narrow = width < terminal.NARROW_BELOW
     for seg in roadside.segments:  # type: ignore[attr-defined]
-        assert " ".join(words("; ".join(seg.judgement.notes))) in flat
+        notes = seg.judgement.notes
+        if not narrow:  # the reasons column: the reasons joined by "; "
+            assert " ".join(words("; ".join(notes))) in flat
+        for note in notes:
+            assert " ".join(words(note)) in flat
+            assert not narrow or any(" ".join(words(note)) in line for line in lines), note
     header = lines_with(text, "reasons")[0].split()
     assert header == (["reasons"] if width < 100 else [*header[:-1], "reasons"])
     if width < terminal.NARROW_BELOW:  # the narrow layout: reasons listed under the table

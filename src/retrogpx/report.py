@@ -184,7 +184,9 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
         m = seg.metrics
         start = seg.segment.start
         why = "; ".join(seg.judgement.notes) or "kept to the advice"
-        reasons.append((str(seg.segment.index), why))
+        # Under the table, a reason a line: wrapped text then breaks between reasons,
+        # not inside a road's name or a "(limit 30 m)".
+        reasons.append((str(seg.segment.index), "\n".join(seg.judgement.notes) or why))
         cells = [
             str(seg.segment.index),
             _local(_iso(start), tr["time_zone"], tr["utc_offset_s"], "%H:%M:%S")
