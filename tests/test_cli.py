@@ -181,8 +181,15 @@ def test_check_imports_no_pandas(tmp_path: Path) -> None:
     """The single-run path (read, clean, laps, metrics, the map layers and their index,
     safety, rules, every output format) imports no pandas, nor anything else only a
     season or a plot needs: a real process checks GPX, TCX and FIT samples with a map
-    layer, and then says which of those libraries it has imported."""
+    layer, and then says which of those libraries it has imported. pyproj among them:
+    the map is WGS84, so the utm series project it and the track (building the map's
+    index, done first as a user's first check does it, writes its CRS through pyproj)."""
     park = str(SAMPLES / "park.osm")
+    indexed = subprocess.run(
+        [sys.executable, "-c", "from retrogpx.cli import main; main()", "layers", "index", park],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert indexed.returncode == 0, indexed.stderr
     watch = SAMPLES / "watch" / "track_intervals"
     runs = [
         ["check", str(SAMPLES / "roadside.gpx"), "--layers", park],
@@ -199,7 +206,7 @@ import sys
 from retrogpx.cli import cli
 for args in {runs!r}:
     cli.main(args, standalone_mode=False)
-heavy = ("pandas", "pyarrow", "matplotlib", "dask", "distributed", "gpxpy")
+heavy = ("pandas", "pyarrow", "matplotlib", "dask", "distributed", "gpxpy", "pyproj")
 print("imported:", ",".join(sorted(m for m in heavy if m in sys.modules)))
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
 from .classes import AREA_KINDS, POINT_KINDS, LayerClasses, parse_maxspeed
 from .geo import LocalProjection
@@ -42,7 +41,9 @@ from .layer_readers import (
     Limits,
     Sink,
     concat,
+    crs_name,
     is_lonlat,
+    lonlat_of,
     object_array,
     read_features,
     subset,
@@ -393,15 +394,13 @@ def clip_boxes(
 def _local(feats: Features, projection: LocalProjection, box_xy: Box | None) -> Features:
     """Project to the local frame, turn closed venue / hazard lines into areas, drop what
     no kind can use, and clip exactly to ``box_xy``."""
-    if is_lonlat(feats.crs):
+    # Degrees become metres through the track's own projection; a layer in another CRS
+    # is brought to WGS84 degrees first (pyproj), then projected the same way.
+    to_lonlat = None if is_lonlat(feats.crs) else lonlat_of(feats.crs)
 
-        def fwd(c: np.ndarray) -> np.ndarray:
-            return np.column_stack(projection.to_xy(c[:, 1], c[:, 0]))
-    else:
-        tr = Transformer.from_crs(feats.crs, projection.crs, always_xy=True)
-
-        def fwd(c: np.ndarray) -> np.ndarray:
-            return np.column_stack(tr.transform(c[:, 0], c[:, 1]))
+    def fwd(c: np.ndarray) -> np.ndarray:
+        lon, lat = (c[:, 0], c[:, 1]) if to_lonlat is None else to_lonlat(c[:, 0], c[:, 1])
+        return np.column_stack(projection.to_xy(lat, lon))
 
     geoms = shapely.transform(feats.geoms, fwd)
     kinds = feats.kinds
@@ -516,7 +515,7 @@ def load_layers(
         parts.append(feats)
     layers = LayerSet(projection, notes=notes, sources=sources, coverage=coverage)
     if parts:
-        merged = concat(parts, projection.crs, "local")
+        merged = concat(parts, projection.epsg, "local")
         for kind, attr in KIND_ATTRS.items():
             sel = merged.kinds == kind
             setattr(
@@ -642,11 +641,10 @@ def describe_layer(
     notes = list(feats.notes)
     if not feats.classified:
         notes.append("holds no motor roads, foot ways, soft venues or hazards")
-    auth = feats.crs.to_authority()
     return LayerSummary(
         path=str(path),
         format=feats.format,
-        crs=":".join(auth) if auth else feats.crs.name,
+        crs=crs_name(feats.crs),
         feature_total=feats.total,
         counts=counts,
         extent_lonlat=to_lonlat_extent(feats.extent, feats.crs),

@@ -8,12 +8,12 @@ import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
 
 from ..errors import LayerError, TrackError
 from ..files import NotRegularFileError, input_error, kind_of, open_input
@@ -21,7 +21,16 @@ from ..readers._source import MAX_DECOMPRESSED_BYTES, MAX_FILE_BYTES, decompress
 from ..readers._xml import looks_like_html
 from ..text import readable
 
-WGS84 = CRS.from_epsg(4326)
+if TYPE_CHECKING:
+    from pyproj import CRS
+
+#: A layer's coordinate reference system: a pyproj ``CRS``, or an EPSG code. WGS84
+#: longitude/latitude (every OSM file, RFC 7946 GeoJSON) and the local UTM frames are
+#: kept as their codes, so that such a layer is read, indexed and projected without
+#: importing pyproj (about 65 ms of a check's start-up; see :mod:`retrogpx.geo`).
+Crs: TypeAlias = "CRS | int"
+#: WGS84 longitude/latitude.
+WGS84 = 4326
 #: A box ``(min_x, min_y, max_x, max_y)``.
 Box = tuple[float, float, float, float]
 
@@ -30,7 +39,7 @@ Box = tuple[float, float, float, float]
 class Features:
     """What a reader found, in the file's own CRS, before projection and exact clipping."""
 
-    crs: CRS
+    crs: Crs
     geoms: np.ndarray
     kinds: np.ndarray
     classes: np.ndarray
@@ -86,7 +95,7 @@ class Rows:
 
     def build(
         self,
-        crs: CRS,
+        crs: Crs,
         total: int,
         extent: Box | None,
         fmt: str,
@@ -270,28 +279,72 @@ def sniff(path: Path, limits: Limits) -> str:
 # --------------------------------------------------------------------------- CRS and clipping
 
 
-def is_lonlat(crs: CRS) -> bool:
+def pyproj_crs(crs: Crs) -> CRS:
+    """``crs`` as a pyproj ``CRS`` (imports pyproj)."""
+    return _epsg_crs(crs) if isinstance(crs, int) else crs
+
+
+@lru_cache(maxsize=16)
+def _epsg_crs(code: int) -> CRS:
+    from pyproj import CRS
+
+    return CRS.from_epsg(code)
+
+
+def is_lonlat(crs: Crs) -> bool:
     """WGS84 longitude/latitude (EPSG:4326 or OGC CRS84), which needs no datum shift."""
-    return crs.equals(WGS84, ignore_axis_order=True)
+    if isinstance(crs, int):
+        return crs == WGS84
+    return crs.equals(pyproj_crs(WGS84), ignore_axis_order=True)
 
 
-def _covering_box(box: Box, src: CRS, dst: CRS) -> Box:
+def same_crs(a: Crs, b: Crs) -> bool:
+    """Whether two CRSs are the same."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    return pyproj_crs(a).equals(pyproj_crs(b))
+
+
+def crs_name(crs: Crs) -> str:
+    """``EPSG:4326``, or the CRS's name when it has no authority code."""
+    if isinstance(crs, int):
+        return f"EPSG:{crs}"
+    auth = crs.to_authority()
+    return ":".join(auth) if auth else str(crs.name)
+
+
+def lonlat_of(crs: Crs) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """``(x, y) -> (lon, lat)`` from ``crs`` to WGS84 (pyproj, for a layer in another CRS:
+    :mod:`retrogpx.layers` then projects the degrees as it projects the track's)."""
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(pyproj_crs(crs), pyproj_crs(WGS84), always_xy=True)
+
+    def convert(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lon, lat = tr.transform(x, y)
+        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+    return convert
+
+
+def _covering_box(box: Box, src: Crs, dst: Crs) -> Box:
     """The box in ``dst`` that covers ``box`` given in ``src`` (edges densified, so it
     also covers their curved images)."""
-    x0, y0, x1, y1 = Transformer.from_crs(src, dst, always_xy=True).transform_bounds(
-        *box, densify_pts=21
-    )
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(pyproj_crs(src), pyproj_crs(dst), always_xy=True)
+    x0, y0, x1, y1 = tr.transform_bounds(*box, densify_pts=21)
     return (x0, y0, x1, y1)
 
 
-def box_in(box_deg: Box | None, crs: CRS) -> Box | None:
+def box_in(box_deg: Box | None, crs: Crs) -> Box | None:
     """A lon/lat box as a box in ``crs``."""
     if box_deg is None or is_lonlat(crs):
         return box_deg
     return _covering_box(box_deg, WGS84, crs)
 
 
-def to_lonlat_extent(extent: Box | None, crs: CRS) -> Box | None:
+def to_lonlat_extent(extent: Box | None, crs: Crs) -> Box | None:
     """A box in ``crs`` as a lon/lat box that covers it."""
     if extent is None or is_lonlat(crs):
         return extent
@@ -300,11 +353,9 @@ def to_lonlat_extent(extent: Box | None, crs: CRS) -> Box | None:
 
 def to_wgs84(feats: Features) -> Features:
     """The same features in WGS84 longitude/latitude."""
-    tr = Transformer.from_crs(feats.crs, WGS84, always_xy=True)
+    convert = lonlat_of(feats.crs)
     out = subset(feats, np.ones(len(feats.geoms), dtype=bool))
-    out.geoms = shapely.transform(
-        feats.geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
-    )
+    out.geoms = shapely.transform(feats.geoms, lambda c: np.column_stack(convert(c[:, 0], c[:, 1])))
     out.extent = to_lonlat_extent(feats.extent, feats.crs)
     out.data_extent = to_lonlat_extent(feats.data_extent, feats.crs)
     out.crs = WGS84
@@ -344,7 +395,7 @@ def union_box(boxes: Sequence[Box | None]) -> Box | None:
     )
 
 
-def concat(pieces: Sequence[Features], crs: CRS, fmt: str) -> Features:
+def concat(pieces: Sequence[Features], crs: Crs, fmt: str) -> Features:
     """Several readers' features in one (all already in ``crs``)."""
     return Features(
         crs=crs,

@@ -57,11 +57,12 @@ from urllib.parse import quote
 
 import numpy as np
 import shapely
-from pyproj import CRS
 
 from ..fileid import file_hash, stat_stamp
 from ._common import (
+    WGS84,
     Box,
+    Crs,
     Features,
     Limits,
     Sink,
@@ -69,6 +70,7 @@ from ._common import (
     box_overlaps,
     check_file,
     object_array,
+    pyproj_crs,
     subset,
 )
 
@@ -298,7 +300,7 @@ class LayerIndex:
         return self._features(rows, meta, crs, box)
 
     def _features(
-        self, rows: list[tuple[Any, ...]], meta: dict[str, Any], crs: CRS, box: Box | None
+        self, rows: list[tuple[Any, ...]], meta: dict[str, Any], crs: Crs, box: Box | None
     ) -> Features:
         for row in rows:
             try:
@@ -509,7 +511,7 @@ class LayerIndex:
             "hash_s": round(hash_s, 4),
             "build_s": round(time.perf_counter() - started, 3),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "crs": whole.crs.to_wkt(),
+            "crs": pyproj_crs(whole.crs).to_wkt(),
             "format": whole.format,
             "total": whole.total,
             "classified": whole.classified,
@@ -561,8 +563,17 @@ def _row_crc(kind: str, cls: str, name: str, as_area: int, tags: str, wkb: bytes
 
 
 @functools.lru_cache(maxsize=16)
-def _crs(wkt: str) -> CRS:
-    """A layer's CRS from its WKT (parsed once per process: every run of a batch reads it)."""
+def _crs(wkt: str) -> Crs:
+    """A layer's CRS from its WKT (parsed once per process: every run of a batch reads it).
+
+    WGS84 longitude/latitude (every OSM file) is known by its text, without pyproj: the
+    WKT pyproj writes for EPSG:4326 names it and ends with its EPSG code (the members
+    of the datum ensemble in between change with PROJ's database).
+    """
+    if wkt.startswith('GEOGCRS["WGS 84",') and wkt.endswith(',ID["EPSG",4326]]'):
+        return WGS84
+    from pyproj import CRS
+
     return CRS.from_wkt(wkt)
 
 

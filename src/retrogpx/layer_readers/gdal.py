@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shapely
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from ..errors import LayerError, MissingExtraError
 from ._common import (
     WGS84,
     Box,
+    Crs,
     Features,
     Limits,
     Rows,
@@ -21,6 +20,7 @@ from ._common import (
     check_file,
     concat,
     object_array,
+    same_crs,
     subset,
     tags_of,
     to_wgs84,
@@ -47,6 +47,8 @@ def read_gdal(
         import pyogrio.raw
     except ImportError:
         raise MissingExtraError("gis", "reading GeoPackage / Shapefile layers", path=path) from None
+    from pyproj.exceptions import CRSError
+
     check_file(path, limits)
     failures = (
         ogr_errors.DataSourceError,
@@ -76,7 +78,7 @@ def read_gdal(
     for piece in pieces:
         notes.extend(piece.notes)
     crs = pieces[0].crs
-    if any(not p.crs.equals(crs) for p in pieces):
+    if any(not same_crs(p.crs, crs) for p in pieces):
         # Layers in different CRSs: bring all to WGS84 so that one Features can hold them.
         pieces = [to_wgs84(p) for p in pieces]
         crs = WGS84
@@ -105,7 +107,10 @@ def _read_layer(
     extent: Box | None = None
     if bounds is not None and len(bounds) == 4:
         extent = (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
+    crs: Crs
     if info.get("crs"):
+        from pyproj import CRS
+
         crs = CRS.from_user_input(info["crs"])
     elif (
         extent is not None

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from ..errors import LayerError
 from ._common import (
     WGS84,
     Box,
+    Crs,
     Features,
     Limits,
     Rows,
@@ -32,11 +31,14 @@ if TYPE_CHECKING:
     from ..classes import LayerClasses
 
 
-def _geojson_crs(doc: Mapping[str, Any], path: Path) -> CRS:
+def _geojson_crs(doc: Mapping[str, Any], path: Path) -> Crs:
     """The (pre-RFC 7946) ``crs`` member if any, else WGS84 longitude/latitude."""
     member = doc.get("crs")
     if not member:
         return WGS84
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
     try:
         return CRS.from_user_input(member["properties"]["name"])
     except (KeyError, TypeError, CRSError):
