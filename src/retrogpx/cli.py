@@ -1407,10 +1407,18 @@ def _exit_now(code: object) -> NoReturn:
 GC_YOUNG_THRESHOLD = 100_000
 
 
+#: numpy's OpenBLAS threads, unless the environment says otherwise. OpenBLAS starts a
+#: thread per core when numpy is imported, and they spin waiting for work that never
+#: comes (retrogpx does no large matrix products; a batch runs its files in processes):
+#: about 0.1 s of CPU in every command, taken from other work on the machine.
+BLAS_THREADS = "1"
+
+
 def main() -> None:
     """Console-script entry point; a bug shows one line unless RETROGPX_DEBUG is set."""
     import gc
 
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", BLAS_THREADS)  # before numpy is imported
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     exit_on_sigterm()  # SIGTERM: clean up temporary files, keep previous outputs
     from .text import REPLACE

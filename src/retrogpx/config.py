@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -415,6 +414,8 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
             return Config()
         path = candidate
     path = Path(path)
+    import tomllib  # here: a run without a config file does not need it
+
     try:
         raw = read_input(path, MAX_CONFIG_BYTES, error=ConfigError, what="config file")
         data = tomllib.loads(raw.decode("utf-8-sig"))

@@ -23,10 +23,6 @@ from ._common import (
     subset,
     to_lonlat_extent,
 )
-from .gdal import read_gdal
-from .geojson import read_geojson
-from .osm_xml import read_osm_xml
-from .pbf import read_pbf
 
 if TYPE_CHECKING:
     from ..classes import LayerClasses
@@ -64,10 +60,20 @@ def read_features(
     as they are read (PBF) or all at once (the others), and the returned Features holds
     only what is known of the whole file (no rows).
     """
+    # Each format's reader is imported when a file of it is read: a check whose map is
+    # indexed reads none (the layer index holds the features), and a run pays for the
+    # format it reads only.
     fmt = sniff(path, limits)
     if fmt == "pbf":
+        from .pbf import read_pbf
+
         return read_pbf(path, classes, box_deg, hazard_file, limits, count_all, sink)
-    reader = {"osm_xml": read_osm_xml, "geojson": read_geojson, "ogr": read_gdal}[fmt]
+    if fmt == "osm_xml":
+        from .osm_xml import read_osm_xml as reader
+    elif fmt == "geojson":
+        from .geojson import read_geojson as reader
+    else:
+        from .gdal import read_gdal as reader
     feats = reader(path, classes, box_deg, hazard_file, limits)
     if sink is None:
         return feats

@@ -46,7 +46,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -427,6 +426,8 @@ class LayerIndex:
                 old.unlink()
 
     def _temporary(self) -> Path:
+        import tempfile  # here: only a build writes one
+
         fd, name = tempfile.mkstemp(dir=self.folder, prefix=f".{self.file.name}.", suffix=".tmp")
         os.close(fd)
         return Path(name)
