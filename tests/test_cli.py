@@ -183,7 +183,8 @@ def test_check_imports_no_pandas(tmp_path: Path) -> None:
     season or a plot needs: a real process checks GPX, TCX and FIT samples with a map
     layer, and then says which of those libraries it has imported. pyproj among them:
     the map is WGS84, so the utm series project it and the track (building the map's
-    index, done first as a user's first check does it, writes its CRS through pyproj)."""
+    index, done first as a user's first check does it, writes its CRS through pyproj).
+    The GPX checks do not even import numpy.ma (``stats``)."""
     park = str(SAMPLES / "park.osm")
     indexed = subprocess.run(
         [sys.executable, "-c", "from retrogpx.cli import main; main()", "layers", "index", park],
@@ -204,8 +205,10 @@ def test_check_imports_no_pandas(tmp_path: Path) -> None:
     code = f"""
 import sys
 from retrogpx.cli import cli
-for args in {runs!r}:
+for i, args in enumerate({runs!r}):
     cli.main(args, standalone_mode=False)
+    if i == 3:  # the GPX runs: not even numpy.ma (np.median's and np.unique's import)
+        print("after GPX:", "numpy.ma" in sys.modules)
 heavy = ("pandas", "pyarrow", "matplotlib", "dask", "distributed", "gpxpy", "pyproj")
 print("imported:", ",".join(sorted(m for m in heavy if m in sys.modules)))
 """
@@ -215,6 +218,7 @@ print("imported:", ",".join(sorted(m for m in heavy if m in sys.modules)))
     assert "verdict UNSAFE" in proc.stdout and "track_intervals.tcx" in proc.stdout
     assert "track_intervals.fit" in proc.stdout
     assert lines[-1] == "imported: ", lines[-1]
+    assert "after GPX: False" in lines, proc.stdout
     assert json.loads((tmp_path / "out.json").read_text())["safety_checked"] is True
 
 

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import utm
 
+from .stats import median
+
 if TYPE_CHECKING:
     from pyproj import CRS, Transformer
 
@@ -219,7 +221,7 @@ class LocalProjection:
         ok = np.isfinite(lat) & np.isfinite(lon)
         if not ok.any():
             return cls(utm_epsg(0.0, 0.0))
-        return cls(utm_epsg(float(np.median(lat[ok])), float(np.median(lon[ok]))))
+        return cls(utm_epsg(float(median(lat[ok])), float(median(lon[ok]))))
 
     @property
     def crs(self) -> CRS:

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .stats import median
+
 #: A change of altitude faster than this between two points is a glitch (m/s).
 MAX_CLIMB_MPS = 1.0
 #: ... when it is also larger than this (metres): quantised or jittery altitude moves a
@@ -96,8 +98,8 @@ def theil_sen(s: np.ndarray, e: np.ndarray) -> tuple[float, float] | None:
     far = np.abs(ds) >= MIN_PAIR_M
     if not far.any():
         return None
-    slope = float(np.median((e[j] - e[i])[far] / ds[far]))
-    return slope, float(np.median(e - slope * s))
+    slope = float(median((e[j] - e[i])[far] / ds[far]))
+    return slope, float(median(e - slope * s))
 
 
 def drift_m(duration_s: float, sigma_m: float, correlation_s: float) -> float:
@@ -141,7 +143,7 @@ def estimate_grade(
         return None
     slope, intercept = fit
     resid = cleaned - intercept - slope * s
-    scatter = MAD_SIGMA * float(np.median(np.abs(resid - np.median(resid))))
+    scatter = MAD_SIGMA * float(median(np.abs(resid - median(resid))))
     ds = s - s.mean()
     sxx = float(np.dot(ds, ds))
     white = scatter / math.sqrt(sxx) if sxx > 0 else 0.0

@@ -46,6 +46,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .grade import estimate_grade
+from .stats import median
 
 #: Coverage factor for the reported uncertainties (about 95 % for a normal error).
 COVERAGE_K = 2.0
@@ -238,7 +239,7 @@ def robust_jitter_m(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray
     """
     if len(x) < 4:
         return 0.0
-    return float(np.median(np.hypot(x - xs, y - ys)) / math.sqrt(2.0 * math.log(2.0)))
+    return float(median(np.hypot(x - xs, y - ys)) / math.sqrt(2.0 * math.log(2.0)))
 
 
 def chord_uncertainty_m(

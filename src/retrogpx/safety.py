@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 
 from .layers import FeatureLayer, LayerSet, LineEdges
+from .stats import unique
 
 #: Venue of a segment that no soft-venue class holds most of.
 OTHER_VENUE = "other"
@@ -334,7 +335,7 @@ def _share_on(
     if not len(sample):
         return idx, share
     m = len(layer)
-    key = np.unique(sample_seg[sample] * m + feature)  # (segment, feature) pairs
+    key = unique(sample_seg[sample] * m + feature)  # (segment, feature) pairs
     seg_of, feat_of = key // m, key % m
     pos = np.searchsorted(key, sample_seg[sample] * m + feature)
     totals = np.bincount(sample_seg, weights=weight, minlength=n)
@@ -667,13 +668,13 @@ def _venues(
         shapely.points(sample_xy[:, 0], sample_xy[:, 1]), predicate="intersects"
     )
     # A sample inside two venues of one class counts once for that class.
-    key = np.unique(sample * n_cls + codes[hit])
+    key = unique(sample * n_cls + codes[hit])
     k_sample, k_cls = key // n_cls, key % n_cls
     share = np.zeros((n, n_cls))
     np.add.at(share, (sample_seg[k_sample], k_cls), weight[k_sample])
     smallest_m2 = np.full((n, n_cls), np.inf)
     np.minimum.at(smallest_m2, (sample_seg[sample], codes[hit]), shapely.area(venues.geoms[hit]))
-    inside = np.unique(sample)
+    inside = unique(sample)
     in_any = np.bincount(sample_seg[inside], weights=weight[inside], minlength=n)
     total = np.bincount(sample_seg, weights=weight, minlength=n)
     measured = total > 0
