@@ -180,6 +180,8 @@ def make_points(
     hr: np.ndarray | None = None,
     cad: np.ndarray | None = None,
     part: np.ndarray | None = None,
+    *,
+    copy: bool = True,
 ) -> PointColumns:
     """Build point columns from arrays; missing optional columns become NaN / part 0.
 
@@ -187,19 +189,25 @@ def make_points(
     pandas), or anything ``pandas.to_datetime`` reads (naive is taken as UTC, aware is
     converted to UTC; pandas is imported only then).
 
+    ``copy=False``: the arrays are handed over (a reader's own, used for nothing
+    else): those of the right dtype become the columns as they are, and writable times
+    in another unit than nanoseconds are converted in place, so that no column is held
+    twice (issue 18's bytes a point).
+
     Raises:
         ValueError: a time outside the years 1678-2261 (what nanoseconds hold).
     """
     n = len(lat)
     if isinstance(time, np.ndarray) and time.dtype.kind == "M":
-        ns = times_ns(time)
+        ns = times_ns(time) if copy or not time.flags.writeable else _ns_in_place(time)
     else:
         import pandas as pd
 
         ns = pd.DatetimeIndex(pd.to_datetime(time, utc=True)).as_unit("ns").asi8.copy()
+    as_array = np.array if copy else np.asarray
 
     def floats(values: np.ndarray | None) -> np.ndarray:
-        return np.full(n, np.nan) if values is None else np.array(values, dtype=np.float64)
+        return np.full(n, np.nan) if values is None else as_array(values, dtype=np.float64)
 
     return PointColumns(
         time=ns.view("datetime64[ns]"),
@@ -208,8 +216,18 @@ def make_points(
         ele=floats(ele),
         hr=floats(hr),
         cad=floats(cad),
-        part=np.zeros(n, dtype=np.int64) if part is None else np.array(part, dtype=np.int64),
+        part=np.zeros(n, dtype=np.int64) if part is None else as_array(part, dtype=np.int64),
     )
+
+
+def _ns_in_place(times: np.ndarray) -> np.ndarray:
+    """:func:`times_ns` of writable times, converted in their own memory."""
+    if outside_ns(times).any():
+        raise ValueError("a time lies outside the years 1678-2261 (nanosecond times)")
+    values, per = times.view(np.int64), _ns_per(times.dtype)
+    if per != 1:
+        np.multiply(values, per, out=values, where=values != NAT_NS)
+    return values
 
 
 def empty_points() -> PointColumns:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import TrackError
 from ..track import Track
-from ._source import read_bytes, sniff_format
+from ._source import SNIFF_BYTES, content_reader, read_bytes, sniff_format
 
 #: File name endings :func:`read_track` understands.
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(
@@ -55,8 +55,22 @@ def read_track(
         TrackError: unreadable, unsafe, malformed, unknown format, or no usable track.
         MissingExtraError: a FIT file without the ``fit`` extra installed.
     """
-    data = read_bytes(path, max_bytes=max_bytes, max_decompressed_bytes=max_decompressed_bytes)
-    return read_track_bytes(data, path)
+    caps = {"max_bytes": max_bytes, "max_decompressed_bytes": max_decompressed_bytes}
+    with content_reader(path, **caps) as read:
+        head = read(SNIFF_BYTES)
+    if sniff_format(path, head) == "gpx":
+        # Read a window at a time, never whole (issue 18), unless the scan path
+        # declines the file: then gpxpy reads it whole, as read_gpx_bytes would.
+        from .gpx.scan import read_gpx_stream
+
+        with content_reader(path, **caps) as read:
+            track = read_gpx_stream(read, path)
+        if track is not None:
+            return track
+        from .gpx.reference import read_gpx_reference
+
+        return read_gpx_reference(read_bytes(path, **caps), path)
+    return read_track_bytes(read_bytes(path, **caps), path)
 
 
 def read_track_bytes(data: bytes, name: str | Path) -> Track:

@@ -10,7 +10,7 @@ import gzip
 import io
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -33,6 +33,8 @@ MAX_COMPRESSION_RATIO = 200
 RATIO_FLOOR_BYTES = 32 << 20
 
 Format = Literal["gpx", "tcx", "fit"]
+#: The first bytes :func:`sniff_format` looks at.
+SNIFF_BYTES = 4096
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BZ2_MAGIC = b"BZh"
@@ -83,6 +85,32 @@ class _CappedReader(io.RawIOBase):
         return n
 
 
+def _decompressing(
+    fh: IO[bytes], path: Path, limit: int, error: type[RetrogpxError]
+) -> IO[bytes] | None:
+    """The content of ``fh`` gunzipped or bunzipped by its magic bytes and capped at
+    ``limit`` decompressed bytes; None when it is neither (read it as it is)."""
+    magic = fh.read(3)
+    fh.seek(0)
+    if magic.startswith(_GZIP_MAGIC):
+        inner: io.BufferedIOBase = gzip.GzipFile(fileobj=fh)
+    elif magic == _BZ2_MAGIC:
+        inner = bz2.BZ2File(fh)
+    else:
+        return None
+    return io.BufferedReader(_CappedReader(inner, limit, path, error, fh))
+
+
+#: What a decompressor raises on corrupt or truncated data (zlib.error: bad deflate data).
+_CORRUPT = (OSError, EOFError, ValueError, zlib.error)
+
+
+def _corrupt(
+    exc: BaseException, path: Path, error: type[RetrogpxError], again: str
+) -> RetrogpxError:
+    return error(f"compressed data is corrupt or truncated ({exc})", path=path, hint=again)
+
+
 @contextmanager
 def decompressed(
     fh: IO[bytes],
@@ -96,21 +124,30 @@ def decompressed(
     and capped at ``limit`` decompressed bytes; a plain file is passed through as it is
     (its size on disk was checked already). Corrupt compressed data raises ``error``
     with the hint ``again``. The track and map-layer readers share this one mechanism."""
-    magic = fh.read(3)
-    fh.seek(0)
-    if magic.startswith(_GZIP_MAGIC):
-        inner: io.BufferedIOBase = gzip.GzipFile(fileobj=fh)
-    elif magic == _BZ2_MAGIC:
-        inner = bz2.BZ2File(fh)
-    else:
+    stream = _decompressing(fh, path, limit, error)
+    if stream is None:
         yield fh
         return
     try:
-        yield io.BufferedReader(_CappedReader(inner, limit, path, error, fh))
-    except (OSError, EOFError, ValueError, zlib.error) as exc:  # zlib.error: bad deflate data
-        raise error(
-            f"compressed data is corrupt or truncated ({exc})", path=path, hint=again
-        ) from None
+        yield stream
+    except _CORRUPT as exc:
+        raise _corrupt(exc, path, error, again) from None
+
+
+def _limits(max_bytes: int | None, max_decompressed: int | None) -> tuple[int, int]:
+    """The caps on disk and decompressed: those given, else the defaults."""
+    limit = MAX_FILE_BYTES if max_bytes is None else max_bytes
+    return limit, MAX_DECOMPRESSED_BYTES if max_decompressed is None else max_decompressed
+
+
+def _too_large(size: int, limit: int, path: Path) -> TrackError:
+    """The error for a file over ``limit`` bytes on disk (``size`` by its stat)."""
+    mib = max(size, limit + 1) // (1 << 20)
+    return TrackError(
+        f"file is {mib} MiB, over the {limit // (1 << 20)} MiB limit",
+        path=path,
+        hint="raise max_file_mb in the config if the file is genuine",
+    )
 
 
 def read_bytes(
@@ -125,18 +162,11 @@ def read_bytes(
         TrackError: missing, unreadable, empty, too large, or corrupt compression.
     """
     path = Path(path)
-    limit = MAX_FILE_BYTES if max_bytes is None else max_bytes
-    dlimit = MAX_DECOMPRESSED_BYTES if max_decompressed_bytes is None else max_decompressed_bytes
+    limit, dlimit = _limits(max_bytes, max_decompressed_bytes)
     with open_input(path, error=TrackError, what="track file") as fh:
         size = os.fstat(fh.fileno()).st_size
-        over = TrackError(
-            f"file is {max(size, limit + 1) // (1 << 20)} MiB, over the {limit // (1 << 20)} "
-            "MiB limit",
-            path=path,
-            hint="raise max_file_mb in the config if the file is genuine",
-        )
         if size > limit:
-            raise over
+            raise _too_large(size, limit, path)
         try:
             with decompressed(fh, path, dlimit) as stream:
                 # Counted as read: the file may have grown since fstat. A compressed
@@ -148,11 +178,57 @@ def read_bytes(
         except OSError as exc:
             raise input_error(exc, path, TrackError, "track file") from None
         if raw is None:
-            raise over
+            raise _too_large(size, limit, path)
     # not raw.strip(): that copies every file that ends in a newline
     if not raw or raw.isspace():
         raise TrackError("file is empty", path=path, hint="export the activity again")
     return raw
+
+
+@contextmanager
+def content_reader(
+    path: str | Path,
+    *,
+    max_bytes: int | None = None,
+    max_decompressed_bytes: int | None = None,
+) -> Iterator[Callable[[int], bytes]]:
+    """The file's content as :func:`read_bytes` gives it, but read a piece at a time:
+    ``read(n)`` gives the next ``n`` bytes (fewer only at the end, then b""), under
+    the same caps and with the same errors, so that a large file is never held whole
+    (issue 18). Whether the file is empty is not checked.
+
+    Raises:
+        TrackError: as :func:`read_bytes`, on opening or from ``read``.
+    """
+    path = Path(path)
+    limit, dlimit = _limits(max_bytes, max_decompressed_bytes)
+    with open_input(path, error=TrackError, what="track file") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > limit:
+            raise _too_large(size, limit, path)
+        try:
+            stream = _decompressing(fh, path, dlimit, TrackError)
+        except OSError as exc:
+            raise input_error(exc, path, TrackError, "track file") from None
+        counted = 0
+
+        def read(n: int) -> bytes:
+            nonlocal counted
+            if stream is not None:  # its own cap is on what it expands to
+                try:
+                    return stream.read(n)
+                except _CORRUPT as exc:
+                    raise _corrupt(exc, path, TrackError, "export the file again") from None
+            try:
+                piece = fh.read(n)
+            except OSError as exc:
+                raise input_error(exc, path, TrackError, "track file") from None
+            counted += len(piece)
+            if counted > limit:  # counted as read: it grew since fstat
+                raise _too_large(size, limit, path)
+            return piece
+
+        yield read
 
 
 def strip_compression_suffix(name: str) -> str:
@@ -165,7 +241,7 @@ def strip_compression_suffix(name: str) -> str:
 
 def sniff_format(path: str | Path, data: bytes) -> Format | None:
     """Guess the track format from content first, then from the file name."""
-    head = data[:4096]
+    head = data[:SNIFF_BYTES]
     if len(data) >= 12 and data[8:12] == b".FIT":
         return "fit"
     low = head.lower()

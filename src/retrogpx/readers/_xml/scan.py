@@ -417,8 +417,11 @@ def scan(data: bytes, parent_levels: int) -> Tags | None:
     """The tags of ``data``, or None when the document is not one read here (see the
     module docstring). Checks well-formedness with lxml first. Parents are found for
     elements down to depth ``parent_levels`` (the root's depth is 0)."""
-    if not well_formed(data):
-        return None
+    return tags_of(data, parent_levels) if well_formed(data) else None
+
+
+def tags_of(data: bytes, parent_levels: int) -> Tags | None:
+    """:func:`scan` of a document :func:`well_formed` has accepted already."""
     buf = np.frombuffer(data, dtype=np.uint8)  # no copy: see windows()
     # Offsets and tag indices as int32 when they fit: a point's four tags take half the
     # memory (issue 18's bound on bytes a point).

@@ -120,5 +120,6 @@ def build_track(cols: GpxColumns, path: str | Path, notes: list[str]) -> Track:
         hr=cols.hr,
         cad=cols.cad,
         part=np.repeat(np.arange(len(sizes)), sizes),
+        copy=False,  # the columns are this reader's own
     )
     return finish_track(points, path, name=cols.name, activity=cols.activity, notes=notes)

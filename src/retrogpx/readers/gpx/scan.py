@@ -42,6 +42,7 @@ the samples, on generated odd files and on mutated ones.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -50,8 +51,19 @@ from lxml import etree
 
 from ...track import Track
 from .._xml.hardened import parse_plain_xml
-from .._xml.scan import CLOSE, OPEN, Tags, at, chunked, offsets_of, scan, without_elements
+from .._xml.scan import (
+    CLOSE,
+    OPEN,
+    Tags,
+    at,
+    chunked,
+    offsets_of,
+    tags_of,
+    well_formed,
+    without_elements,
+)
 from .._xml.values import ascii_texts, decimals
+from .._xml.windows import Read, Window, Windows, reader_of
 from .columns import (
     GpxColumns,
     build_track,
@@ -178,12 +190,15 @@ def _float_or_nan(text: str) -> float:
 def _number_column(
     points: _Points, found: tuple[np.ndarray, np.ndarray], **options: bool
 ) -> np.ndarray | None:
-    """Per point, the field's number (NaN where absent or empty); None when not read here
-    (``options``: as :func:`_floats`)."""
+    """Per point, the field's number (NaN where absent or empty), or an empty array when
+    no point has one (no column of NaN held for a field the file does not give); None
+    when not read here (``options``: as :func:`_floats`)."""
     field = _field(points, *found)
     if field is None:
         return None
     owner, start, stop = field
+    if len(owner) == 0:
+        return np.zeros(0)
     values = _floats(points.tags.buf, start, stop, **options)
     if values is None:
         return None
@@ -263,17 +278,62 @@ def _declared_below_root(data: bytes, tags: Tags) -> set[bytes] | None:
     return uris if all(uri.isascii() for uri in uris) else None
 
 
-def _columns(data: bytes) -> tuple[GpxColumns, str] | None:
-    tags = scan(data, parent_levels=4)
+#: Where a window of the document may end (:mod:`.._xml.windows`): right after a
+#: point's end tag, where the elements open are the root, the track and the segment.
+_CUT = b"</trkpt>"
+_CLOSE = b"</trkseg></trk></gpx>"
+#: The segment carried into a window: after the root and the track, the third start
+#: tag of the window's document.
+_CARRIED_SEGMENT = 2
+#: The point columns read a window at a time.
+_FLOATS = ("lat", "lon", "ele", "hr", "cad")
+
+
+@dataclass
+class _Piece:
+    """What one window of the document gives.
+
+    Attributes:
+        n: its points.
+        columns: ``lat``, ``lon``, ``ele``, ``hr``, ``cad`` (float64) and ``time`` (UTC
+            microseconds, int64 with NaT); ``ele``, ``hr`` and ``cad`` are empty when
+            no point of the window has one.
+        naive: how many of its times had no zone.
+        sizes: points in each run of points of one ``<trkseg>``, in order;
+            ``continues``: the first run is in the segment of the window before.
+        skeleton: the window's own bytes without its points.
+        declared: the namespace URIs bound to a prefix below the root.
+        start_tags: the start tags of the root, track and segment open at its end.
+    """
+
+    n: int
+    columns: dict[str, np.ndarray]
+    naive: int
+    sizes: np.ndarray
+    continues: bool
+    skeleton: bytes
+    declared: set[bytes]
+    start_tags: bytes
+
+
+def _piece(window: Window) -> _Piece | None:
+    """:class:`_Piece` of a well-formed window's document; None when the document is
+    not read here."""
+    doc = window.doc
+    tags = tags_of(doc, parent_levels=4)
     if tags is None or tags.kind[0] == CLOSE or tags.prefixed[0] or not tags.named(b"gpx")[0]:
         return None
     points = _Points(tags)
-    n = len(points.index)
-    if n == 0:
-        return None
-    declared = _declared_below_root(data, tags)
+    declared = _declared_below_root(doc, tags)
     if declared is None:
         return None
+    n = len(points.index)
+    if n == 0:
+        # The last window, after the points (lxml closed any other after one).
+        return _Piece(0, {}, 0, np.zeros(0, np.int64), False, _own(window, doc), declared, b"")
+    last = int(tags.last_tags(points.index[-1:], depth=3)[0])
+    if not window.last and last != len(tags.lt) - 4:
+        return None  # not cut right after a point: cannot be, as lxml closed it so
     coordinates = _coordinates(points)
     times = _times(points)
     if coordinates is None or times is None:
@@ -283,8 +343,88 @@ def _columns(data: bytes) -> tuple[GpxColumns, str] | None:
     cad = _number_column(points, points.in_extensions(b"cad"), refused_is_nan=True)
     if ele is None or hr is None or cad is None:
         return None
-    root = parse_plain_xml(without_elements(data, tags, points.index, depth=3))
-    if root is None:
+    segment = tags.parent[points.index]  # the <trkseg> start tag of each point
+    starts = np.flatnonzero(np.concatenate([[True], segment[1:] != segment[:-1]]))
+    seg, trk = int(segment[-1]), int(tags.parent[segment[-1]])
+    start_tags = b"".join(doc[tags.lt[i] : tags.gt[i] + 1] for i in (0, trk, seg))
+    return _Piece(
+        n=n,
+        columns={"lat": coordinates[0], "lon": coordinates[1], "time": times[0],
+                 "ele": ele, "hr": hr, "cad": cad},
+        naive=times[1],
+        sizes=np.diff(np.append(starts, n)),
+        continues=not window.first and int(segment[0]) == _CARRIED_SEGMENT,
+        skeleton=_own(window, without_elements(doc, tags, points.index, depth=3)),
+        declared=declared,
+        start_tags=start_tags,
+    )  # fmt: skip
+
+
+def _own(window: Window, doc: bytes) -> bytes:
+    """``doc``, the window's document or a part of it, without the head and tail the
+    window added (the declaration, the start tags carried, the end tags)."""
+    return doc[window.head : len(doc) - window.tail]
+
+
+def _pieces(read: Read) -> list[_Piece] | None:
+    """The pieces of the document ``read`` gives, a window at a time; None when it is
+    not read here."""
+    windows = Windows(read, _CUT, _CLOSE)
+    pieces = []
+    while (window := windows.next()) is not None:
+        if not well_formed(window.doc):
+            if windows.refused():
+                continue  # cut in the wrong place: a larger window
+            return None
+        piece = _piece(window)
+        if piece is None:
+            return None
+        pieces.append(piece)
+        windows.accepted(piece.start_tags)
+    return pieces
+
+
+def _column(pieces: list[_Piece], name: str, n: int) -> np.ndarray:
+    """The pieces' ``name`` column joined, each piece's freed as it is copied (so only
+    one whole column more is held at a time); NaN (NaT) where a piece has none."""
+    column = np.full(n, np.nan) if name in _FLOATS else np.empty(n, np.int64)
+    at = 0
+    for piece in pieces:
+        values = piece.columns.pop(name, column[:0])
+        if len(values):
+            column[at : at + piece.n] = values
+        at += piece.n
+    return column
+
+
+def _segment_sizes(pieces: list[_Piece]) -> np.ndarray:
+    """Points in each non-empty ``<trkseg>``: the pieces' runs, a run that goes on into
+    the next window counted once."""
+    sizes: list[np.ndarray] = []
+    open_run = 0  # the last run so far, which the next piece may go on with
+    for piece in pieces:
+        runs = piece.sizes
+        if len(runs) == 0:
+            continue
+        if piece.continues:
+            runs = np.concatenate([[open_run + runs[0]], runs[1:]])
+        elif open_run:
+            sizes.append(np.array([open_run]))
+        sizes.append(runs[:-1])
+        open_run = int(runs[-1])
+    if open_run:
+        sizes.append(np.array([open_run]))
+    return np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
+
+
+def _columns(read: Read) -> tuple[GpxColumns, str] | None:
+    pieces = _pieces(read)
+    if pieces is None:
+        return None
+    n = sum(piece.n for piece in pieces)
+    declared = set().union(*(piece.declared for piece in pieces))
+    root = parse_plain_xml(b"".join(piece.skeleton for piece in pieces))
+    if n == 0 or root is None:
         return None
     ns = namespace(root.tag)
     if ns and (
@@ -292,45 +432,20 @@ def _columns(data: bytes) -> tuple[GpxColumns, str] | None:
         or any(uri == ns for prefix, uri in root.nsmap.items() if prefix is not None)
     ):
         return None  # GPX elements may carry a prefix
-    segment = tags.parent[points.index]  # the <trkseg> start tag of each point
-    lat, lon = coordinates
-    return _gpx_columns(root, ns, segment, times, lat=lat, lon=lon, ele=ele, hr=hr, cad=cad), ns
-
-
-def _gpx_columns(
-    root: etree._Element,
-    ns: str,
-    segment: np.ndarray,
-    times: tuple[np.ndarray, int],
-    *,
-    lat: np.ndarray,
-    lon: np.ndarray,
-    ele: np.ndarray,
-    hr: np.ndarray,
-    cad: np.ndarray,
-) -> GpxColumns:
-    """The :class:`GpxColumns` of the points read.
-
-    ``segment``: per point, the start tag of its ``<trkseg>``; ``times``: the point times
-    and how many had no zone; ``root``: the document without its points, whose names
-    and ``<trkseg>`` count are read as the reference path reads them.
-    """
-    starts = np.flatnonzero(np.concatenate([[True], segment[1:] != segment[:-1]]))
+    naive = sum(piece.naive for piece in pieces)
+    columns = {name: _column(pieces, name, n) for name in ("time", *_FLOATS)}
     n_segments, name, activity = _metadata(root, ns)
+    segment_sizes = _segment_sizes(pieces)
     return GpxColumns(
-        times=times[0],
-        naive_times=times[1],
+        times=columns.pop("time").view("datetime64[us]"),
+        naive_times=naive,
         unreadable_times=0,
-        lat=lat,
-        lon=lon,
-        ele=ele,
-        hr=hr,
-        cad=cad,
-        segment_sizes=np.diff(np.append(starts, len(segment))),
-        empty_segments=n_segments - len(starts),
+        segment_sizes=segment_sizes,
+        empty_segments=n_segments - len(segment_sizes),
         name=name,
         activity=activity,
-    )
+        **columns,
+    ), ns
 
 
 def _metadata(root: etree._Element, ns: str) -> tuple[int, str | None, str | None]:
@@ -361,7 +476,18 @@ def read_gpx_scan(data: bytes, path: str | Path) -> Track | None:
     Raises:
         TrackError: only from cleaning (nothing usable left), as every path would.
     """
-    found = _columns(data)
+    return read_gpx_stream(reader_of(data), path)
+
+
+def read_gpx_stream(read: Read, path: str | Path) -> Track | None:
+    """:func:`read_gpx_scan` of the document ``read`` gives (a file read a window at a
+    time, :mod:`.._xml.windows`: its bytes are never all held at once).
+
+    Raises:
+        TrackError: from cleaning, as :func:`read_gpx_scan`, and from ``read`` (a cap
+            passed, corrupt compressed data).
+    """
+    found = _columns(read)
     if found is None:
         return None
     columns, ns = found
