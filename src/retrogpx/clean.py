@@ -34,7 +34,7 @@ The steps, in order:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -135,6 +135,19 @@ def _spike_runs(
     return np.cumsum(edges[:-1]) > 0
 
 
+def _at(values: np.ndarray, index: np.ndarray | None) -> np.ndarray:
+    """``values`` at ``index``; all of them, not copied, for None."""
+    return values if index is None else values[index]
+
+
+def _narrowed(index: np.ndarray | None, keep: np.ndarray) -> np.ndarray:
+    """The positions in ``index`` (None: all, in order) that ``keep`` (a mask or
+    positions into it) keeps."""
+    if index is not None:
+        return index[keep]
+    return np.flatnonzero(keep) if keep.dtype == bool else keep
+
+
 def _remove_spikes(
     x: np.ndarray,
     y: np.ndarray,
@@ -142,21 +155,23 @@ def _remove_spikes(
     part: np.ndarray,
     max_speed_mps: float,
     spike_min_m: float,
-) -> np.ndarray:
-    """Indices (into the inputs) of the points kept after spike removal.
+) -> np.ndarray | None:
+    """Indices (into the inputs) of the points kept after spike removal; None when all
+    are kept (the usual case: no array of every point's index made).
 
     Shortest runs are removed first, and the search starts again after every removal, so
     two separate one-point spikes are never mistaken for one long spike with a good
     point inside it.
     """
-    keep = np.arange(len(x))
+    keep: np.ndarray | None = None
     for _ in range(_MAX_SPIKE_PASSES):
         for run in range(1, MAX_SPIKE_POINTS + 1):
             bad = _spike_runs(
-                x[keep], y[keep], t_s[keep], part[keep], run, max_speed_mps, spike_min_m
-            )
+                _at(x, keep), _at(y, keep), _at(t_s, keep), _at(part, keep), run,
+                max_speed_mps, spike_min_m,
+            )  # fmt: skip
             if bad.any():
-                keep = keep[~bad]
+                keep = _narrowed(keep, ~bad)
                 break
         else:
             break
@@ -169,9 +184,15 @@ def clean_points(
     max_speed_mps: float = 12.0,
     spike_min_m: float = 50.0,
 ) -> tuple[PointColumns, list[str]]:
-    """Clean raw points: :func:`_clean` without the projected points."""
+    """Clean raw points: :func:`_clean` without the projected points. The cleaned
+    columns are new arrays: changing them never changes ``points``."""
     cleaned, notes, _ = _clean(points, max_speed_mps=max_speed_mps, spike_min_m=spike_min_m)
-    return cleaned, notes
+    fresh = {
+        f.name: getattr(cleaned, f.name).copy()
+        for f in fields(cleaned)
+        if np.may_share_memory(getattr(cleaned, f.name), getattr(points, f.name))
+    }
+    return (replace(cleaned, **fresh) if fresh else cleaned), notes
 
 
 def _clean(
@@ -190,9 +211,13 @@ def _clean(
             (GPS jitter over a short time step can look fast).
 
     Returns:
-        The cleaned points (new arrays; the ``part`` numbers of the surviving points are
+        The cleaned points (the ``part`` numbers of the surviving points are
         unchanged), the notes describing what was changed, in the order it was done,
         and the cleaned points projected into the local frame of their median point.
+        A column cleaning changed nothing in is ``points``' own array, not a copy (a
+        5,000,000-point file holds each column once, issue 18); which points are kept
+        is an index array only once one is dropped or moved (``idx`` None: all, in
+        order).
     """
     notes: list[str] = []
     lat, lon, part = points.lat, points.lon, points.part
@@ -205,44 +230,50 @@ def _clean(
         notes.append(f"dropped {counted(n_bad, 'point')} with a missing or out-of-range lat/lon")
     if (n_zero := int(null_island.sum())) > 0:
         notes.append(f"dropped {counted(n_zero, 'point')} at 0,0 (no GPS fix)")
-    idx = np.flatnonzero(valid & ~null_island)
+    good = valid & ~null_island
+    idx = None if good.all() else np.flatnonzero(good)
+    del valid, null_island, good
 
     # 2. impossible times
-    t = t_ns[idx]
+    t = _at(t_ns, idx)
     early = (t != _NAT) & (t < GPS_EPOCH_NS)
     if (n_early := int(early.sum())) > 0:
         notes.append(
             f"ignored {counted(n_early, 'time')} before the GPS epoch (1980-01-06), "
             "which no GPS receiver records"
         )
+        t = t.copy() if idx is None else t  # never the input's own times
         t[early] = _NAT
+    del early
 
     # 3. partly timed
     has_t = t != _NAT
-    n_timed, n = int(has_t.sum()), len(idx)
+    n_timed, n = int(has_t.sum()), len(t)
     if 0 < n_timed < n:
         if 2 * n_timed > n:
             notes.append(
                 f"dropped {counted(n - n_timed, 'point')} without a time "
                 f"({n_timed} of {n} points have one)"
             )
-            idx, t = idx[has_t], t[has_t]
+            idx, t = _narrowed(idx, has_t), t[has_t]
         else:
             notes.append(
                 f"ignored the times: only {n_timed} of {n} points have one; "
                 "the track is treated as untimed"
             )
             t = np.full(n, _NAT)
-    timed = len(idx) > 0 and bool((t != _NAT).all())
+    del has_t
+    timed = len(t) > 0 and bool((t != _NAT).all())
 
     if timed:
         # 4. order
         behind = t[1:] < np.maximum.accumulate(t)[:-1]
         if (n_behind := int(behind.sum())) > 0:
             order = np.argsort(t, kind="stable")
-            idx, t = idx[order], t[order]
+            idx, t = _narrowed(idx, order), t[order]
             verb = "was" if n_behind == 1 else "were"
             notes.append(f"sorted {counted(n_behind, 'point')} that {verb} out of time order")
+        del behind
 
         # 5. duplicate times
         repeat = np.concatenate([[False], t[1:] == t[:-1]])
@@ -258,41 +289,45 @@ def _clean(
             notes.append(
                 f"dropped {counted(n_rep, 'point')} repeating the time of the point before"
             )
-            idx, t = idx[~repeat], t[~repeat]
+            idx, t = _narrowed(idx, ~repeat), t[~repeat]
+        del repeat
 
     # Points so far off that the track's local frame cannot hold them (checked now, as
     # steps 3-5 can move the frame, and again after the spikes are gone).
-    held, frame = _held_by_frame(lat[idx], lon[idx])
+    held, frame = _held_by_frame(_at(lat, idx), _at(lon, idx))
     n_far = int((~held).sum())
-    idx, t = idx[held], t[held]
-    if timed and len(idx) >= 3:
+    if n_far:
+        idx, t = _narrowed(idx, held), t[held]
+    if timed and len(t) >= 3:
         # 6. spikes
         x, y = frame.x_m, frame.y_m
         t_s = (t - t[0]) / 1e9
-        keep = _remove_spikes(x, y, t_s, part[idx], max_speed_mps, spike_min_m)
-        if (n_spike := len(idx) - len(keep)) > 0:
+        keep = _remove_spikes(x, y, t_s, _at(part, idx), max_speed_mps, spike_min_m)
+        if keep is not None:
             notes.append(
-                f"removed {counted(n_spike, 'GPS spike point')} (jumps over "
+                f"removed {counted(len(t) - len(keep), 'GPS spike point')} (jumps over "
                 f"{max_speed_mps:g} m/s that came straight back)"
             )
-            idx, t, x, y, t_s = idx[keep], t[keep], x[keep], y[keep], t_s[keep]
+            idx, t, x, y, t_s = _narrowed(idx, keep), t[keep], x[keep], y[keep], t_s[keep]
         fast = _fast(np.hypot(np.diff(x), np.diff(y)), np.diff(t_s), max_speed_mps, spike_min_m)
-        fast &= np.diff(part[idx]) == 0
+        fast &= np.diff(_at(part, idx)) == 0
         if (n_fast := int(fast.sum())) > 0:
             notes.append(
                 f"kept {counted(n_fast, 'step')} faster than {max_speed_mps:g} m/s "
                 "(the position did not come back, so it is not a spike)"
             )
-        held, frame = _held_by_frame(lat[idx], lon[idx], _Frame(frame.projection, x, y))
-        n_far += int((~held).sum())
-        idx, t = idx[held], t[held]
+        del fast, t_s
+        held, frame = _held_by_frame(_at(lat, idx), _at(lon, idx), _Frame(frame.projection, x, y))
+        if not held.all():
+            n_far += int((~held).sum())
+            idx, t = _narrowed(idx, held), t[held]
     if n_far:
         notes.append(
             f"dropped {counted(n_far, 'point')} too far from the rest of the track to "
             "measure (misread positions)"
         )
 
-    out = replace(points.take(idx), time=t.view("datetime64[ns]"))
+    out = replace(points if idx is None else points.take(idx), time=t.view("datetime64[ns]"))
 
     # 7. non-finite values
     for col, what in (("ele", "elevation"), ("hr", "heart rate"), ("cad", "cadence")):
@@ -374,7 +409,9 @@ def finish_track(
     """Clean a reader's raw points and build the :class:`Track` (shared by all readers).
 
     Args:
-        points: raw point columns in file order (see :func:`retrogpx.track.make_points`).
+        points: raw point columns in file order (see :func:`retrogpx.track.make_points`),
+            handed over: the Track holds their own arrays where cleaning changed
+            nothing (not copied; issue 18's bytes a point).
         path: the file they were read from.
         name: the track's name, if the file gives one.
         activity: the activity type, if the file gives one.
