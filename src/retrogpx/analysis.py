@@ -261,8 +261,36 @@ def track_distance_m(
     ends = np.r_[starts[1:], len(part)]
     total = 0.0
     for a, b in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
-        xs, ys, _ = smooth_path(t[a:b], x[a:b], y[a:b], smoothing_s)
+        total += _path_length_m(t[a:b], x[a:b], y[a:b], smoothing_s)
+    return total
+
+
+#: Points smoothed at once for a part's length: a block's temporary arrays take about
+#: 20 times its points' 8 bytes, so a 5,000,000-point part is not smoothed at once
+#: (issue 18's bytes a point); 72 hours at 1 Hz are one block.
+_SMOOTH_BLOCK = 1 << 18
+
+
+def _path_length_m(t: np.ndarray, x: np.ndarray, y: np.ndarray, smoothing_s: float) -> float:
+    """Length of one recording part's smoothed path, smoothed :data:`_SMOOTH_BLOCK`
+    points at a time, each block with the points within its smoothing window on either
+    side, so that each point is smoothed over the same points as when all are smoothed
+    at once (the result differs only by rounding)."""
+    if len(t) <= _SMOOTH_BLOCK:
+        xs, ys, _ = smooth_path(t, x, y, smoothing_s)
+        return float(np.hypot(np.diff(xs), np.diff(ys)).sum())
+    margin = smoothing_s + 1.0  # more than the window, whatever the rounding
+    total, last = 0.0, None
+    for a in range(0, len(t), _SMOOTH_BLOCK):
+        b = min(a + _SMOOTH_BLOCK, len(t))
+        lo = int(np.searchsorted(t, t[a] - margin, side="left"))
+        hi = int(np.searchsorted(t, t[b - 1] + margin, side="right"))
+        xs, ys, _ = smooth_path(t[lo:hi], x[lo:hi], y[lo:hi], smoothing_s)
+        xs, ys = xs[a - lo : b - lo], ys[a - lo : b - lo]
+        if last is not None:  # the step from the block before
+            total += float(np.hypot(xs[0] - last[0], ys[0] - last[1]))
         total += float(np.hypot(np.diff(xs), np.diff(ys)).sum())
+        last = (xs[-1], ys[-1])
     return total
 
 
