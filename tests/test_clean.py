@@ -272,6 +272,44 @@ def test_finish_track_builds_a_track() -> None:
     assert track.laps == [lap]
 
 
+def test_a_readers_columns_become_the_tracks_when_cleaning_changes_nothing() -> None:
+    """finish_track takes the columns a reader hands over: where cleaning changed
+    nothing they are the Track's own, not copies (a 5,000,000-point file holds each
+    column once); where it changed something, new arrays, the input left as it was."""
+    raw = make_points(
+        np.datetime64("2024-05-01T07:00:00", "s") + np.arange(30).astype("timedelta64[s]"),
+        LAT0 + np.arange(30) * 2.5 / M_PER_DEG_LAT,
+        np.full(30, LON0),
+        ele=np.full(30, 500.0),
+        copy=False,
+    )
+    track = finish_track(raw, "run.gpx", name=None, activity=None, notes=[])
+    assert track.notes == []
+    for name in POINT_COLUMNS:
+        assert np.shares_memory(getattr(track.columns, name), getattr(raw, name)), name
+    before = raw.take(slice(None))
+    with_spike = PointColumns(**{**vars(before), "lat": before.lat.copy()})
+    with_spike.lat[10] += 400.0 / M_PER_DEG_LAT
+    spiked = with_spike.take(slice(None))
+    cleaned = finish_track(with_spike, "run.gpx", name=None, activity=None, notes=[])
+    assert len(cleaned) == 29 and with_spike == spiked
+    assert not np.shares_memory(cleaned.columns.lat, with_spike.lat)
+
+
+def test_make_points_takes_a_readers_arrays_as_they_are() -> None:
+    """copy=False: float64 columns used as given, microsecond times converted to
+    nanoseconds in their own memory; the same columns as with copies."""
+    nat = np.iinfo(np.int64).min
+    micros = np.array([0, 1_500_000, nat], dtype=np.int64)
+    lat, lon = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])
+    copied = make_points(micros.view("datetime64[us]"), lat, lon)
+    taken = make_points(micros.view("datetime64[us]"), lat, lon, copy=False)
+    assert taken.lat is lat and taken.lon is lon and np.shares_memory(taken.time, micros)
+    assert taken.time_ns.tolist() == copied.time_ns.tolist() == [0, 1_500_000_000, nat]
+    read_only = np.frombuffer(np.array([7], dtype=np.int64).tobytes(), dtype="datetime64[s]")
+    assert make_points(read_only, lat[:1], lon[:1], copy=False).time_ns.tolist() == [7 * 10**9]
+
+
 def test_finish_track_refuses_when_nothing_is_left() -> None:
     raw = walk(5)
     raw[["lat", "lon"]] = 0.0

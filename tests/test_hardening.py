@@ -600,6 +600,27 @@ def test_track_distance_visits_each_part_once_in_any_order() -> None:
     assert track_distance_m(FakeTrack(), x[order], y[order], 0.0) == pytest.approx(49.0)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("timed", [True, False])
+def test_a_long_part_is_smoothed_a_block_at_a_time(
+    timed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part longer than a block is smoothed a block at a time (with the points of
+    the smoothing window either side), its temporary arrays bounded: the same length
+    as smoothed at once, to rounding (the cumulative sums over the whole part round
+    more than those over a block)."""
+    import numpy as np
+
+    from retrogpx import analysis
+
+    rng = np.random.default_rng(18)
+    n = 5000
+    t = np.cumsum(rng.uniform(0.5, 2.0, n)) if timed else np.arange(n, dtype=float)
+    x, y = np.cumsum(rng.normal(0, 2, n)), np.cumsum(rng.normal(0, 2, n))
+    whole = analysis._path_length_m(t, x, y, 5.0)
+    monkeypatch.setattr(analysis, "_SMOOTH_BLOCK", 300)
+    assert analysis._path_length_m(t, x, y, 5.0) == pytest.approx(whole, rel=1e-8)
+
+
 def test_a_season_of_odd_names_through_batch_and_season(tmp_path: Path) -> None:
     """A file name of bytes that are not UTF-8, in an athlete's folder named like markup
     and math text: the batch's CSV, summary, HTML report, season plot and table are

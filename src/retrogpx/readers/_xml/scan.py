@@ -81,8 +81,13 @@ def well_formed(data: bytes) -> bool:
     """True when lxml may read ``data`` (:func:`.hardened.plain_xml`) and finds it
     well-formed, parsed with the same hardened settings as
     :func:`.hardened.parse_plain_xml`."""
-    if not plain_xml(data):
-        return False
+    return plain_xml(data) and lxml_reads(data)
+
+
+def lxml_reads(data: bytes) -> bool:
+    """The lxml half of :func:`well_formed`, for ``data`` that
+    :func:`.hardened.plain_xml` accepts (never call it on other data: that check is
+    what keeps DTDs and entities away from lxml)."""
     parser = hardened_parser(target=_NoTree())
     try:
         etree.fromstring(data, parser)

@@ -50,16 +50,16 @@ import numpy as np
 from lxml import etree
 
 from ...track import Track
-from .._xml.hardened import parse_plain_xml
+from .._xml.hardened import parse_plain_xml, plain_xml
 from .._xml.scan import (
     CLOSE,
     OPEN,
     Tags,
     at,
     chunked,
+    lxml_reads,
     offsets_of,
     tags_of,
-    well_formed,
     without_elements,
 )
 from .._xml.values import ascii_texts, decimals
@@ -372,9 +372,11 @@ def _pieces(read: Read) -> list[_Piece] | None:
     windows = Windows(read, _CUT, _CLOSE)
     pieces = []
     while (window := windows.next()) is not None:
-        if not well_formed(window.doc):
+        if not plain_xml(window.doc):
+            return None  # never for a window's cut: the document's own bytes say so
+        if not lxml_reads(window.doc):
             if windows.refused():
-                continue  # cut in the wrong place: a larger window
+                continue  # maybe cut in the wrong place: a larger window
             return None
         piece = _piece(window)
         if piece is None:
