@@ -12,6 +12,11 @@ Cases (files generated into ``benchmarks/.cache/hostile/``, kept between runs):
   part of 2,000 points holding the reverse sections, checked.
 * ``run plot, 200 segments``: a run with 200 reverse sections drawn as PNG (``plot``):
   seconds and the image's size in pixels.
+
+``--steps`` measures instead where the minimal file's check holds its memory: the
+check run in this process under ``tracemalloc``, each step's time, what was held
+before it, its peak and what it left (numpy arrays and Python objects; the
+interpreter and libraries, about 60 MiB of RSS, are not traced).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -101,9 +107,70 @@ def made(make: object, *args: object) -> None:
     assert child.exitcode == 0, make
 
 
+#: The steps ``--steps`` measures: module, function, label (nested steps indented).
+STEPS = (
+    ("retrogpx.analysis", "load_track", "read the track"),
+    ("retrogpx.readers.gpx.scan", "_pieces", "  the windows: lxml, tags, values"),
+    ("retrogpx.readers.gpx.scan", "_metadata", "  the names, from what is left"),
+    ("retrogpx.clean", "_clean", "  cleaning, projected"),
+    ("retrogpx.analysis", "plan_for", "the lap plan"),
+    ("retrogpx.analysis", "analyse", "the analysis"),
+    ("retrogpx.analysis", "track_distance_m", "  the whole track's distance"),
+)
+
+
+def steps(path: Path, n: int) -> None:
+    """The check of ``path`` in this process, each step of :data:`STEPS` measured with
+    tracemalloc (a step's peak includes its nested steps')."""
+    import importlib
+    import time
+    import tracemalloc
+
+    from retrogpx.analysis import check_file
+
+    rows: list[tuple[str, float, int, int, int]] = []
+    running: list[int] = []  # the peak so far of each step under way
+
+    def measured(label: str, function: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object, **kwargs: object) -> object:
+            held = tracemalloc.get_traced_memory()
+            if running:  # reset_peak below: keep what the step around saw so far
+                running[-1] = max(running[-1], held[1])
+            tracemalloc.reset_peak()
+            running.append(0)
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds = time.perf_counter() - start
+                now, peak = tracemalloc.get_traced_memory()
+                peak = max(running.pop(), peak)
+                if running:
+                    running[-1] = max(running[-1], peak)
+                rows.append((label, seconds, held[0], peak, now))
+
+        return call
+
+    for module, name, label in STEPS:
+        target = importlib.import_module(module)
+        setattr(target, name, measured(label, getattr(target, name)))
+    tracemalloc.start()
+    check_file(path)
+    tracemalloc.stop()
+    order = {label: k for k, (_, _, label) in enumerate(STEPS)}
+    rows.sort(key=lambda row: order[row[0]])
+    mib = 2**20
+    print_table(
+        ("step", "seconds", "held before MiB", "peak MiB", "held after MiB", "peak B/point"),
+        [(label, f"{s:.2f}", f"{a / mib:,.0f}", f"{p / mib:,.0f}", f"{b / mib:,.0f}",
+          f"{p / n:.0f}") for label, s, a, p, b in rows],
+    )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1 M points instead of 5 M")
+    parser.add_argument("--steps", action="store_true", help="memory per step, in process")
     args = parser.parse_args()
     print(machine_line())
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -113,6 +180,9 @@ def main() -> None:
     big = CACHE / f"points_{n}.gpx"
     made(big_gpx, big, n)
     lap_file(big.with_name(f"points_{n}.laps.csv"), [600 + 1000 * k for k in range(10)])
+    if args.steps:
+        steps(big, n)
+        return
     m = run_measured([*RETROGPX, "check", str(big), "--format", "json"])
     assert m.returncode == 0, m.stderr
     per_point = m.peak_process_mib * 2**20 / n

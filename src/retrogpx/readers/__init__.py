@@ -16,7 +16,9 @@ when a file needs it, whose modules say which path they are:
   ``common`` (what is taken from the stream, the finishing step).
 
 The XML they share is in ``_xml/``: the defusedxml parse, the hardened lxml parse, the
-byte scanner and the values read from bytes. The fast path of a format takes on what
+byte scanner, the values read from bytes, and the windows a large document is scanned
+in (a GPX file is read from disk a window at a time, never whole, unless its scan path
+declines it). The fast path of a format takes on what
 its bytes say plainly and returns None otherwise; the reference path then reads the
 file and gives every error message. Both give the same Track (the tests compare them).
 """

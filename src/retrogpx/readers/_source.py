@@ -150,6 +150,16 @@ def _too_large(size: int, limit: int, path: Path) -> TrackError:
     )
 
 
+@contextmanager
+def _opened(path: Path, limit: int) -> Iterator[tuple[IO[bytes], int]]:
+    """The track file open, and its size by its stat; refused over ``limit`` bytes."""
+    with open_input(path, error=TrackError, what="track file") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > limit:
+            raise _too_large(size, limit, path)
+        yield fh, size
+
+
 def read_bytes(
     path: str | Path,
     *,
@@ -163,10 +173,7 @@ def read_bytes(
     """
     path = Path(path)
     limit, dlimit = _limits(max_bytes, max_decompressed_bytes)
-    with open_input(path, error=TrackError, what="track file") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size > limit:
-            raise _too_large(size, limit, path)
+    with _opened(path, limit) as (fh, size):
         try:
             with decompressed(fh, path, dlimit) as stream:
                 # Counted as read: the file may have grown since fstat. A compressed
@@ -202,10 +209,7 @@ def content_reader(
     """
     path = Path(path)
     limit, dlimit = _limits(max_bytes, max_decompressed_bytes)
-    with open_input(path, error=TrackError, what="track file") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size > limit:
-            raise _too_large(size, limit, path)
+    with _opened(path, limit) as (fh, size):
         try:
             stream = _decompressing(fh, path, dlimit, TrackError)
         except OSError as exc:

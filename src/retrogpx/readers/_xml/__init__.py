@@ -5,7 +5,9 @@
 - :mod:`.hardened`: when and how lxml may parse a document instead, as safely and
   exactly as the reference parser;
 - :mod:`.scan`: the tags of a plain document found with numpy over its bytes, for the
-  scan paths; :mod:`.values`: numbers and dates read from those bytes.
+  scan paths; :mod:`.values`: numbers and dates read from those bytes;
+  :mod:`.windows`: a large document read a window at a time, each window a document
+  of its own.
 
 The names other packages use (the map-layer readers among them) are re-exported here.
 """

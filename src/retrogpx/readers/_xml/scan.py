@@ -8,6 +8,9 @@ well-formed, every ``<`` outside a comment, CDATA section or processing instruct
 starts a tag, and the tags can be found and described with numpy over the raw bytes,
 without a Python object per element.
 
+A large GPX file is given here a window at a time, each window made a well-formed
+document of its own (:mod:`.windows`), so that the tags held are one window's.
+
 Comments, CDATA sections and processing instructions (the XML declaration among them)
 are found first, in document order (:func:`_sections`); no tag is looked for inside
 them, and an element holding one has no plain content

@@ -12,7 +12,15 @@ read all at once: numbers as Python's own ``float`` reads them (gpxpy's conversi
 as ``1e2``, `` 151 `` or ``nan``), times by :func:`.scan_times.parse_gpx_time_bytes`.
 The rest of the document (names, type, track segments) is small: the point elements
 are cut out of the bytes and lxml parses what is left, read by :func:`_metadata` as
-the reference path reads it. Comments, CDATA sections and processing instructions
+the reference path reads it.
+
+A large file is read a window at a time (:mod:`.._xml.windows`, issue 18): each window
+ends right after a point's ``</trkpt>`` and is made a document of its own (the XML
+declaration, the start tags of the root, track and segment it begins in, its bytes,
+``</trkseg></trk></gpx>``), checked by lxml and scanned as a whole file is; its points'
+columns and its bytes without the points are kept, its tags dropped. Points of a
+segment cut by a window edge stay one recording part. A 10-hour file is one window:
+read as before. Comments, CDATA sections and processing instructions
 are passed over (a header comment, a CDATA name or description, a stylesheet
 instruction, a comment between points or fields) unless they lie inside a value
 read here.
