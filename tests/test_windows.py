@@ -231,6 +231,19 @@ def test_one_window_is_the_file_itself() -> None:
     assert (window.head, window.tail) == (0, 0)
 
 
+def test_a_cut_read_in_two_pieces_ends_the_window() -> None:
+    """``read`` may give a cut in two pieces (here 5 bytes at a time): the window still
+    ends right after the last cut read, and what follows starts the next."""
+    data = b"<a><x>1</x><x>2</x><x>3</x></a>"
+    pieces = [data[i : i + 5] for i in range(0, len(data), 5)]
+    windows = xw.Windows(lambda n: pieces.pop(0) if pieces else b"", b"</x>", b"</a>", size=12)
+    docs = []
+    while (window := windows.next()) is not None:
+        docs.append(window.doc)
+        windows.accepted(b"<a>")
+    assert docs == [b"<a><x>1</x></a>", b"<a><x>2</x></a>", b"<a><x>3</x></a>", b"<a></a>"]
+
+
 @pytest.mark.parametrize(
     ("what", "change"),
     [
@@ -327,6 +340,17 @@ def test_caps_and_corrupt_data_while_streaming(big: tuple[Path, bytes]) -> None:
             with pytest.raises(TrackError) as whole:
                 read_bytes(file, **caps)
             assert str(streamed.value) == str(whole.value)
+
+
+def test_a_gzip_bomb_is_refused_while_streaming(tmp_path: Path) -> None:
+    """40 MiB of zeros (no ``</trkpt>`` to cut at: read on) in 40 KB: refused once it
+    has expanded 200 times past 32 MiB, as a whole read refuses it."""
+    bomb = tmp_path / "bomb.gpx.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as fh:
+        for _ in range(40):
+            fh.write(bytes(1 << 20))
+    with pytest.raises(TrackError, match="expands more than 200 times when decompressed"):
+        read_track(bomb)
 
 
 def test_reading_holds_a_window_not_the_file(tmp_path: Path) -> None:

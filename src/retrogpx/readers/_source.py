@@ -36,6 +36,9 @@ Format = Literal["gpx", "tcx", "fit"]
 #: The first bytes :func:`sniff_format` looks at.
 SNIFF_BYTES = 4096
 
+#: Decompressed bytes passed on at a time.
+_PIECE_BYTES = 1 << 20
+
 _GZIP_MAGIC = b"\x1f\x8b"
 _BZ2_MAGIC = b"BZh"
 
@@ -59,7 +62,9 @@ class _CappedReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._inner.read(len(buffer))
+        # A piece at a time: a large read is checked as it goes, and never holds what
+        # it decompressed twice (here and in the buffer) beyond one piece.
+        data = self._inner.read(min(len(buffer), _PIECE_BYTES))
         n = len(data)
         buffer[:n] = data
         self._count += n

@@ -99,27 +99,58 @@ class Windows:
     After each window from :meth:`next`, the caller says :meth:`accepted` (with the
     start tags of the elements open at its end) or :meth:`refused` (its document is not
     well-formed).
+
+    What is read is kept as the pieces ``read`` gave, joined only into a window's
+    document: reading on to find a cut (a document with none for megabytes, a gzip bomb)
+    holds what was read once, never a copy of it as well.
     """
 
     def __init__(self, read: Read, cut: bytes, close: bytes, size: int | None = None) -> None:
         self._read, self._cut, self._close = read, cut, close
         self._size = WINDOW_BYTES if size is None else size
         self._want = self._size  # bytes to have read before cutting
-        self._pending = b""  # read, not yet in an accepted window
+        self._pieces: list[bytes] = []  # read, not yet in an accepted window
+        self._held = 0  # their bytes
+        self._last = b""  # the last len(cut) - 1 bytes held: a cut may span two pieces
+        self._cut_end = -1  # where the last cut in what is held ends (-1: none)
         self._eof = self._done = False
         self._first = True
         self._head = b""  # the declaration and the start tags carried
         self._declaration = b""
-        self._end = 0  # where the window given ends in _pending
+        self._end = 0  # where the window given ends in what is held
         self._refused_end = -1  # the end of the last window refused
 
+    def _take(self, piece: bytes) -> None:
+        """Hold ``piece``, noting the last cut in it or across its start."""
+        k = len(self._cut) - 1
+        across = (self._last + piece[:k]).rfind(self._cut)
+        inside = piece.rfind(self._cut)
+        if inside >= 0:
+            self._cut_end = self._held + inside + len(self._cut)
+        elif across >= 0:
+            self._cut_end = self._held - len(self._last) + across + len(self._cut)
+        self._pieces.append(piece)
+        self._held += len(piece)
+        self._last = (self._last + piece[-k:])[-k:]
+
     def _fill(self) -> None:
-        while not self._eof and len(self._pending) < self._want:
-            piece = self._read(self._want - len(self._pending))
-            if not piece:
-                self._eof = True
+        while not self._eof and self._held < self._want:
+            piece = self._read(self._want - self._held)
+            if piece:
+                self._take(piece)
             else:
-                self._pending = self._pending + piece if self._pending else piece
+                self._eof = True
+
+    def _upto(self, end: int) -> list[memoryview | bytes]:
+        """The bytes held before ``end``, as pieces (not copied)."""
+        out: list[memoryview | bytes] = []
+        at = 0
+        for piece in self._pieces:
+            if at >= end:
+                break
+            out.append(piece if at + len(piece) <= end else memoryview(piece)[: end - at])
+            at += len(piece)
+        return out
 
     def next(self) -> Window | None:
         """The next window, or None after the last."""
@@ -128,19 +159,19 @@ class Windows:
         while True:
             self._fill()
             if self._eof:
-                end, close = len(self._pending), b""
+                end, close = self._held, b""
                 break
-            found = self._pending.rfind(self._cut)
-            end = found + len(self._cut) if found >= 0 else -1
-            if end > self._refused_end:
-                close = self._close
+            if self._cut_end > self._refused_end:
+                end, close = self._cut_end, self._close
                 break
-            self._want = 2 * max(self._want, len(self._pending))  # no (new) cut: read on
+            self._want = 2 * max(self._want, self._held)  # no (new) cut: read on
         self._end = end
-        if not self._head and not close and end == len(self._pending):
-            doc = self._pending  # the whole document in one window: not copied
+        if not self._head and not close and len(self._pieces) == 1:
+            doc = self._pieces[0]  # the whole document in one window: not copied
         else:
-            doc = b"".join((self._head, memoryview(self._pending)[:end], close))
+            doc = b"".join((self._head, *self._upto(end), close))
+        if self._first:
+            self._declaration = _declaration(doc[:1024])
         return Window(doc, len(self._head), len(close), self._first, self._eof)
 
     def refused(self) -> bool:
@@ -151,17 +182,23 @@ class Windows:
             self._done = True
             return False
         self._refused_end = self._end
-        self._want = 2 * max(self._want, len(self._pending))
+        self._want = 2 * max(self._want, self._held)
         return True
 
     def accepted(self, start_tags: bytes) -> None:
         """The window given was read; ``start_tags`` are those of the elements open at
         its end (the bytes of their start tags, outermost first), which the next
         window's document begins with."""
-        if self._first:
-            self._declaration = _declaration(self._pending)
-            self._first = False
         self._done = self._eof
-        self._pending = self._pending[self._end :]
+        rest, at = [], 0
+        for piece in self._pieces:
+            if at + len(piece) > self._end:
+                rest.append(piece[max(self._end - at, 0) :])
+            at += len(piece)
+        self._pieces = [piece for piece in rest if piece]
+        self._held -= self._end
+        self._last = self._last[len(self._last) - min(len(self._last), self._held) :]
+        self._cut_end = -1  # the window ended at the last cut held
+        self._first = False
         self._head = self._declaration + start_tags
         self._want, self._refused_end = self._size, -1
