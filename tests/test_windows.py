@@ -38,7 +38,7 @@ from test_fast_reader import (
 from retrogpx import readers
 from retrogpx.errors import TrackError
 from retrogpx.readers import read_track, read_track_bytes
-from retrogpx.readers._source import read_bytes
+from retrogpx.readers._source import content_reader, read_bytes
 from retrogpx.readers._xml import windows as xw
 from retrogpx.readers.gpx import scan as gpx_scan
 from retrogpx.readers.gpx.reference import read_gpx_reference
@@ -340,6 +340,27 @@ def test_caps_and_corrupt_data_while_streaming(big: tuple[Path, bytes]) -> None:
             with pytest.raises(TrackError) as whole:
                 read_bytes(file, **caps)
             assert str(streamed.value) == str(whole.value)
+
+
+def test_a_file_growing_while_read_is_counted_as_read(tmp_path: Path) -> None:
+    """Reads ask for no more than the file's stat size (and a byte), yet a file that
+    grows while it is read is read on, and refused once over the cap, as a whole read
+    counts it."""
+    path = tmp_path / "growing.gpx"
+    path.write_bytes(b"x" * 1000)
+    with content_reader(path, max_bytes=2500) as read:
+        assert len(read(600)) == 600
+        with path.open("ab") as more:
+            more.write(b"y" * 1000)
+        assert len(read(10_000)) == 401  # to the stat size, and a byte to see it grew
+        assert read(10_000) == b"y" * 999 and read(10_000) == b""
+    with content_reader(path, max_bytes=2500) as read:
+        read(1500)
+        with path.open("ab") as more:
+            more.write(b"z" * 1000)
+        with pytest.raises(TrackError, match="over the 0 MiB limit"):
+            while read(700):
+                pass
 
 
 def test_a_gzip_bomb_is_refused_while_streaming(tmp_path: Path) -> None:

@@ -228,8 +228,11 @@ def content_reader(
                     return stream.read(n)
                 except _CORRUPT as exc:
                     raise _corrupt(exc, path, TrackError, "export the file again") from None
+            # No more than its stat size asks for (and a byte, to see it grew): a
+            # buffer sized to the file, as a whole read makes.
+            ask = n if counted >= size else min(n, size - counted + 1)
             try:
-                piece = fh.read(n)
+                piece = fh.read(ask)
             except OSError as exc:
                 raise input_error(exc, path, TrackError, "track file") from None
             counted += len(piece)
