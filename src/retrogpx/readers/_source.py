@@ -219,23 +219,27 @@ def content_reader(
             stream = _decompressing(fh, path, dlimit, TrackError)
         except OSError as exc:
             raise input_error(exc, path, TrackError, "track file") from None
-        counted = 0
+        counted, ended = 0, False
 
         def read(n: int) -> bytes:
-            nonlocal counted
+            nonlocal counted, ended
             if stream is not None:  # its own cap is on what it expands to
                 try:
                     return stream.read(n)
                 except _CORRUPT as exc:
                     raise _corrupt(exc, path, TrackError, "export the file again") from None
+            if ended:
+                return b""
             # No more than its stat size asks for (and a byte, to see it grew): a
-            # buffer sized to the file, as a whole read makes.
+            # buffer sized to the file, and a read short of it its end, as a whole read
+            # (read_capped) takes them.
             ask = n if counted >= size else min(n, size - counted + 1)
             try:
                 piece = fh.read(ask)
             except OSError as exc:
                 raise input_error(exc, path, TrackError, "track file") from None
             counted += len(piece)
+            ended = len(piece) < ask
             if counted > limit:  # counted as read: it grew since fstat
                 raise _too_large(size, limit, path)
             return piece
