@@ -39,6 +39,7 @@ from retrogpx import readers
 from retrogpx.errors import TrackError
 from retrogpx.readers import read_track, read_track_bytes
 from retrogpx.readers._source import content_reader, read_bytes
+from retrogpx.readers._xml import scan as xs
 from retrogpx.readers._xml import windows as xw
 from retrogpx.readers.gpx import scan as gpx_scan
 from retrogpx.readers.gpx.reference import read_gpx_reference
@@ -68,7 +69,11 @@ def long_gpx(n: int, sep: str = "") -> bytes:
 
 @contextmanager
 def window_size(size: int) -> Iterator[None]:
-    with mock.patch.object(xw, "WINDOW_BYTES", size):
+    """Windows of ``size`` bytes, each checked by lxml in a thread while it is scanned
+    (as only large documents are otherwise): the scan then also meets the windows lxml
+    refuses, cut in the wrong place, and what it makes of them must be dropped."""
+    windows = mock.patch.object(xw, "WINDOW_BYTES", size)
+    with windows, mock.patch.object(xs, "CHECK_ASIDE_BYTES", 0):
         yield
 
 
@@ -88,13 +93,13 @@ def assert_same_outcome(windowed: Outcome | None, whole: Outcome | None) -> None
 def documents_seen(data: bytes, size: int) -> list[bytes]:
     """The window documents lxml checks when the scan path reads ``data``."""
     seen: list[bytes] = []
-    real = gpx_scan.lxml_reads
+    real = xs.lxml_reads
 
     def spy(doc: bytes) -> bool:
         seen.append(doc)
         return real(doc)
 
-    with window_size(size), mock.patch.object(gpx_scan, "lxml_reads", spy):
+    with window_size(size), mock.patch.object(xs, "lxml_reads", spy):
         read_gpx_scan(data, "run.gpx")
     return seen
 
@@ -205,7 +210,7 @@ def test_a_cut_inside_a_comment_is_read_again_larger() -> None:
     size = data.index(b"</trkpt> -->") + len(b"</trkpt>")
     seen = documents_seen(data, size)
     assert seen[0].endswith(b"<!-- </trkpt></trkseg></trk></gpx>")
-    assert not gpx_scan.lxml_reads(seen[0]) and gpx_scan.lxml_reads(seen[1])
+    assert not xs.lxml_reads(seen[0]) and xs.lxml_reads(seen[1])
     assert len(seen[1]) > len(seen[0])
     assert_same(scanned(data, size), scanned(data, WHOLE))  # type: ignore[arg-type]
 
@@ -291,9 +296,9 @@ def test_files_are_read_a_window_at_a_time(
         raise AssertionError("the file must not be read whole")
 
     seen: list[int] = []
-    real = gpx_scan.lxml_reads
+    real = xs.lxml_reads
     monkeypatch.setattr(readers, "read_bytes", forbidden)
-    monkeypatch.setattr(gpx_scan, "lxml_reads", lambda doc: seen.append(len(doc)) or real(doc))
+    monkeypatch.setattr(xs, "lxml_reads", lambda doc: seen.append(len(doc)) or real(doc))
     with window_size(4096):
         streamed = read_track(path)
     assert_same(streamed, whole)
@@ -407,3 +412,45 @@ def test_reading_holds_a_window_not_the_file(tmp_path: Path) -> None:
             tracemalloc.stop()
     assert len(track) == n
     assert peak_before_cleaning[0] < len(data)
+
+
+@pytest.mark.parametrize("aside", [0, 1 << 40], ids=["in a thread", "in turn"])
+def test_a_scan_counts_only_when_lxml_reads_the_document(
+    aside: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scanned_if_read: the scan's result when lxml reads the document, nothing when it
+    does not (whatever the scan made or raised), and the scan's own error when lxml
+    reads it; the same whether lxml checks in a thread or before the scan."""
+    monkeypatch.setattr(xs, "CHECK_ASIDE_BYTES", aside)
+    good, bad = long_gpx(5), long_gpx(5).replace(b"</trkseg>", b"", 1)
+
+    def broken(doc: bytes) -> int:
+        raise IndexError("a scan that failed")
+
+    assert xs.scanned_if_read(good, len) == (True, len(good))
+    assert xs.scanned_if_read(bad, len) == (False, None)
+    assert xs.scanned_if_read(bad, broken) == (False, None)
+    with pytest.raises(IndexError, match="a scan that failed"):
+        xs.scanned_if_read(good, broken)
+
+
+def test_a_large_document_is_checked_while_it_is_scanned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From CHECK_ASIDE_BYTES on, lxml runs in another thread at the same time as the
+    scan (the scan waits here until lxml has started, and lxml until the scan has)."""
+    import threading
+
+    both = threading.Barrier(2, timeout=10)
+    real = xs.lxml_reads
+
+    def checking(doc: bytes) -> bool:
+        both.wait()
+        return real(doc)
+
+    def scanning(doc: bytes) -> int:
+        both.wait()
+        return len(doc)
+
+    monkeypatch.setattr(xs, "lxml_reads", checking)
+    data = long_gpx(6000)
+    assert len(data) >= xs.CHECK_ASIDE_BYTES
+    assert xs.scanned_if_read(data, scanning) == (True, len(data))

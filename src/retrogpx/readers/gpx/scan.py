@@ -65,8 +65,8 @@ from .._xml.scan import (
     Tags,
     at,
     chunked,
-    lxml_reads,
     offsets_of,
+    scanned_if_read,
     tags_of,
     without_elements,
 )
@@ -382,11 +382,11 @@ def _pieces(read: Read) -> list[_Piece] | None:
     while (window := windows.next()) is not None:
         if not plain_xml(window.doc):
             return None  # never for a window's cut: the document's own bytes say so
-        if not lxml_reads(window.doc):
+        well_formed, piece = scanned_if_read(window.doc, lambda _doc: _piece(window))
+        if not well_formed:
             if windows.refused():
                 continue  # maybe cut in the wrong place: a larger window
             return None
-        piece = _piece(window)
         if piece is None:
             return None
         pieces.append(piece)
