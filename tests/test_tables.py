@@ -166,3 +166,17 @@ def test_a_grade_too_noisy_to_judge_is_shown_with_its_uncertainty() -> None:
     assert len(rows) == 4
     assert all(re.search(r"\s-?\d+ ±1\d %\s", row) for row in rows), rows
     assert "grade not judged on segments 1, 2, 3, 4" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("grade_pct", "uncertainty_pct", "shown"),
+    [(-0.3, 14.0, "0 ±14 %"), (-0.7, 13.0, "-1 ±13 %"), (2.4, 3.0, "2 ±3 %"), (1.25, 0.5, "1.2 %")],
+)
+def test_grade_cell_never_shows_minus_zero(
+    grade_pct: float, uncertainty_pct: float, shown: str
+) -> None:
+    """A grade of -0.3 % with its uncertainty of 14 % reads "0 ±14 %": a runner reading
+    "-0" looks for a slope that is not there."""
+    from retrogpx.report import _grade
+
+    assert _grade(grade_pct, uncertainty_pct) == shown

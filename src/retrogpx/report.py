@@ -118,7 +118,8 @@ def _grade(grade_pct: float | None, uncertainty_pct: float | None) -> str:
     altitude: often +-15 %, which is why the grade is then not judged)."""
     if grade_pct is None or uncertainty_pct is None or uncertainty_pct < 1:
         return _fmt(grade_pct, 1, " %")
-    return f"{grade_pct:.0f} ±{uncertainty_pct:.0f} %"
+    # round() then + 0.0: -0.3 % shows as "0", not "-0".
+    return f"{round(grade_pct) + 0.0:.0f} ±{uncertainty_pct:.0f} %"
 
 
 def _console(width: int | None) -> tuple[Any, io.StringIO]:
