@@ -238,6 +238,122 @@ def test_time_limit_stops_a_slow_file_in_process(monkeypatch: pytest.MonkeyPatch
     assert outcome.status == "failed" and "still being checked after 0.2 s" in str(outcome.error)
 
 
+def _spin(seconds: float) -> None:
+    """Python code running for ``seconds`` (what a thread's time limit can stop)."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        pass
+
+
+def test_time_limit_stops_a_slow_file_in_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Dask worker checks files in threads, where no SIGALRM arrives: the limit still
+    stops the file's work and fails it."""
+    import dataclasses
+    import threading
+
+    from retrogpx import batch
+    from retrogpx.config import BatchSettings
+
+    monkeypatch.setattr(batch, "_check_one", lambda *args, **kwargs: _spin(30))
+    config = dataclasses.replace(Config(), batch=BatchSettings(file_timeout_s=0.2))
+    outcomes: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: outcomes.append(
+            batch.check_one(str(SAMPLES / "roadside.gpx"), batch.BatchOptions(config=config))
+        )
+    )
+    started = time.monotonic()
+    worker.start()
+    worker.join(10)
+    assert time.monotonic() - started < 5 and not worker.is_alive()
+    assert outcomes[0].status == "failed" and "still being checked after 0.2 s" in str(
+        outcomes[0].error
+    )
+
+
+def test_a_thread_time_limit_never_fires_after_its_block() -> None:
+    """Blocks ending about when their limit does: the limit is raised inside the block
+    or not at all, never in what the thread runs next."""
+    import threading
+
+    from retrogpx.signals import TimeLimitExceeded, time_limit
+
+    stray: list[BaseException] = []
+
+    def blocks() -> None:
+        try:
+            for k in range(300):
+                try:
+                    with time_limit(0.002):
+                        _spin(0.001 + (k % 3) * 0.0005)
+                except TimeLimitExceeded:
+                    pass
+                _spin(0.002)  # a limit set but not raised in time would surface here
+        except BaseException as exc:  # what the test looks for
+            stray.append(exc)
+
+    worker = threading.Thread(target=blocks)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive() and stray == []
+
+
+def test_a_thread_time_limit_firing_late_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timer thread may be past its wait when the block ends: its expiry then comes
+    after the block, and must raise nothing in the code that follows."""
+    import threading
+
+    from retrogpx import signals
+
+    fired: list[Any] = []
+
+    class LateTimer:
+        def __init__(self, seconds: float, expire: Any) -> None:
+            fired.append(expire)
+
+        daemon = True
+
+        def start(self) -> None:
+            return None
+
+        def cancel(self) -> None:
+            return None  # too late: it is already running
+
+    monkeypatch.setattr(signals.threading, "Timer", LateTimer)
+    stray: list[BaseException] = []
+
+    def block_then_late_expiry() -> None:
+        try:
+            with signals.time_limit(5):
+                pass
+            fired[0]()  # the timer's expiry, after the block
+            _spin(0.05)
+        except BaseException as exc:  # what the test looks for
+            stray.append(exc)
+
+    worker = threading.Thread(target=block_then_late_expiry)
+    worker.start()
+    worker.join(10)
+    assert fired and stray == []
+
+
+@pytest.mark.slow
+def test_dask_batch_file_time_limit(work: Path) -> None:
+    """Through Dask's workers (threads in worker processes): each file over the limit
+    is failed with the line, and the batch ends."""
+    pytest.importorskip("distributed")
+    files = [str(work / "season" / "2024-03-05.gpx"), str(work / "roadside.gpx")]
+    store = str(work / "s.sqlite")
+    result = CliRunner().invoke(
+        cli,
+        ["batch", *files, "--store", store, "-j", "1", "--scheduler", "local",
+         "--file-timeout", "0.001"],
+        env={"COLUMNS": "120"},
+    )  # fmt: skip
+    assert result.exit_code == 4, result.output
+    assert result.output.count("still being checked after 0.001 s, stopped") == 2
+
+
 def test_jobs_capped_at_the_number_of_files(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from retrogpx import batch
 

@@ -391,7 +391,7 @@ def check_one(source: str | RunSource, options: BatchOptions) -> FileOutcome:
     """Check one run for a batch. Never raises: failures become a ``failed`` outcome,
     a run that nothing marks reverse laps for an ``unmarked`` one; a run still being
     checked after ``[batch] file_timeout_s`` is failed (see
-    :func:`~retrogpx.signals.time_limit`: in a Dask worker's thread it is not limited)."""
+    :func:`~retrogpx.signals.time_limit`; in a Dask worker's thread too)."""
     from .signals import TimeLimitExceeded, time_limit
 
     src = source if isinstance(source, RunSource) else source_of(source, options)

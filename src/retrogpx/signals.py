@@ -62,17 +62,27 @@ class TimeLimitExceeded(BaseException):
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
     """Raise :class:`TimeLimitExceeded` in this thread when the block takes longer than
-    ``seconds`` of wall-clock time (SIGALRM through ``setitimer``).
+    ``seconds`` of wall-clock time; None: no limit.
 
-    It interrupts Python code and blocking system calls (a read waiting on a pipe); a
-    long computation inside one C call (one numpy operation) is stopped when that call
-    returns. Only the main thread receives signals: elsewhere (a Dask worker's thread)
-    and without a limit (None) the block runs unlimited.
+    In the main thread, by SIGALRM (``setitimer``): it stops Python code and blocking
+    system calls (a read waiting on a pipe) at once. In any other thread (a Dask
+    worker's), where no signal arrives, a timer thread sets the exception for this
+    thread with ``PyThreadState_SetAsyncExc`` (CPython's way to raise in another
+    thread): it stops Python code at once and a system call when it returns. Either
+    way one long C call (one numpy or GEOS operation) is stopped when it returns.
     """
-    if not seconds or threading.current_thread() is not threading.main_thread():
+    if not seconds:
         yield
-        return
+    elif threading.current_thread() is threading.main_thread():
+        with _alarm(seconds):
+            yield
+    else:
+        with _thread_timer(seconds):
+            yield
 
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
     def expire(signum: int, frame: FrameType | None) -> None:
         raise TimeLimitExceeded(seconds)
 
@@ -83,3 +93,31 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def _thread_timer(seconds: float) -> Iterator[None]:
+    import ctypes
+
+    thread_id = ctypes.c_ulong(threading.get_ident())
+    set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    guard = threading.Lock()
+    inside = [True]
+
+    def expire() -> None:
+        with guard:  # never after the block has ended (see below)
+            if inside[0]:
+                set_async_exc(thread_id, ctypes.py_object(TimeLimitExceeded))
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with guard:
+            inside[0] = False
+            # An exception set but not yet raised would surface in whatever this
+            # thread runs next: take it back.
+            set_async_exc(thread_id, None)
