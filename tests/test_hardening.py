@@ -271,6 +271,38 @@ def test_time_limit_stops_a_slow_file_in_a_thread(monkeypatch: pytest.MonkeyPatc
     )
 
 
+def test_time_limit_handed_on_inside_another_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limit firing while a class is made (a module imported lazily inside the
+    file's check) comes out of Python as RuntimeError; a reader may also turn it into
+    a failed outcome: either way the file is failed for its time, not as a bug."""
+    import dataclasses
+
+    from retrogpx import batch
+    from retrogpx.config import BatchSettings
+    from retrogpx.outcome import FileOutcome
+
+    def made_while_slow() -> None:
+        class Slow:
+            def __set_name__(self, owner: type, name: str) -> None:
+                _spin(30)
+
+        type("Holder", (), {"field": Slow()})  # Python wraps what __set_name__ raises
+
+    def swallowed(src: Any, options: Any) -> FileOutcome:
+        try:
+            _spin(30)
+        except BaseException as exc:  # what a careless reader would do
+            return FileOutcome(src.file, "failed", src.athlete, error=repr(exc))
+        raise AssertionError("not stopped")
+
+    config = dataclasses.replace(Config(), batch=BatchSettings(file_timeout_s=0.2))
+    for slow in (lambda src, options: made_while_slow(), swallowed):
+        monkeypatch.setattr(batch, "_check_one", slow)
+        outcome = batch.check_one(str(SAMPLES / "roadside.gpx"), batch.BatchOptions(config=config))
+        assert outcome.status == "failed" and outcome.retry
+        assert "still being checked after 0.2 s" in str(outcome.error), outcome.error
+
+
 def test_a_thread_time_limit_never_fires_after_its_block() -> None:
     """Blocks ending about when their limit does: the limit is raised inside the block
     or not at all, never in what the thread runs next."""
@@ -351,7 +383,7 @@ def test_dask_batch_file_time_limit(work: Path) -> None:
         env={"COLUMNS": "120"},
     )  # fmt: skip
     assert result.exit_code == 4, result.output
-    assert result.output.count("still being checked after 0.001 s, stopped") == 2
+    assert result.output.count("still being checked after 0.001 s, stopped") == 2, result.output
 
 
 def test_jobs_capped_at_the_number_of_files(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:

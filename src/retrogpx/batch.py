@@ -396,9 +396,12 @@ def check_one(source: str | RunSource, options: BatchOptions) -> FileOutcome:
 
     src = source if isinstance(source, RunSource) else source_of(source, options)
     limit = options.config.batch.file_timeout_s
+    deadline = None
     try:
-        with time_limit(limit):
+        with time_limit(limit) as deadline:
             o = _check_one(src, options)
+        if deadline.expired:  # the limit, turned into a failed outcome on the way
+            return _timed_out(src, limit)
         # Paths and names as every output and the store can encode them (\xff for a byte
         # of a file name that is not UTF-8).
         return dataclasses.replace(
@@ -407,12 +410,22 @@ def check_one(source: str | RunSource, options: BatchOptions) -> FileOutcome:
             run=readable_values(o.run),
             segments=readable_values(o.segments),
         )
+    except Exception:
+        if deadline is None or not deadline.expired:
+            raise
+        # The limit, handed on inside another exception (see signals.Deadline).
+        return _timed_out(src, limit)
     except TimeLimitExceeded:
-        error = (
-            f"{src.file}: still being checked after {limit:g} s, stopped; raise "
-            "--file-timeout or [batch] file_timeout_s if the file is genuine"
-        )
-        return FileOutcome(src.file, "failed", src.athlete, error=error, retry=True)
+        return _timed_out(src, limit)
+
+
+def _timed_out(src: RunSource, limit: float | None) -> FileOutcome:
+    """The failed outcome of a file stopped by the batch's time limit."""
+    error = (
+        f"{src.file}: still being checked after {limit:g} s, stopped; raise "
+        "--file-timeout or [batch] file_timeout_s if the file is genuine"
+    )
+    return FileOutcome(src.file, "failed", src.athlete, error=error, retry=True)
 
 
 def _check_one(src: RunSource, options: BatchOptions) -> FileOutcome:

@@ -19,6 +19,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from types import FrameType
 
 #: Exit code of a process ended by SIGTERM.
@@ -59,10 +60,21 @@ class TimeLimitExceeded(BaseException):
     Exception`` (trying another path on any error) cannot swallow it."""
 
 
+@dataclass
+class Deadline:
+    """What a :func:`time_limit` block can ask afterwards: whether its limit ran out.
+
+    Python may hand on :class:`TimeLimitExceeded` wrapped in another exception (one
+    raised while a class is being made, e.g. a dataclass of a module imported lazily
+    inside the block, comes out as ``RuntimeError``): ``expired`` still says so."""
+
+    expired: bool = False
+
+
 @contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
+def time_limit(seconds: float | None) -> Iterator[Deadline]:
     """Raise :class:`TimeLimitExceeded` in this thread when the block takes longer than
-    ``seconds`` of wall-clock time; None: no limit.
+    ``seconds`` of wall-clock time; None: no limit. Gives the block's :class:`Deadline`.
 
     In the main thread, by SIGALRM (``setitimer``): it stops Python code and blocking
     system calls (a read waiting on a pipe) at once. In any other thread (a Dask
@@ -71,19 +83,21 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     thread): it stops Python code at once and a system call when it returns. Either
     way one long C call (one numpy or GEOS operation) is stopped when it returns.
     """
+    deadline = Deadline()
     if not seconds:
-        yield
+        yield deadline
     elif threading.current_thread() is threading.main_thread():
-        with _alarm(seconds):
-            yield
+        with _alarm(seconds, deadline):
+            yield deadline
     else:
-        with _thread_timer(seconds):
-            yield
+        with _thread_timer(seconds, deadline):
+            yield deadline
 
 
 @contextmanager
-def _alarm(seconds: float) -> Iterator[None]:
+def _alarm(seconds: float, deadline: Deadline) -> Iterator[None]:
     def expire(signum: int, frame: FrameType | None) -> None:
+        deadline.expired = True
         raise TimeLimitExceeded(seconds)
 
     previous = signal.signal(signal.SIGALRM, expire)
@@ -96,7 +110,7 @@ def _alarm(seconds: float) -> Iterator[None]:
 
 
 @contextmanager
-def _thread_timer(seconds: float) -> Iterator[None]:
+def _thread_timer(seconds: float, deadline: Deadline) -> Iterator[None]:
     import ctypes
 
     thread_id = ctypes.c_ulong(threading.get_ident())
@@ -107,6 +121,7 @@ def _thread_timer(seconds: float) -> Iterator[None]:
     def expire() -> None:
         with guard:  # never after the block has ended (see below)
             if inside[0]:
+                deadline.expired = True
                 set_async_exc(thread_id, ctypes.py_object(TimeLimitExceeded))
 
     timer = threading.Timer(seconds, expire)
