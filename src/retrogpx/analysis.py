@@ -111,11 +111,7 @@ class RunResult:
             return "venue safety not checked: no map layer was given (--layers)"
         missed = self.uncovered
         if missed:
-            which = "segment" + ("s" if len(missed) > 1 else "")
-            return (
-                f"venue safety not checked: the map does not cover {which} "
-                + ", ".join(map(str, missed))
-            )
+            return f"venue safety not checked: the map does not cover {_segments(missed)}"
         return "venue safety checked against the map"
 
     def to_dict(self) -> dict[str, Any]:
@@ -326,7 +322,8 @@ def analyse(
         if seg.points and (part[sl] != part[seg.first]).any():
             notes.append(f"segment {seg.index} spans a pause in the recording")
     safeties: list[SegmentSafety | None] = [None] * len(measured)
-    covered = [False] * len(measured)
+    covered = [False] * len(measured)  # a map covers it: its venue safety is checked
+    uncovered = [False] * len(measured)  # a map was given but does not cover it
     if layers is not None:
         from .safety import segment_safety
 
@@ -337,6 +334,9 @@ def analyse(
                                          pts.lat[seg.first : seg.last + 1], reach)
             for seg, m, _, _ in measured
         ]  # fmt: skip
+        uncovered = [
+            m.measured and not c for (_, m, _, _), c in zip(measured, covered, strict=True)
+        ]
         todo = [i for i, c in enumerate(covered) if c]
         judged = []
         for i in todo:
@@ -353,8 +353,7 @@ def analyse(
         for i, s in zip(todo, found, strict=True):
             safeties[i] = s
         notes.extend(layers.notes)
-        missed = [seg.index for (seg, m, _, _), c in zip(measured, covered, strict=True)
-                  if m.measured and not c]  # fmt: skip
+        missed = [seg.index for (seg, _, _, _), u in zip(measured, uncovered, strict=True) if u]
         if missed:
             notes.insert(0, not_covered_note(missed, reach))
     else:
@@ -371,16 +370,16 @@ def analyse(
         SegmentResult(
             seg,
             m,
-            judge_segment(
-                m, config.rules, s, sun_deg, uncovered=layers is not None and m.measured and not c
-            ),
+            judge_segment(m, config.rules, s, sun_deg, uncovered=u),
             mx,
             my,
             s,
             sun_deg,
             safety_checked=c,
         )
-        for (seg, m, mx, my), s, sun_deg, c in zip(measured, safeties, sun, covered, strict=True)
+        for (seg, m, mx, my), s, sun_deg, c, u in zip(
+            measured, safeties, sun, covered, uncovered, strict=True
+        )
     ]
     warmup = None
     start_ns = track.start_ns
@@ -401,8 +400,7 @@ def analyse(
         run_judgement=judge_run(warmup, config.rules),
         distance_m=track_distance_m(track, x, y, config.metrics.smoothing_s, t),
         notes=notes,
-        safety_checked=layers is not None
-        and all(c for (_, m, _, _), c in zip(measured, covered, strict=True) if m.measured),
+        safety_checked=layers is not None and not any(uncovered),
         lap_source=lap_source,
         layers=layers,
         zone=zone_of(track, config),
@@ -411,16 +409,19 @@ def analyse(
 
 def not_covered_note(indices: Sequence[int], reach_m: float) -> str:
     """``venue safety not checked: the map does not cover segments 2, 3 ...``."""
-    which = "segment" + ("s" if len(indices) > 1 else "")
     return (
-        f"venue safety not checked: the map does not cover {which} "
-        f"{', '.join(map(str, indices))} (and {reach_m:.0f} m around)"
+        f"venue safety not checked: the map does not cover {_segments(indices)} "
+        f"(and {reach_m:.0f} m around)"
     )
+
+
+def _segments(indices: Sequence[int]) -> str:
+    """``segment 2`` or ``segments 2, 3``: the segments a note names."""
+    return "segment" + ("s" if len(indices) > 1 else "") + " " + ", ".join(map(str, indices))
 
 
 def ungraded_note(indices: Sequence[int], barometric: bool) -> str:
     """The run's note for segments whose altitude cannot judge the grade."""
-    which = "segment" + ("s" if len(indices) > 1 else "")
     kind = "barometric altitude glitches" if barometric else "GPS altitude drifts"
     hint = (
         ""
@@ -429,7 +430,7 @@ def ungraded_note(indices: Sequence[int], barometric: bool) -> str:
         "under gps"
     )
     return (
-        f"grade not judged on {which} {', '.join(map(str, indices))}: the {kind} too much "
+        f"grade not judged on {_segments(indices)}: the {kind} too much "
         f"over so short a stretch{hint}"
     )
 
