@@ -118,10 +118,14 @@ def project(epsg: int, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np
     """WGS84 degrees to metres (x east, y north) in the frame ``epsg`` (a WGS84 / UTM
     zone); vectorised, any shape. The one projection of tracks and map features (see
     the module doc for which engine does which point)."""
+
+    def slow(la: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x, y = _transformers(epsg)[0].transform(lo, la)
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
     zone = utm_zone(epsg)
     if zone is None:
-        x, y = _transformers(epsg)[0].transform(np.asarray(lon, float), np.asarray(lat, float))
-        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        return slow(np.asarray(lat, dtype=float), np.asarray(lon, dtype=float))
     number, northern = zone
 
     def fast(la: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -134,20 +138,20 @@ def project(epsg: int, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np
                 x[ok], y[ok] = _utm_forward(la[ok], lo[ok], number, northern)
         return x, y, ok
 
-    def slow(la: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _transformers(epsg)[0].transform(lo, la)
-        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-
     return _by_blocks(lat, lon, fast, slow)
 
 
 def unproject(epsg: int, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Metres in the frame ``epsg`` back to WGS84 degrees (lat, lon); the inverse of
     :func:`project`, by the same engine over the same range."""
+
+    def slow(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lon, lat = _transformers(epsg)[1].transform(xs, ys)
+        return np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+
     zone = utm_zone(epsg)
     if zone is None:
-        lon, lat = _transformers(epsg)[1].transform(np.asarray(x, float), np.asarray(y, float))
-        return np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+        return slow(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     number, northern = zone
     false_northing = 0.0 if northern else _FALSE_NORTHING_M
 
@@ -176,10 +180,6 @@ def unproject(epsg: int, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.n
             lat[near], lon[near] = la, lo
             ok[near] = good
         return lat, lon, ok
-
-    def slow(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lon, lat = _transformers(epsg)[1].transform(xs, ys)
-        return np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
 
     return _by_blocks(x, y, fast, slow)
 
