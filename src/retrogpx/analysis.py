@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import Config
+from .config import AUTO_ZONE, Config
 from .errors import LapError, NothingMarkedError, UnmarkedRunError
 from .geo import LocalProjection
 from .laps import (
@@ -511,10 +511,6 @@ def _no_reverse_label(rows: Sequence[Any], lap_path: Path) -> UnmarkedRunError:
         path=lap_path,
         hint=f"label the reverse laps with one of {marks} (any case), or leave the label blank",
     )
-
-
-#: ``--laps-tz`` / ``[laps] timezone``: lap times without a zone are in the run's own zone.
-AUTO_ZONE = "auto"
 
 
 def lap_zone(config: Config, track: Track) -> str:

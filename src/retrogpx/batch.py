@@ -45,7 +45,7 @@ from .archives import (
     read_member,
     type_chosen,
 )
-from .config import Config
+from .config import AUTO_ZONE, Config
 from .errors import RetrogpxError, UnmarkedRunError
 from .files import input_error, kind_of
 from .outcome import FileOutcome, Status
@@ -345,7 +345,7 @@ def lap_table(options: BatchOptions) -> LapTable | None:
     from .laps import read_lap_table
 
     path, zone = options.laps_table, options.config.laps.timezone
-    if zone.lower() == "auto":  # each run's own zone: read per run; the table checked as UTC
+    if zone.lower() == AUTO_ZONE:  # each run's own zone: read per run; the table checked as UTC
         zone = "UTC"
     try:
         st = os.stat(path)

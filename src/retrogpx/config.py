@@ -88,6 +88,10 @@ class Thresholds:
         )
 
 
+#: ``--laps-tz`` / ``[laps] timezone``: lap times without a zone are in the run's own zone.
+AUTO_ZONE = "auto"
+
+
 @dataclass(frozen=True)
 class LapSettings:
     """How lap files are read."""
