@@ -280,9 +280,8 @@ def road_borderline(
 ) -> list[tuple[float, str, float]]:
     """The roads whose distance lies within ``uncertainty_m`` of their limit (either
     side), nearest first, as :func:`road_verdicts` gives them."""
-    within = road_verdicts(s, th, -uncertainty_m)
-    clear = {(d, label) for d, label, _ in road_verdicts(s, th, uncertainty_m)}
-    return [r for r in within if (r[0], r[1]) not in clear]
+    within = road_verdicts(s, th, -uncertainty_m)  # closer than the limit + uncertainty
+    return [(d, road, limit) for d, road, limit in within if d >= limit - uncertainty_m]
 
 
 def _speed(kmh: float) -> str:
