@@ -74,8 +74,10 @@ def outside_ns(times: np.ndarray) -> np.ndarray:
     return (values != NAT_NS) & ((values < low) | (values > high))
 
 
-def times_ns(times: np.ndarray) -> np.ndarray:
+def times_ns(times: np.ndarray, *, in_place: bool = False) -> np.ndarray:
     """``datetime64`` times of any unit as int64 nanoseconds (NaT as :data:`NAT_NS`).
+
+    ``in_place``: converted in the writable ``times``' own memory, not a copy.
 
     Raises:
         ValueError: a time outside what nanoseconds hold (the years 1678-2261).
@@ -85,6 +87,10 @@ def times_ns(times: np.ndarray) -> np.ndarray:
     if outside_ns(times).any():
         raise ValueError("a time lies outside the years 1678-2261 (nanosecond times)")
     values, per = times.view(np.int64), _ns_per(times.dtype)
+    if in_place:
+        if per != 1:
+            np.multiply(values, per, out=values, where=values != NAT_NS)
+        return values
     return values.copy() if per == 1 else np.where(values == NAT_NS, NAT_NS, values * per)
 
 
@@ -199,7 +205,7 @@ def make_points(
     """
     n = len(lat)
     if isinstance(time, np.ndarray) and time.dtype.kind == "M":
-        ns = times_ns(time) if copy or not time.flags.writeable else _ns_in_place(time)
+        ns = times_ns(time, in_place=not copy and time.flags.writeable)
     else:
         import pandas as pd
 
@@ -218,16 +224,6 @@ def make_points(
         cad=floats(cad),
         part=np.zeros(n, dtype=np.int64) if part is None else as_array(part, dtype=np.int64),
     )
-
-
-def _ns_in_place(times: np.ndarray) -> np.ndarray:
-    """:func:`times_ns` of writable times, converted in their own memory."""
-    if outside_ns(times).any():
-        raise ValueError("a time lies outside the years 1678-2261 (nanosecond times)")
-    values, per = times.view(np.int64), _ns_per(times.dtype)
-    if per != 1:
-        np.multiply(values, per, out=values, where=values != NAT_NS)
-    return values
 
 
 def empty_points() -> PointColumns:
