@@ -257,8 +257,9 @@ def windows(buf: np.ndarray, start: np.ndarray, width: int) -> np.ndarray:
         tail_from = max(last, 0)
         tail = np.zeros(max(int(start.max()), len(buf)) - tail_from + width, dtype=np.uint8)
         tail[: len(buf) - tail_from] = buf[tail_from:]
-        rows = windows(buf, np.minimum(start, last), width) if last >= 0 else None
-        if rows is None:
+        if last >= 0:
+            rows = windows(buf, np.minimum(start, last), width)
+        else:  # buf is shorter than a row: every row comes from the tail
             rows = np.zeros((len(start), width), dtype=np.uint8)
         near = np.flatnonzero(start > last)
         rows[near] = windows(tail, start[near] - tail_from, width)
