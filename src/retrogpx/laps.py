@@ -574,7 +574,7 @@ def plan_segments(
         last = min(int(np.searchsorted(axis, b + 1e-6, side="right")) - 1, n - 1)
         placed.append(_Placed(row, a, b, first, last))
     if outside and not placed:
-        _all_outside(track, outside[0][0], timed, hi, path)
+        _all_outside(track, outside[0][0], timed, float(dist[-1]) if len(dist) else hi, path)
     for row, a, b in outside:
         k = min(int(np.searchsorted(axis, min(max(a, lo), hi), side="left")), n - 1)
         placed.append(_Placed(row, a, b, k, k - 1))
@@ -619,13 +619,12 @@ def _clip_notes(row: LapRow, a: float, b: float, lo: float, hi: float, timed: bo
             "point: only the recorded part is measured"
         )
     if b > hi + OVERLAP_TOLERANCE:
-        past = "the track's end" if math.isinf(b) else _amount(b - hi, unit)
-        out.append(
-            f"lap at {row.origin} ends {past} after the last recorded point"
-            if not math.isinf(b)
-            else f"lap at {row.origin} ends beyond the end of the track"
+        past = (
+            "beyond the end of the track"  # a distance past the track's end: no time
+            if math.isinf(b)
+            else f"{_amount(b - hi, unit)} after the last recorded point"
         )
-        out[-1] += ": only the recorded part is measured"
+        out.append(f"lap at {row.origin} ends {past}: only the recorded part is measured")
     return out
 
 
@@ -640,16 +639,18 @@ def _amount(value: float, unit: str) -> str:
 
 
 def _all_outside(
-    track: Track, row: LapRow, timed: bool, hi: float, path: str | Path | None
+    track: Track, row: LapRow, timed: bool, length_m: float, path: str | Path | None
 ) -> None:
-    """Raise: every lap lies outside the track (the lap file is for another one)."""
+    """Raise: every lap lies outside the track (the lap file is for another one).
+    ``length_m``: the track's length along it, as :func:`plan_segments` measured it
+    (for an untimed track or a lap given by distance)."""
     span = (
         f"{track.start:%Y-%m-%d %H:%M:%S} to {track.end:%H:%M:%S} UTC"
         if timed
-        else f"0 to {hi:.0f} m"
+        else f"0 to {length_m:.0f} m"
     )
     if timed and "distance" in (row.start.kind, row.end.kind):
-        span += f", 0 to {_track_length_m(track):,.0f} m"
+        span += f", 0 to {length_m:,.0f} m"
     hint = "check the lap file belongs to this track"
     if timed and "time" in (row.start.kind, row.end.kind):
         hint += "; times without a zone are read as UTC unless laps timezone is set"
@@ -659,12 +660,6 @@ def _all_outside(
         where=row.origin,
         hint=hint,
     )
-
-
-def _track_length_m(track: Track) -> float:
-    pts = track.columns
-    x, y = LocalProjection.for_points(pts.lat, pts.lon).to_xy(pts.lat, pts.lon)
-    return float(cumulative_distance(x, y, pts.part)[-1])
 
 
 def _settle_overlaps(
