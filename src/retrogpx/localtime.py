@@ -7,7 +7,7 @@ where the run was: the IANA zone at its first located point, found offline by
 polygons, shipped with it). Loading timezonefinder costs about 70 ms (mostly the C
 declarations cffi parses for its point-in-polygon code), a lookup then about 10 µs; so
 zones found are kept in a small cache (``zones.json`` in the map layer cache's folder),
-by cells of 0.01° whose corners and centre all lie in one zone: a runner's next run
+by cells of 0.01° whose corners and first point looked up lie in one zone: a runner's next run
 from the same park finds its zone there without loading timezonefinder. A run without
 positions falls back to the local-time offset its device recorded (a FIT file's
 ``activity`` message), told as ``UTC+02:00``.
@@ -20,7 +20,7 @@ import math
 import os
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,8 +54,6 @@ class RunZone:
         if self.name is not None:
             return ZoneInfo(self.name)
         if self.offset_s is not None:
-            from datetime import timezone
-
             return timezone(timedelta(seconds=self.offset_s))
         return None
 
@@ -217,8 +215,6 @@ def to_local(
 ) -> datetime:
     """``when`` (aware, or ISO 8601 text; naive means UTC) in the zone ``zone``, else at
     the fixed offset ``offset_s``, else in UTC."""
-    from datetime import timezone
-
     aware = _aware(when)
     tz = _zone_info(zone)
     if tz is not None:
