@@ -122,15 +122,6 @@ def _grade(grade_pct: float | None, uncertainty_pct: float | None) -> str:
     return f"{round(grade_pct) + 0.0:.0f} ±{uncertainty_pct:.0f} %"
 
 
-def _console(width: int | None) -> tuple[Any, io.StringIO]:
-    """A plain-text rich console writing into a buffer (see :func:`terminal.console`)."""
-    return terminal.console(width)
-
-
-def _table(width: int | None = None) -> Any:
-    return terminal.table(width or terminal.output_width())
-
-
 def _local(iso: str | None, zone: str | None, offset_s: Any, fmt: str) -> str:
     """A stored UTC time in the run's local time, for a table cell (``2024-04-30 19:10
     CEST``, ``19:10:05``); the zone's full name is said once, above the table."""
@@ -159,7 +150,7 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
     columns and more the reasons are the table's last column; below, a list under it.
     """
     width = width or terminal.output_width()
-    console, buffer = _console(width)
+    console, buffer = terminal.console(width)
     d = result.to_dict()
     tr = d["track"]
     warm = "–" if result.warmup_min is None else f"{result.warmup_min:.1f} min"
@@ -171,7 +162,7 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
     said = [f"laps: {result.lap_source}"] if result.lap_source else []
     console.print(terminal.joined([*said, result.safety_line()], width), soft_wrap=True)
     narrow = terminal.narrow(width)
-    table = _table(width)
+    table = terminal.table(width)
     columns = [
         ("#", "right"), ("start", "left"), ("chord m", "right"),
         ("covered m" if not narrow else "cov. m", "right"), ("dev m", "right"),
@@ -518,7 +509,7 @@ def render_season(
 
     data = outcomes if isinstance(outcomes, SeasonData) else SeasonData.of(outcomes)
     width = width or terminal.output_width()
-    console, buffer = _console(width)
+    console, buffer = terminal.console(width)
     wide_names = ("athlete", "week", "runs", "segments", "reverse m", "m/s", "ok", "warn",
                   "unsafe", "warm-up ok", "kcal")  # fmt: skip
     rows, flagged = [], []
@@ -541,7 +532,7 @@ def render_season(
         else ("athlete", "week", "runs", "segs", "rev m", "m/s", "ok", "warn", "unsafe",
               "warm", "kcal")
     )  # fmt: skip
-    table = _table(width)
+    table = terminal.table(width)
     terminal.add_columns(
         table,
         [(n, "left" if n in ("athlete", "week", "flags") else "right") for n in names],
@@ -590,7 +581,7 @@ def render_attention(runs: Sequence[dict[str, Any]], *, width: int | None = None
     if not runs:
         return ""
     width = width or terminal.output_width()
-    console, buffer = _console(width)
+    console, buffer = terminal.console(width)
     zones = [(run.get("time_zone"), run.get("utc_offset_s")) for run in runs]
     console.print(f"needs attention: {len(runs)} run{'s' * (len(runs) != 1)} ({_zone_line(zones)})")
     rows = []
@@ -601,7 +592,7 @@ def render_attention(runs: Sequence[dict[str, Any]], *, width: int | None = None
     # Narrow: the file and reasons of each run listed under the table, whole (a path too
     # long for the width folds onto the next line, never cut).
     narrow = terminal.narrow(width) or not terminal.room_for_words([r for r, _ in rows], width)
-    table = _table(width)
+    table = terminal.table(width)
     if narrow:
         terminal.add_columns(table, [("#", "right"), ("start", "left"), ("athlete", "left"),
                                      ("verdict", "left")])  # fmt: skip
@@ -633,13 +624,13 @@ def render_laps(track: Track, *, width: int | None = None) -> str:
     from .watchlaps import lap_points, lap_table, stub_laps
 
     width = width or terminal.output_width()
-    console, buffer = _console(width)
+    console, buffer = terminal.console(width)
     zone = zone_of(track)
     name, offset = (zone.name, zone.offset_s) if zone is not None else (None, None)
     laps = counted(len(track.laps), "lap")
     console.print(f"{track.source}  ·  {laps}  ·  {_zone_line([(name, offset)])}")
     points, stubs = lap_points(track, track.laps), stub_laps(track, track.laps)
-    table = _table(width)
+    table = terminal.table(width)
     terminal.add_columns(
         table,
         [
