@@ -5,6 +5,7 @@ of the segments (so a kerb under the path still shows) and named beside it."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -209,8 +210,8 @@ def clearance(
     cy: float,
     half_w: float,
     half_h: float,
-    placed: list[tuple[float, float, float, float]],
-    paths: list[np.ndarray],
+    placed: Sequence[tuple[float, float, float, float]],
+    paths: Sequence[np.ndarray],
     frame: tuple[float, float, float, float] | None = None,
 ) -> float:
     """How clear a label box is, in units of the boxes' sizes: 1 or more is clear of

@@ -5,6 +5,7 @@ track's UTM frame, grid north up)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -239,7 +240,7 @@ def number_label(
     colour: str,
     placed: list[tuple[float, float, float, float]],
     points_per_m: float,
-    paths: list[np.ndarray] = (),  # type: ignore[assignment]
+    paths: Sequence[np.ndarray] = (),
 ) -> None:
     """The segment's number beside its midpoint, clear of the labels placed before and
     of every segment's path (``paths``: their points, in points on the map).
@@ -273,7 +274,7 @@ def number_label(
         # other labels count first, paths after (a label may sit on a line if it must).
         half = (_LABEL_W_PT / 2, _LABEL_H_PT / 2)
         labels = min(clearance(px, py, *half, placed, []), 1.0)
-        score = (labels, min(clearance(px, py, *half, [], list(paths)), 1.0))
+        score = (labels, min(clearance(px, py, *half, [], paths), 1.0))
         if score == (1.0, 1.0):
             best = off
             break
