@@ -44,14 +44,12 @@ from .track import (
     seconds_between,
     utc_datetime,
 )
-from .watchlaps import STUB_POINTS, lap_spans
-from .watchlaps import STUB_S as WATCH_STUB_S
+from .watchlaps import STUB_POINTS, STUB_S, lap_spans
 
 REVERSE_LABELS = frozenset({"reverse", "backward", "backwards", "retro", "r"})
 KNOWN_COLUMNS = ("start", "end", "label", "lap")
 #: A lap needs this many points to be measured, and to last this long (seconds).
 MIN_POINTS = STUB_POINTS
-STUB_S = WATCH_STUB_S
 #: Laps in a lap file may overlap this much (seconds, or metres on an untimed track)
 #: and are clipped where the next starts; more is an error in the file.
 OVERLAP_TOLERANCE = 1.0
