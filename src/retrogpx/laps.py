@@ -584,7 +584,7 @@ def plan_segments(
             where_ = "has no length"
         notes.append(f"lap at {row.origin} {where_}: nothing of it is measured")
     placed.sort(key=lambda p: (p.a, p.b))
-    _settle_overlaps(placed, axis, notes, path)
+    _settle_overlaps(placed, notes, path)
     times = pts.time_ns
     segments: list[Segment] = []
     context: list[Segment] = []
@@ -660,9 +660,7 @@ def _all_outside(
     )
 
 
-def _settle_overlaps(
-    placed: list[_Placed], axis: np.ndarray, notes: list[str], path: str | Path | None
-) -> None:
+def _settle_overlaps(placed: list[_Placed], notes: list[str], path: str | Path | None) -> None:
     """Laps in order of their start: the point on the boundary of two laps that touch
     starts the later one; a lap overlapping the next by up to :data:`OVERLAP_TOLERANCE`
     (any watch lap) ends where the next starts; more is an error of the lap file."""
@@ -681,9 +679,7 @@ def _settle_overlaps(
             )
         if q.first <= p.last and q.last >= q.first:
             # The boundary (or overlap) goes to the later lap.
-            p.last = min(p.last, q.first - 1)
-            p.b = min(p.b, q.a)
-            p.last = min(p.last, int(np.searchsorted(axis, q.a - 1e-6, side="left")) - 1)
+            p.last = q.first - 1
 
 
 # --- the season lap table -------------------------------------------------------------------
