@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .analysis import RunResult, segment_dict
-from .localtime import local_words, to_local
+from .localtime import local_clock, local_words
 from .plots import VERDICT_COLOURS, VERDICTS, verdict_counts
 from .text import for_terminal
 from .words import segment_place
@@ -146,12 +146,10 @@ def _verdict_cell(verdict: str) -> str:
 
 def _when(r: RunResult, when: Any, fmt: str = "%Y-%m-%d %H:%M", zone: bool = True) -> str:
     """A time of the run in its local time, with its zone named (``zone``) or alone."""
-    if when is None:
-        return "no times"
     name, offset = (r.zone.name, r.zone.offset_s) if r.zone is not None else (None, None)
     if zone:
         return local_words(when, name, offset, fmt)
-    return f"{to_local(when, name, offset):{fmt}}"
+    return local_clock(when, name, offset, fmt)
 
 
 def _runs_table(results: Sequence[RunResult]) -> str:

@@ -255,6 +255,19 @@ def local_words(
     return f"{local:{fmt}} {zone_words(local, zone, named=named)}"
 
 
+def local_clock(
+    when: datetime | str | None,
+    zone: str | None = None,
+    offset_s: int | None = None,
+    fmt: str = "%Y-%m-%d %H:%M",
+) -> str:
+    """A UTC time in local time as :func:`local_words` gives it, without the zone (said
+    once, above a table): ``2024-04-30 19:10``, ``19:10:05``; None gives ``no times``."""
+    if when is None or when == "":
+        return "no times"
+    return f"{to_local(when, zone, offset_s):{fmt}}"
+
+
 def local_iso(when: datetime | None, zone: RunZone | None) -> str | None:
     """``when`` in the run's local time as ISO 8601 with its offset
     (``2024-04-30T19:10:00+02:00``), or None without a time or zone."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from . import terminal
-from .localtime import local_words, to_local
+from .localtime import local_clock, local_words, to_local
 from .outcome import SEGMENT_FIELDS
 from .text import REPLACE, readable, spreadsheet_cell
 from .words import reason_words
@@ -122,14 +122,6 @@ def _grade(grade_pct: float | None, uncertainty_pct: float | None) -> str:
     return f"{round(grade_pct) + 0.0:.0f} ±{uncertainty_pct:.0f} %"
 
 
-def _local(iso: str | None, zone: str | None, offset_s: Any, fmt: str) -> str:
-    """A stored UTC time in the run's local time, for a table cell (``2024-04-30 19:10
-    CEST``, ``19:10:05``); the zone's full name is said once, above the table."""
-    if not iso:
-        return "no times"
-    return f"{to_local(iso, zone, None if offset_s is None else int(offset_s)):{fmt}}"
-
-
 def _zone_line(zones: Sequence[tuple[str | None, Any]]) -> str:
     """``times in CEST (Europe/Berlin)``-style words for the zones of a table's rows."""
     named = sorted({z for z, _ in zones if z})
@@ -181,7 +173,7 @@ def render_table(result: RunResult, *, width: int | None = None) -> str:
         reasons.append((str(seg.segment.index), "\n".join(seg.judgement.notes) or why))
         cells = [
             str(seg.segment.index),
-            _local(_iso(start), tr["time_zone"], tr["utc_offset_s"], "%H:%M:%S")
+            local_clock(start, tr["time_zone"], tr["utc_offset_s"], "%H:%M:%S")
             if start is not None
             else seg.segment.source,
             f"{m.chord_m:.0f} ±{m.chord_uncertainty_m:.0f}" if m.measured else "–",
@@ -214,10 +206,6 @@ def verdict_line(result: RunResult) -> str:
         return f"verdict {result.verdict.upper()}: no reverse segment was checked"
     tally = ", ".join(f"{k} {v}" for v, k in counts.items() if k)
     return f"verdict {result.verdict.upper()}: {n} reverse segment{'s' * (n != 1)}, {tally}"
-
-
-def _iso(when: Any) -> str | None:
-    return None if when is None else when.isoformat()
 
 
 #: Rows a terminal table shows at most; a longer one ends with a line saying how many
@@ -586,7 +574,7 @@ def render_attention(runs: Sequence[dict[str, Any]], *, width: int | None = None
     console.print(f"needs attention: {len(runs)} run{'s' * (len(runs) != 1)} ({_zone_line(zones)})")
     rows = []
     for run in runs[:MAX_TABLE_ROWS]:
-        start = _local(run["start"], run.get("time_zone"), run.get("utc_offset_s"), _WHEN)
+        start = local_clock(run["start"], run.get("time_zone"), run.get("utc_offset_s"), _WHEN)
         rows.append(([start, str(run["athlete"]), str(run["file"]), str(run["verdict"])],
                      reason_words(run["reasons"])))  # fmt: skip
     # Narrow: the file and reasons of each run listed under the table, whole (a path too

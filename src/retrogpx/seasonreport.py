@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from .htmlreport import data_uri, page
-from .localtime import to_local
+from .localtime import local_clock
 from .outcome import FileOutcome
 from .plots import VERDICT_COLOURS, VERDICTS
 from .plots.sketch import run_map_svg
@@ -387,7 +387,7 @@ def _segment_table(o: FileOutcome) -> str:
     run = o.run or {}
     for seg in o.segments:
         start = (
-            f"{to_local(seg['start'], run.get('time_zone'), run.get('utc_offset_s')):%H:%M:%S}"
+            local_clock(seg["start"], run.get("time_zone"), run.get("utc_offset_s"), "%H:%M:%S")
             if seg.get("start")
             else ""
         )
