@@ -149,5 +149,4 @@ def local_time(
     name (``2024-04-30 19:10 CEST (Europe/Berlin)``; without the name when ``named`` is
     False) when ``zone`` is known; else shifted by its offset (``2024-04-30 19:10
     UTC+02:00``); else in UTC (``2024-04-30 17:10 UTC``); ``no times`` for none."""
-    offset = None if offset_s is None else int(offset_s)
-    return local_words(iso, zone, offset, fmt, named=named)
+    return local_words(iso, zone, offset_s, fmt, named=named)
