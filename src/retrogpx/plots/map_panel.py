@@ -123,12 +123,8 @@ def draw_map(
     ax.set_ylabel("north (m)")
     ax.tick_params(labelsize=8)
     title = "map (zoomed to the reverse segments)" if zoomed else "map"
-    missed = result.uncovered
-    if missed:
-        which = "segment" + ("s" if len(missed) > 1 else "")
-        title += f" · venue safety not checked: the map does not cover {which} " + ", ".join(
-            map(str, missed)
-        )
+    if result.uncovered:  # the header's words: which segments the map does not cover
+        title += f" · {result.safety_line()}"
     elif not result.safety_checked:
         title += " · venue safety not checked (no map layer)"
     ax.set_title(title, fontsize=10, loc="left")
